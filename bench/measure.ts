@@ -1,0 +1,130 @@
+// Measuring one GraphQL target: load (autocannon), peak memory (VmRSS
+// sampling), correctness (one checked response) and upstream fan-out (the
+// demo backends' /__calls counters).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+// autocannon ships no type declarations; type the small part we use here
+// instead of adding an ambient module declaration to the project.
+interface Histogram {
+  average: number;
+  p50: number;
+  p99: number;
+}
+interface AutocannonResult {
+  requests: Histogram; // requests completed per second
+  latency: Histogram; // milliseconds
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+interface AutocannonOptions {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  duration: number; // seconds
+}
+type Autocannon = (options: AutocannonOptions) => PromiseLike<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failures: number; // non-2xx responses + connection errors + timeouts
+}
+
+export async function runLoad(url: string, query: string, connections: number, seconds: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+    connections,
+    duration: seconds,
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+/** Current resident set size of a process in kB (Linux), or undefined when unavailable. */
+function readRssKb(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined; // no procfs, or the process is gone
+  }
+}
+
+/**
+ * Samples VmRSS every `intervalMs` until stopped; returns the maximum in MB
+ * (undefined without procfs). VmRSS rather than VmHWM: we want the peak of
+ * this run only, not of the process's whole life.
+ */
+export function samplePeakRss(pid: number, intervalMs = 100): { stop(): number | undefined } {
+  let peakKb = readRssKb(pid);
+  const sample = (): void => {
+    const kb = readRssKb(pid);
+    if (kb !== undefined && (peakKb === undefined || kb > peakKb)) peakKb = kb;
+  };
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return peakKb === undefined ? undefined : peakKb / 1024;
+    },
+  };
+}
+
+/**
+ * POST the query once; throws unless the answer is 200 with non-null data and
+ * no errors. Returns `data` only: extensions may legitimately differ.
+ */
+export async function fetchCheckedData(url: string, query: string): Promise<unknown> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  let payload: { data?: unknown; errors?: unknown[] };
+  try {
+    payload = JSON.parse(text) as typeof payload;
+  } catch {
+    throw new Error(`${url} answered ${response.status} with non-JSON body: ${text.slice(0, 200)}`);
+  }
+  if (response.status !== 200 || payload.data == null || (payload.errors?.length ?? 0) > 0) {
+    throw new Error(`${url} answered ${response.status} with an unusable result: ${text.slice(0, 500)}`);
+  }
+  return payload.data;
+}
+
+async function backendCalls(backendUrl: string, method: 'GET' | 'DELETE'): Promise<number> {
+  const response = await fetch(`${backendUrl}/__calls`, { method, signal: AbortSignal.timeout(5000) });
+  if (response.status !== 200) throw new Error(`${method} ${backendUrl}/__calls answered ${response.status}`);
+  return ((await response.json()) as { calls: number }).calls;
+}
+
+/**
+ * Run the query once, checked, and count how many backend requests it cost
+ * (all replicas summed, via their /__calls counters).
+ */
+export async function checkQueryAndCountUpstreamCalls(
+  graphqlUrl: string,
+  query: string,
+  backendUrls: readonly string[],
+): Promise<{ data: unknown; upstreamCalls: number }> {
+  await Promise.all(backendUrls.map((url) => backendCalls(url, 'DELETE')));
+  const data = await fetchCheckedData(graphqlUrl, query);
+  const counts = await Promise.all(backendUrls.map((url) => backendCalls(url, 'GET')));
+  return { data, upstreamCalls: counts.reduce((sum, count) => sum + count, 0) };
+}

@@ -1,0 +1,134 @@
+// Turns benchmark measurements into the markdown report printed by
+// `npm run bench` and written to bench/RESULTS.md.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+export type Target = 'baseline' | 'gateway';
+
+export interface Measurement {
+  query: string; // short name: lookup, list, ...
+  target: Target;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failures: number;
+  upstreamCalls: number;
+  peakRssMb: number | undefined;
+  response: unknown; // the checked response's data, compared across targets
+  error?: string; // set when the target failed the response check (no load was run)
+}
+
+export interface BenchQuery {
+  name: string;
+  query: string;
+}
+
+// The bars the gateway must clear, relative to the hand-written baseline.
+export const MIN_THROUGHPUT_RATIO = 0.8;
+export const MAX_RSS_RATIO = 1.25;
+
+export interface RunInfo {
+  facts: Array<[string, string]>; // from systemFacts(), captured before CPU pinning
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  pinning: string; // human description of the CPU layout used
+  queries: readonly BenchQuery[];
+}
+
+/**
+ * Date, CPU count, node version, CPU model. Call before pinning this process
+ * to one CPU: `nproc` reports the CPUs the caller may run on.
+ */
+export function systemFacts(): Array<[string, string]> {
+  let cpuCount = String(availableParallelism());
+  try {
+    cpuCount = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    // nproc missing: keep node's view
+  }
+  let cpuModel = 'unknown';
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
+  } catch {
+    // no procfs
+  }
+  return [
+    ['date', new Date().toISOString()],
+    ['nproc', cpuCount],
+    ['node', process.version],
+    ['cpu', cpuModel],
+  ];
+}
+
+const fixed = (value: number, digits: number): string => value.toFixed(digits);
+// Keep free text from breaking the markdown table: one line, escaped pipes, bounded length.
+const tableCell = (text: string): string => text.replace(/\s+/g, ' ').replaceAll('|', '\\|').slice(0, 300);
+const bar = (passed: boolean): string => (passed ? 'PASS' : 'FAIL');
+
+function measurementRow(m: Measurement): string {
+  if (m.error !== undefined) return `| ${m.query} | ${m.target} | failed: ${tableCell(m.error)} | | | | |`;
+  const rps = fixed(m.requestsPerSecond, 0) + (m.failures > 0 ? ` (${m.failures} failed)` : '');
+  const rss = m.peakRssMb === undefined ? 'n/a' : fixed(m.peakRssMb, 1);
+  return `| ${m.query} | ${m.target} | ${rps} | ${m.p50Ms} | ${m.p99Ms} | ${m.upstreamCalls} | ${rss} |`;
+}
+
+function comparisonRow(query: string, baseline: Measurement, gateway: Measurement): string {
+  if (baseline.error !== undefined || gateway.error !== undefined) {
+    return `| ${query} | n/a | FAIL | n/a | FAIL | n/a | FAIL | n/a |`;
+  }
+  const throughputRatio = gateway.requestsPerSecond / baseline.requestsPerSecond;
+  const rssRatio =
+    gateway.peakRssMb !== undefined && baseline.peakRssMb !== undefined ? gateway.peakRssMb / baseline.peakRssMb : undefined;
+  const sameResponse = JSON.stringify(gateway.response) === JSON.stringify(baseline.response);
+  return [
+    query,
+    `${fixed(throughputRatio, 2)}x`,
+    bar(throughputRatio >= MIN_THROUGHPUT_RATIO && gateway.failures === 0),
+    rssRatio === undefined ? 'n/a' : `${fixed(rssRatio, 2)}x`,
+    rssRatio === undefined ? 'n/a' : bar(rssRatio <= MAX_RSS_RATIO),
+    `${gateway.upstreamCalls} vs ${baseline.upstreamCalls}`,
+    bar(gateway.upstreamCalls === baseline.upstreamCalls),
+    sameResponse ? 'yes' : 'NO',
+  ].reduce((row, cell) => `${row} ${cell} |`, '|');
+}
+
+export function renderReport(info: RunInfo, measurements: readonly Measurement[]): string {
+  const lines: string[] = ['# Quilt benchmark results', ''];
+  for (const [key, value] of info.facts) lines.push(`- ${key}: ${value}`);
+  lines.push(
+    `- BENCH_SECONDS: ${info.seconds} per query and target, after a ${info.warmupSeconds} s warm-up ` +
+      `(BENCH_WARMUP_SECONDS); ${info.connections} connections; POST /graphql`,
+    `- CPU layout: ${info.pinning}`,
+    '',
+    '| query | target | req/s | p50 ms | p99 ms | upstream calls/query | peak RSS MB |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...measurements.map(measurementRow),
+    '',
+  );
+
+  const comparisons: string[] = [];
+  for (const { name } of info.queries) {
+    const baseline = measurements.find((m) => m.query === name && m.target === 'baseline');
+    const gateway = measurements.find((m) => m.query === name && m.target === 'gateway');
+    if (baseline && gateway) comparisons.push(comparisonRow(name, baseline, gateway));
+  }
+  if (comparisons.length > 0) {
+    lines.push(
+      `Gateway vs baseline. Bars: throughput >= ${MIN_THROUGHPUT_RATIO}x baseline, ` +
+        `peak RSS <= ${MAX_RSS_RATIO}x baseline, same number of upstream calls.`,
+      '',
+      '| query | req/s ratio | throughput bar | RSS ratio | RSS bar | upstream calls (gateway vs baseline) | calls bar | same response JSON |',
+      '| --- | ---: | --- | ---: | --- | --- | --- | --- |',
+      ...comparisons,
+      '',
+    );
+  } else {
+    lines.push('Gateway vs baseline: not compared (only one target was measured).', '');
+  }
+
+  lines.push('Queries:', '');
+  for (const { name, query } of info.queries) lines.push(`- ${name}: \`${query}\``);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,199 @@
+// `npm run bench`: the gateway against the hand-written baseline
+// (bench/baseline.ts) over the same demo backends, same queries, same load.
+//
+//   tsx bench/run.ts [--write] [--out FILE] [--only baseline|gateway]
+//   env BENCH_SECONDS (default 10): measured seconds per query and target
+//   env BENCH_WARMUP_SECONDS (default 2): unmeasured load before each measurement
+//
+// Every server runs as its own child process. With taskset and >= 2 CPUs the
+// target under test (gateway or baseline) gets CPU 0 to itself while the
+// backends and the load generator (this process) share CPU 1, so the target's
+// CPU is what limits throughput.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import {
+  assertPortsFree,
+  canPinCpus,
+  describeExit,
+  pinProcess,
+  ProcessSupervisor,
+  waitForHealthy,
+  type ManagedChild,
+} from '../demo/backends/process-supervisor.js';
+import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_ENTRY, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
+import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss } from './measure.js';
+import { renderReport, systemFacts, type BenchQuery, type Measurement, type Target } from './report.js';
+
+const QUERIES: readonly BenchQuery[] = [
+  { name: 'lookup', query: '{ user(id: "7") { id name email fullName } }' },
+  { name: 'list', query: '{ users(limit: 20) { id name email } }' },
+  { name: 'batched', query: '{ users(limit: 20) { id name posts { id title } } }' },
+  { name: 'merged', query: '{ products(limit: 20) { id name price seller { id name email } } }' },
+];
+
+const CONNECTIONS = 20;
+const HEALTH_TIMEOUT_MS = 20_000;
+const TARGET_CPU = 0;
+const LOAD_CPU = 1;
+
+interface TargetSpec {
+  name: Target;
+  port: number;
+  script: string;
+  args: string[];
+}
+const TARGETS: readonly TargetSpec[] = [
+  { name: 'baseline', port: 4200, script: 'bench/baseline.ts', args: ['--port', '4200'] },
+  {
+    name: 'gateway',
+    port: 4100,
+    script: GATEWAY_ENTRY,
+    args: ['serve', '--schemas', GATEWAY_SCHEMAS_DIR, '--port', '4100', '--log-level', 'warn'],
+  },
+];
+
+function parseArgs(argv: readonly string[]) {
+  const valueOf = (flag: string): string | undefined => {
+    const index = argv.indexOf(flag);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const only = valueOf('--only');
+  if (only !== undefined && only !== 'baseline' && only !== 'gateway') {
+    throw new Error(`--only must be "baseline" or "gateway", got "${only}"`);
+  }
+  const wholeSeconds = (name: string, fallback: string, min: number): number => {
+    const text = process.env[name] ?? fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) {
+      throw new Error(`${name} must be a whole number of seconds >= ${min}, got "${text}"`);
+    }
+    return value;
+  };
+  return {
+    seconds: wholeSeconds('BENCH_SECONDS', '10', 1),
+    warmupSeconds: wholeSeconds('BENCH_WARMUP_SECONDS', '2', 0),
+    targets: TARGETS.filter((target) => only === undefined || target.name === only),
+    write: argv.includes('--write') || argv.includes('--out'),
+    outFile: valueOf('--out') ?? join(REPO_ROOT, 'bench', 'RESULTS.md'),
+  };
+}
+
+const log = (message: string): void => console.log(`[bench] ${message}`);
+
+let finishing = false;
+async function finish(exitCode: number, message?: string): Promise<never> {
+  if (!finishing) {
+    finishing = true;
+    if (message) console.error(`[bench] ${message}`);
+    await supervisor.stopAll();
+    process.exit(exitCode);
+  }
+  return new Promise<never>(() => {}); // another finish() is already stopping everything
+}
+
+// A server dying mid-run would make every later number meaningless: abort.
+const supervisor = new ProcessSupervisor((child, info) => {
+  void finish(1, `${child.name} (PID ${child.pid}) exited unexpectedly with ${describeExit(info)}; aborting`);
+});
+process.on('SIGINT', () => void finish(130, 'interrupted; stopping all processes'));
+process.on('SIGTERM', () => void finish(143, 'terminated; stopping all processes'));
+
+async function measure(
+  query: BenchQuery,
+  target: TargetSpec,
+  child: ManagedChild,
+  { seconds, warmupSeconds }: { seconds: number; warmupSeconds: number },
+): Promise<Measurement> {
+  const url = `http://${DEMO_HOST}:${target.port}/graphql`;
+  const label = `${query.name} / ${target.name}`;
+  let checked: { data: unknown; upstreamCalls: number };
+  try {
+    checked = await checkQueryAndCountUpstreamCalls(url, query.query, DEMO_BACKENDS.map((backend) => backend.url));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`[bench] ${label}: response check failed, skipping its load run: ${message}`);
+    return {
+      query: query.name, target: target.name, requestsPerSecond: 0, p50Ms: 0, p99Ms: 0,
+      failures: 0, upstreamCalls: 0, peakRssMb: undefined, response: undefined, error: message,
+    };
+  }
+
+  log(`${label}: ${checked.upstreamCalls} upstream call(s)/query; warming up ${warmupSeconds} s`);
+  if (warmupSeconds > 0) await runLoad(url, query.query, CONNECTIONS, warmupSeconds);
+  log(`${label}: measuring ${seconds} s with ${CONNECTIONS} connections`);
+  const rss = samplePeakRss(child.pid);
+  const load = await runLoad(url, query.query, CONNECTIONS, seconds);
+  const peakRssMb = rss.stop();
+  log(
+    `${label}: ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, ` +
+      `peak RSS ${peakRssMb?.toFixed(1) ?? 'n/a'} MB${load.failures > 0 ? `, ${load.failures} FAILED requests` : ''}`,
+  );
+  return {
+    query: query.name, target: target.name, ...load, upstreamCalls: checked.upstreamCalls,
+    peakRssMb, response: checked.data,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.targets.some((target) => target.name === 'gateway') && !existsSync(join(REPO_ROOT, GATEWAY_ENTRY))) {
+    throw new Error(`gateway entry point ${GATEWAY_ENTRY} not found (use --only baseline to bench the baseline alone)`);
+  }
+  await assertPortsFree(
+    [...DEMO_BACKENDS.map((backend) => backend.port), ...options.targets.map((target) => target.port)],
+    DEMO_HOST,
+    'stop whatever holds them (`npm start`?) and retry',
+  );
+
+  const facts = systemFacts(); // before pinning ourselves, or nproc would say 1
+  const pin = canPinCpus();
+  const pinning = pin
+    ? `taskset: target (gateway/baseline) on CPU ${TARGET_CPU}; backends and load generator on CPU ${LOAD_CPU}`
+    : 'not pinned (taskset unavailable or fewer than 2 CPUs)';
+  log(`CPU layout: ${pinning}`);
+
+  const backends = DEMO_BACKENDS.map((backend) => ({
+    backend,
+    child: supervisor.start({
+      name: backend.name,
+      script: backend.script,
+      args: ['--port', String(backend.port)],
+      cpu: pin ? LOAD_CPU : undefined,
+    }),
+  }));
+  await Promise.all(
+    backends.map(({ backend, child }) => waitForHealthy(child, `${backend.url}/health`, HEALTH_TIMEOUT_MS)),
+  );
+
+  // Start every target up front so a gateway that cannot start fails the run
+  // in seconds, not after the baseline has been measured.
+  const targets = options.targets.map((target) => ({
+    target,
+    child: supervisor.start({ name: target.name, script: target.script, args: target.args, cpu: pin ? TARGET_CPU : undefined }),
+  }));
+  await Promise.all(
+    targets.map(({ target, child }) =>
+      waitForHealthy(child, `http://${DEMO_HOST}:${target.port}/healthz`, HEALTH_TIMEOUT_MS),
+    ),
+  );
+  if (pin) pinProcess(process.pid, LOAD_CPU);
+
+  const measurements: Measurement[] = [];
+  for (const query of QUERIES) {
+    for (const { target, child } of targets) measurements.push(await measure(query, target, child, options));
+  }
+
+  const report = renderReport(
+    { facts, seconds: options.seconds, warmupSeconds: options.warmupSeconds, connections: CONNECTIONS, pinning, queries: QUERIES },
+    measurements,
+  );
+  console.log(`\n${report}`);
+  if (options.write) {
+    writeFileSync(options.outFile, report);
+    log(`wrote ${relative(process.cwd(), options.outFile) || options.outFile}`);
+  }
+  const failed = measurements.filter((m) => m.error !== undefined).length;
+  await finish(failed > 0 ? 1 : 0, failed > 0 ? `${failed} query/target pair(s) failed their response check` : undefined);
+}
+
+main().catch((error: unknown) => finish(1, error instanceof Error ? error.message : String(error)));

@@ -1,0 +1,237 @@
+// Shared skeleton for the demo REST backends: a plain node:http server that
+// speaks JSON, records every business request (so tests and the benchmark can
+// count upstream calls), and exposes those counters over HTTP at /__calls
+// because the bench and `npm start` run backends as separate processes.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  url: string; // path + query
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown; // parsed JSON or undefined
+}
+
+export interface RunningService {
+  url: string; // http://127.0.0.1:PORT
+  port: number;
+  requests: RecordedRequest[];
+  calls(): number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  port?: number; // 0 or undefined: pick a free port
+  host?: string; // default 127.0.0.1
+  // Long-running CLI processes keep only the most recent requests so memory
+  // stays flat under a benchmark; counters stay exact. Default: keep all.
+  maxRecordedRequests?: number;
+}
+
+export interface ServiceRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown; // parsed JSON, or undefined when absent or not valid JSON
+}
+
+export interface JsonReply {
+  status: number;
+  body: unknown;
+}
+
+export type RouteHandler = (request: ServiceRequest) => JsonReply;
+
+export const ok = (body: unknown): JsonReply => ({ status: 200, body });
+export const created = (body: unknown): JsonReply => ({ status: 201, body });
+export const badRequest = (error: string): JsonReply => ({ status: 400, body: { error } });
+export const notFound = (): JsonReply => ({ status: 404, body: { error: 'not found' } });
+
+/** Values of a query parameter given repeated (`ids=1&ids=2`) or comma separated (`ids=1,2`). */
+export function listParam(query: URLSearchParams, name: string): string[] {
+  return query
+    .getAll(name)
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
+}
+
+/** The `:id` of `/collection/:id`, decoded; undefined when the path has another shape. */
+export function idFromPath(path: string, collection: string): string | undefined {
+  const prefix = `/${collection}/`;
+  if (!path.startsWith(prefix)) return undefined;
+  const raw = path.slice(prefix.length);
+  if (raw === '' || raw.includes('/')) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined; // malformed escape such as %zz: no such resource
+  }
+}
+
+/** A non-negative integer query parameter; a string error message when malformed. */
+export function intParam(query: URLSearchParams, name: string, fallback: number): number | string {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) return `${name} must be a non-negative integer`;
+  return value;
+}
+
+/** limit/offset pagination shared by the list endpoints. */
+export function paginate<T>(items: readonly T[], query: URLSearchParams): JsonReply {
+  const limit = intParam(query, 'limit', 20);
+  const offset = intParam(query, 'offset', 0);
+  if (typeof limit === 'string') return badRequest(limit);
+  if (typeof offset === 'string') return badRequest(offset);
+  return ok(items.slice(offset, offset + limit));
+}
+
+function sendJson(res: ServerResponse, reply: JsonReply): void {
+  const payload = JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  // Skip reading entirely for body-less requests (the hot path for GETs).
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function startJsonService(route: RouteHandler, opts: ServiceOptions = {}): Promise<RunningService> {
+  const host = opts.host ?? '127.0.0.1';
+  const maxRecorded = opts.maxRecordedRequests ?? Infinity;
+  const requests: RecordedRequest[] = [];
+  let callCount = 0;
+  let callsByPath: Record<string, number> = {};
+
+  const record = (entry: RecordedRequest): void => {
+    callCount += 1;
+    callsByPath[entry.path] = (callsByPath[entry.path] ?? 0) + 1;
+    requests.push(entry);
+    // Trim in bulk (amortised O(1)) rather than shifting on every request.
+    if (requests.length > maxRecorded * 2) requests.splice(0, requests.length - maxRecorded);
+  };
+  const reset = (): void => {
+    requests.length = 0; // same array: callers may hold a reference to `requests`
+    callCount = 0;
+    callsByPath = {};
+  };
+
+  const server = createServer((req, res) => {
+    const handle = async (): Promise<void> => {
+      const method = req.method ?? 'GET';
+      const url = new URL(req.url ?? '/', 'http://backend.local');
+      const path = url.pathname;
+      const body = await readJsonBody(req);
+
+      if (path === '/health' && method === 'GET') return sendJson(res, ok({ status: 'ok' }));
+      if (path === '/__calls') {
+        if (method === 'DELETE') reset();
+        if (method === 'GET' || method === 'DELETE') {
+          return sendJson(res, ok({ calls: callCount, byPath: callsByPath }));
+        }
+      }
+
+      record({ method, path, url: path + url.search, headers: { ...req.headers }, body });
+      sendJson(res, route({ method, path, query: url.searchParams, body }));
+    };
+    handle().catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, { status: 500, body: { error: String(error) } });
+      else res.destroy();
+    });
+  });
+  // Outlive undici's and autocannon's idle sockets so a reused keep-alive
+  // connection is never closed by us in the middle of a request.
+  server.keepAliveTimeout = 65_000;
+
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      const port = (server.address() as AddressInfo).port;
+      resolvePromise({
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+        port,
+        requests,
+        calls: () => callCount,
+        reset,
+        close: () =>
+          new Promise<void>((done, fail) => {
+            server.close((error) => (error ? fail(error) : done()));
+            server.closeAllConnections(); // idle keep-alive sockets would delay close()
+          }),
+      });
+    });
+  });
+}
+
+/** True when `moduleUrl` is the file node was asked to run (`tsx file.ts`). */
+export function isMainModule(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  return entry !== undefined && resolve(entry) === fileURLToPath(moduleUrl);
+}
+
+/**
+ * CLI wrapper: `--port N` (or env PORT) and `--host H` (or env HOST), one log
+ * line on listen, clean exit on SIGTERM/SIGINT.
+ */
+export async function runServiceCli(
+  name: string,
+  start: (opts: ServiceOptions) => Promise<RunningService>,
+): Promise<void> {
+  const flag = (flagName: string): string | undefined => {
+    const index = process.argv.indexOf(flagName);
+    return index >= 0 ? process.argv[index + 1] : undefined;
+  };
+  const port = Number(flag('--port') ?? process.env.PORT ?? 0);
+  const host = flag('--host') ?? process.env.HOST ?? '127.0.0.1';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`${name}: invalid port ${String(flag('--port') ?? process.env.PORT)}`);
+    process.exit(2);
+  }
+
+  let service: RunningService;
+  try {
+    service = await start({ port, host, maxRecordedRequests: 1000 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? `port ${port} is already in use` : String(error);
+    console.error(`${name}: cannot listen on ${host}:${port}: ${reason}`);
+    process.exit(1);
+  }
+  console.log(`${name} service listening on ${service.url}`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`${name}: error while closing: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

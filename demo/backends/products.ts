@@ -1,0 +1,76 @@
+// Demo "products" REST backend: 200 deterministic products, each sold by one
+// of the users service's 100 users (sellerId), so the gateway can merge them.
+// Run: npx tsx demo/backends/products.ts --port 4011
+import {
+  idFromPath,
+  isMainModule,
+  listParam,
+  notFound,
+  ok,
+  paginate,
+  runServiceCli,
+  startJsonService,
+  type JsonReply,
+  type RunningService,
+  type ServiceOptions,
+  type ServiceRequest,
+} from './http-service.js';
+
+export type { RecordedRequest, RunningService } from './http-service.js';
+
+export interface Product {
+  id: string;
+  name: string;
+  price: number;
+  sellerId: string;
+}
+
+export const PRODUCT_COUNT = 200;
+const SELLER_COUNT = 100; // matches the users service
+
+export function makeProduct(n: number): Product {
+  return {
+    id: String(n),
+    name: `Product ${n}`,
+    // toFixed keeps prices free of binary float noise (e.g. 10.990000000000002).
+    price: Number((9.99 + n).toFixed(2)),
+    sellerId: String(((n - 1) % SELLER_COUNT) + 1),
+  };
+}
+
+// Read-only data, so one shared copy serves every running instance.
+const PRODUCTS: readonly Product[] = Array.from({ length: PRODUCT_COUNT }, (_, i) => makeProduct(i + 1));
+const PRODUCTS_BY_ID = new Map(PRODUCTS.map((product) => [product.id, product]));
+
+function route({ method, path, query }: ServiceRequest): JsonReply {
+  if (method !== 'GET') return notFound();
+
+  if (path === '/products') {
+    // Filters return matches in store order; unknown ids are skipped.
+    if (query.has('ids')) {
+      const wanted = new Set(listParam(query, 'ids'));
+      return ok(PRODUCTS.filter((product) => wanted.has(product.id)));
+    }
+    if (query.has('sellerId')) {
+      const sellers = new Set(listParam(query, 'sellerId'));
+      return ok(PRODUCTS.filter((product) => sellers.has(product.sellerId)));
+    }
+    return paginate(PRODUCTS, query);
+  }
+
+  const productId = idFromPath(path, 'products');
+  if (productId !== undefined) {
+    const product = PRODUCTS_BY_ID.get(productId);
+    return product ? ok(product) : notFound();
+  }
+
+  return notFound();
+}
+
+export function startProductsService(opts: ServiceOptions = {}): Promise<RunningService> {
+  return startJsonService(route, opts);
+}
+
+if (isMainModule(import.meta.url)) {
+  await runServiceCli('products', startProductsService);
+}

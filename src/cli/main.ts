@@ -1,0 +1,81 @@
+// `quilt serve` and `quilt check`.
+import { resolve } from 'node:path';
+import { loadSchemaFolder } from '../config/load-folder.js';
+import { compileSchema } from '../compose/compile-schema.js';
+import { ConfigError, formatProblem } from '../errors.js';
+import { startGateway } from '../server/gateway.js';
+import { UpstreamRegistry } from '../upstream/registry.js';
+import { helpText, parseOptions, UsageError } from './options.js';
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help')) {
+    console.log(helpText());
+    return command ? 0 : 1;
+  }
+  try {
+    const { options, positionals } = parseOptions(rest, env);
+    if (command === 'check') return await check(String(positionals[0] ?? options.schemas));
+    if (command === 'serve') return await serve(options, env);
+    throw new UsageError(`unknown command "${command}" (see --help)`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`quilt: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) console.error(formatProblem(p));
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function check(dir: string): Promise<number> {
+  const registry = new UpstreamRegistry();
+  try {
+    const compiled = await compileSchema(await loadSchemaFolder(resolve(dir)), registry);
+    console.log(compiled.sdl);
+    console.error(`quilt check: ${compiled.sources.length} source(s) compose without problems`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const p of e.problems) console.error(formatProblem(p));
+    console.error(`quilt check: ${e.problems.length} problem(s)`);
+    return 1;
+  } finally {
+    await registry.close();
+  }
+}
+
+async function serve(options: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<number> {
+  const gateway = await startGateway({
+    schemasDir: resolve(String(options.schemas)),
+    port: Number(options.port),
+    host: String(options.host),
+    logLevel: String(options['log-level']),
+    graphiql: Boolean(options.graphiql),
+    watch: Boolean(options.watch),
+    env,
+  });
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      gateway.log.info({ signal }, 'signal received');
+      void gateway.close().then(done);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,124 @@
+// Composition checks that need every source at once; each problem names file:line:column.
+import type { FieldDefinitionNode } from 'graphql';
+import type { ProblemList } from '../config/problems.js';
+import { placeholdersOf, parseTemplate, type Placeholder } from '../templates/placeholders.js';
+import { jsonPlaceholders } from '../templates/render.js';
+import { isListType, namedTypeOf, selectionFieldNames, typeText, type CompositionModel, type FieldModel } from './model.js';
+
+const ROOT_TYPES = new Set(['Query', 'Mutation']);
+
+export function httpPlaceholders(field: FieldModel): Placeholder[] {
+  const http = field.http;
+  if (!http) return [];
+  return [
+    ...placeholdersOf(parseTemplate(http.url)),
+    ...jsonPlaceholders(http.body),
+    ...http.headers.flatMap((h) => placeholdersOf(parseTemplate(h.value))),
+    ...(http.key ? placeholdersOf(parseTemplate(http.key)) : []),
+  ];
+}
+
+export function checkModel(model: CompositionModel, problems: ProblemList): void {
+  for (const type of model.types.values()) {
+    for (const [fieldName, owners] of type.fields) {
+      for (const field of owners) checkField(model, field, problems);
+      checkAgreement(type.name, fieldName, owners, problems);
+    }
+  }
+  checkReachability(model, problems);
+}
+
+function checkField(model: CompositionModel, field: FieldModel, problems: ProblemList): void {
+  const { source, node } = field;
+  const where = `${field.typeName}.${field.name}`;
+  const remote = source.upstream.protocol === 'GRAPHQL';
+  if (remote && field.http) problems.at(node, source.file, `${where}: @http cannot be used in a GRAPHQL source; its fields delegate as they are`);
+  if (!remote && ROOT_TYPES.has(field.typeName) && !field.http) {
+    problems.at(node, source.file, `${where} has no @http: every ${field.typeName} field of an HTTP source says which call it makes`);
+  }
+  const http = field.http;
+  if (!http) return;
+  const directive = node.directives?.find((d) => d.name.value === 'http') ?? node;
+  if (Boolean(http.key) !== Boolean(http.match)) problems.at(directive, source.file, `${where}: @http(key:) and @http(match:) go together; one is missing`);
+  const args = new Set(node.arguments?.map((a) => a.name.value));
+  const parentFields = model.types.get(field.typeName)?.fields;
+  for (const p of httpPlaceholders(field)) {
+    if (p.root === 'args' && !args.has(p.path[0])) {
+      problems.at(directive, source.file, `${where}: template ${p.text} names argument "${p.path[0]}", which ${where} does not have (arguments: ${[...args].join(', ') || 'none'})`);
+    }
+    if (p.root === 'parent' && ROOT_TYPES.has(field.typeName)) problems.at(directive, source.file, `${where}: ${p.text} has no parent on a root field`);
+    else if (p.root === 'parent' && !parentFields?.has(p.path[0])) {
+      problems.at(directive, source.file, `${where}: template ${p.text} names field "${p.path[0]}", which type ${field.typeName} does not have`);
+    }
+    if (p.root === 'keys' && !http.key) problems.at(directive, source.file, `${where}: {keys} needs @http(key:) to say what each parent contributes`);
+  }
+  if (field.merge) checkMerge(model, field, directive, problems);
+}
+
+function checkMerge(model: CompositionModel, field: FieldModel, at: FieldDefinitionNode | import('graphql').DirectiveNode, problems: ProblemList): void {
+  const where = `${field.typeName}.${field.name}`;
+  const target = model.types.get(namedTypeOf(field.node.type));
+  const def = target?.definedBy.get(field.source);
+  if (!target || !def) {
+    problems.at(at, field.source.file, `${where}: @merge must return an object type defined in the same file`);
+    return;
+  }
+  const keyField = mergeKeyField(field, def.keySelection);
+  if (!keyField) {
+    problems.at(at, field.source.file, `${where}: @merge needs keyField:, or @key(selectionSet:) with one field on type ${target.name} in this file`);
+  } else if (!target.fields.get(keyField)?.some((f) => f.source === field.source)) {
+    problems.at(at, field.source.file, `${where}: @merge key "${keyField}" is not a field of ${target.name} in this file`);
+  }
+  const args = field.node.arguments ?? [];
+  const keyArg = field.merge?.keyArg ?? (args.length === 1 ? args[0].name.value : undefined);
+  if (!keyArg || !args.some((a) => a.name.value === keyArg)) {
+    problems.at(at, field.source.file, `${where}: @merge needs keyArg: naming the argument that takes the keys (arguments: ${args.map((a) => a.name.value).join(', ') || 'none'})`);
+  }
+}
+
+export function mergeKeyField(field: FieldModel, keySelection: string | undefined): string | undefined {
+  if (field.merge?.keyField) return field.merge.keyField;
+  const names = keySelection ? selectionFieldNames(keySelection) : [];
+  return names.length === 1 ? names[0] : undefined;
+}
+
+/** The same field in several sources must agree on its type (unless one is @canonical) and mapping. */
+function checkAgreement(typeName: string, fieldName: string, owners: FieldModel[], problems: ProblemList): void {
+  if (owners.length < 2) return;
+  const canonical = owners.filter((o) => o.canonical);
+  if (canonical.length > 1) problems.at(canonical[1].node, canonical[1].source.file, `${typeName}.${fieldName} is @canonical in more than one file`);
+  if (canonical.length === 0) {
+    const first = owners[0];
+    for (const other of owners.slice(1)) {
+      if (typeText(other.node.type) !== typeText(first.node.type)) {
+        problems.at(other.node.type, other.source.file, `${typeName}.${fieldName} is ${typeText(other.node.type)} here but ${typeText(first.node.type)} in ${first.source.file}; make them agree or mark one @canonical`);
+      }
+    }
+  }
+  const resolvers = owners.filter((o) => o.http);
+  if (resolvers.length > 1) problems.at(resolvers[1].node, resolvers[1].source.file, `${typeName}.${fieldName} has @http in more than one file`);
+  const mappings = new Set(owners.map((o) => o.from?.join('.') ?? fieldName));
+  if (mappings.size > 1) problems.at(owners[1].node, owners[1].source.file, `${typeName}.${fieldName} maps to different upstream keys across files (${[...mappings].join(', ')})`);
+}
+
+/** A field only another source has must be loadable for objects of the source returning them. */
+function checkReachability(model: CompositionModel, problems: ProblemList): void {
+  for (const type of model.types.values()) {
+    if (type.definedBy.size < 2) continue;
+    const lookupSources = new Set(
+      [...(model.types.get('Query')?.fields.values() ?? [])].flat().filter((f) => f.merge && namedTypeOf(f.node.type) === type.name).map((f) => f.source),
+    );
+    for (const [fieldName, owners] of type.fields) {
+      if (owners.some((o) => o.http)) continue;
+      if (owners.some((o) => lookupSources.has(o.source))) continue;
+      const missing = [...type.definedBy.keys()].filter((s) => !owners.some((o) => o.source === s));
+      if (missing.length === 0) continue;
+      const f = owners[0];
+      problems.at(f.node, f.source.file, `${type.name}.${fieldName} comes only from ${f.source.file}, which has no @merge lookup for ${type.name}, so a ${type.name} from ${missing[0].file} cannot get it`);
+    }
+  }
+}
+
+export function isListField(field: FieldModel): boolean {
+  return isListType(field.node.type);
+}

@@ -1,0 +1,153 @@
+// The compiler of local sources into one flat executable schema (DESIGN.md section 9).
+// Type definitions are merged with @graphql-tools/merge; every field gets at most one
+// resolver, generated here once: an upstream call, a property access, or a delegation to a
+// remote GraphQL source, wrapped in entity completion when it returns a shared type.
+import { mergeTypeDefs } from '@graphql-tools/merge';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { Kind, printSchema, visit, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { QUILT_DIRECTIVE_NAMES } from '../config/directives.js';
+import type { SourceFile } from '../config/load-folder.js';
+import { ProblemList } from '../config/problems.js';
+import { ConfigError } from '../errors.js';
+import type { QuiltContext } from '../execution/context.js';
+import { getPath } from '../templates/placeholders.js';
+import type { UpstreamRegistry, UpstreamRuntime } from '../upstream/registry.js';
+import { checkModel, httpPlaceholders, mergeKeyField } from './checks.js';
+import { EntityCompleter, HttpEntityLookup, type EntityLookup } from './entities.js';
+import { compileHttpCall, fromPathResolver, httpFieldResolver } from './http-fields.js';
+import { buildModel, isListType, namedTypeOf, selectionFieldNames, type CompositionModel, type FieldModel } from './model.js';
+import { RemoteSource } from './remote-source.js';
+
+export interface CompiledSchema {
+  schema: GraphQLSchema;
+  sdl: string;
+  upstreams: Map<string, UpstreamRuntime>;
+  sources: SourceFile[];
+}
+
+type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
+
+export async function compileSchema(files: SourceFile[], registry: UpstreamRegistry): Promise<CompiledSchema> {
+  const upstreams = registry.prepare(files.map((f) => f.upstream));
+  const problems = new ProblemList();
+  const remotes = new Map<SourceFile, RemoteSource>();
+  // A remote source's types are its SDL, written in the file or fetched by introspection.
+  const sources: SourceFile[] = [];
+  for (const file of files) {
+    if (file.upstream.protocol !== 'GRAPHQL') {
+      sources.push(file);
+      continue;
+    }
+    try {
+      const remote = await RemoteSource.load(file, upstreams.get(file.upstream.name)!);
+      remotes.set(remote.file, remote);
+      sources.push(remote.file);
+    } catch (e) {
+      if (e instanceof ConfigError) e.problems.forEach((p) => problems.add(p));
+      else problems.at(file.upstream.node, file.file, `cannot load the remote schema: ${(e as Error).message}`);
+    }
+  }
+  const model = buildModel(sources, problems);
+  checkModel(model, problems);
+  if (!problems.empty) throw new ConfigError(problems.items);
+
+  const lookups = buildLookups(model, upstreams, remotes);
+  const completer = new EntityCompleter(model, lookups, requiredParentFields(model));
+  const resolvers: Record<string, Record<string, Resolver>> = {};
+  for (const type of model.types.values()) {
+    for (const [fieldName, owners] of type.fields) {
+      const resolver = fieldResolver(owners, upstreams, remotes, completer);
+      if (resolver) (resolvers[type.name] ??= {})[fieldName] = resolver;
+    }
+  }
+  let schema: GraphQLSchema;
+  try {
+    schema = makeExecutableSchema({ typeDefs: mergeTypeDefs(sources.map((s) => publicDocument(s.document, model))), resolvers });
+  } catch (e) {
+    throw new ConfigError([{ file: files[0]?.file ?? '', line: 1, column: 1, message: `the sources do not compose: ${(e as Error).message}` }]);
+  }
+  for (const remote of remotes.values()) remote.attach(schema, completer);
+  return { schema, sdl: printSchema(schema), upstreams, sources };
+}
+
+function fieldResolver(
+  owners: FieldModel[],
+  upstreams: Map<string, UpstreamRuntime>,
+  remotes: Map<SourceFile, RemoteSource>,
+  completer: EntityCompleter,
+): Resolver | undefined {
+  const withHttp = owners.find((o) => o.http);
+  const local = owners.find((o) => o.source.upstream.protocol !== 'GRAPHQL');
+  const field = withHttp ?? local ?? owners[0];
+  const remote = remotes.get(field.source);
+  let resolver: Resolver | undefined;
+  if (field.http) {
+    const call = compileHttpCall(field.http, upstreams.get(field.source.upstream.name)!);
+    resolver = httpFieldResolver(field, call, { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE });
+  } else if (remote) {
+    resolver = remote.resolverFor(field);
+  } else if (field.from) {
+    resolver = fromPathResolver(field.from);
+  }
+  const returned = namedTypeOf(field.node.type);
+  if (!completer.isEntity(returned)) return resolver;
+  return completer.wrap(resolver ?? ((parent, _args, _ctx, info) => (parent as Record<string, unknown>)[info.fieldName]), returned, field.source);
+}
+
+function buildLookups(model: CompositionModel, upstreams: Map<string, UpstreamRuntime>, remotes: Map<SourceFile, RemoteSource>): Map<string, Map<SourceFile, EntityLookup>> {
+  const lookups = new Map<string, Map<SourceFile, EntityLookup>>();
+  for (const field of [...(model.types.get('Query')?.fields.values() ?? [])].flat()) {
+    if (!field.merge) continue;
+    const typeName = namedTypeOf(field.node.type);
+    const type = model.types.get(typeName)!;
+    if (type.definedBy.size < 2) continue;
+    const keyField = mergeKeyField(field, type.definedBy.get(field.source)?.keySelection)!;
+    const args = field.node.arguments ?? [];
+    const keyArg = field.merge.keyArg ?? args[0].name.value;
+    const batched = isListType(field.node.type);
+    let lookup: EntityLookup;
+    const remote = remotes.get(field.source);
+    if (remote) {
+      lookup = remote.lookup(field, keyField, keyArg, batched);
+    } else {
+      const keyPath = type.fields.get(keyField)?.find((f) => f.source === field.source)?.from ?? [keyField];
+      const call = compileHttpCall(field.http!, upstreams.get(field.source.upstream.name)!);
+      lookup = new HttpEntityLookup(`lookup:${field.source.file}:${field.name}`, field.source, keyField, call, keyArg, batched, field.http!.maxBatchSize, (raw) => getPath(raw, keyPath));
+    }
+    let byType = lookups.get(typeName);
+    if (!byType) lookups.set(typeName, (byType = new Map()));
+    if (!byType.has(field.source)) byType.set(field.source, lookup);
+  }
+  return lookups;
+}
+
+/** Parent fields a resolver reads: {parent.x} in its templates and @computed(selectionSet:). */
+function requiredParentFields(model: CompositionModel): Map<string, string[]> {
+  const required = new Map<string, string[]>();
+  for (const type of model.types.values()) {
+    for (const [fieldName, owners] of type.fields) {
+      const field = owners.find((o) => o.http);
+      if (!field) continue;
+      const names = new Set(httpPlaceholders(field).filter((p) => p.root === 'parent').map((p) => p.path[0]));
+      for (const owner of owners) if (owner.computed) selectionFieldNames(owner.computed).forEach((n) => names.add(n));
+      required.set(`${type.name}.${fieldName}`, [...names]);
+    }
+  }
+  return required;
+}
+
+/** The SDL clients see: Quilt's directives removed, non-canonical duplicates of a field dropped. */
+function publicDocument(document: DocumentNode, model: CompositionModel): DocumentNode {
+  return visit(document, {
+    Directive: (node) => (QUILT_DIRECTIVE_NAMES.has(node.name.value) ? null : undefined),
+    SchemaExtension: () => null,
+    FieldDefinition: {
+      enter(node, _key, _parent, _path, ancestors) {
+        const typeNode = ancestors[ancestors.length - 1] as { name?: { value: string } };
+        const owners = model.types.get(typeNode?.name?.value ?? '')?.fields.get(node.name.value);
+        if (owners?.some((o) => o.canonical) && !owners.some((o) => o.canonical && o.node === node)) return null;
+        return undefined;
+      },
+    },
+  });
+}

@@ -1,0 +1,83 @@
+// Resolvers for fields marked @http: a plain call per field, or, with `key:`, one batched
+// call per request tick for all parents (DataLoader), matched back by `match:`.
+import DataLoader from 'dataloader';
+import type { GraphQLFieldResolver } from 'graphql';
+import { HttpCall, NOT_FOUND } from '../connectors/http-connector.js';
+import { upstreamError } from '../errors.js';
+import { perRequest, type QuiltContext } from '../execution/context.js';
+import { getPath, isMissing } from '../templates/placeholders.js';
+import { compileJson, compileText, compileUrl } from '../templates/render.js';
+import type { UpstreamRuntime } from '../upstream/registry.js';
+import type { FieldModel, HttpArgs } from './model.js';
+
+type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
+
+export function compileHttpCall(http: HttpArgs, upstream: UpstreamRuntime): HttpCall {
+  return new HttpCall({
+    upstream,
+    method: http.method,
+    url: compileUrl(http.url),
+    body: http.body === undefined || http.body === null ? undefined : compileJson(http.body),
+    headers: http.headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
+    result: http.result ? http.result.split('.') : undefined,
+    timeoutMs: http.timeoutMs,
+  });
+}
+
+export interface FieldShape {
+  list: boolean;
+  nullable: boolean;
+}
+
+export function httpFieldResolver(field: FieldModel, call: HttpCall, shape: FieldShape): Resolver {
+  const http = field.http!;
+  const upstream = field.source.upstream.name;
+  // 404 on a nullable single object is "no such thing"; anywhere else it is an error.
+  const notFound = () => {
+    if (!shape.list && shape.nullable) return null;
+    throw upstreamError(upstream, 404, {});
+  };
+  if (!http.key) {
+    return (parent, args, ctx) =>
+      call.run({ args, parent, jwt: ctx.jwt, headers: ctx.headers }, ctx).then((raw) => (raw === NOT_FOUND ? notFound() : raw));
+  }
+  const keyOf = compileJson(http.key);
+  const matchPath = (http.match ?? '').split('.');
+  const loaderPrefix = `batch:${field.source.file}:${field.typeName}.${field.name}:`;
+  return (parent, args, ctx) => {
+    const key = keyOf({ args, parent, jwt: ctx.jwt, headers: ctx.headers });
+    if (isMissing(key)) return shape.list ? [] : null;
+    const loader = perRequest(ctx, loaderPrefix + JSON.stringify(args), () =>
+      new DataLoader<string, unknown>(async (keys) => {
+        const raw = await call.run({ args, keys, jwt: ctx.jwt, headers: ctx.headers }, ctx);
+        if (raw === NOT_FOUND) return keys.map(() => (shape.list ? [] : null));
+        const groups = new Map<string, unknown[]>();
+        for (const item of Array.isArray(raw) ? raw : []) {
+          const m = getPath(item, matchPath);
+          // A list-valued match (an item belonging to several parents) files it under each.
+          for (const k of Array.isArray(m) ? m : [m]) {
+            if (isMissing(k)) continue;
+            const group = groups.get(String(k));
+            if (group) group.push(item);
+            else groups.set(String(k), [item]);
+          }
+        }
+        return keys.map((k) => (shape.list ? (groups.get(k) ?? []) : (groups.get(k)?.[0] ?? null)));
+      }, { maxBatchSize: http.maxBatchSize }),
+    );
+    return loader.load(String(key));
+  };
+}
+
+/** `@from(path: "a.b")`: plain property access generated once per field. */
+export function fromPathResolver(path: readonly string[]): Resolver {
+  if (path.length === 1) {
+    const [a] = path;
+    return (parent) => (parent as Record<string, unknown>)[a];
+  }
+  return (parent) => {
+    const head = (parent as Record<string, unknown>)[path[0]];
+    // An Error left by a failed entity lookup surfaces as this field's error.
+    return head instanceof Error ? head : getPath(head, path.slice(1));
+  };
+}

@@ -1,0 +1,139 @@
+// The composition model: which source defines which object type and field, with the Quilt
+// directives read off each field. Built once per load; resolvers and checks read it.
+import { Kind, print, type FieldDefinitionNode, type ObjectTypeDefinitionNode, type ObjectTypeExtensionNode, type TypeNode } from 'graphql';
+import { readDirective } from '../config/directives.js';
+import type { SourceFile } from '../config/load-folder.js';
+import type { ProblemList } from '../config/problems.js';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export interface HttpArgs {
+  method: string;
+  url: string;
+  body?: unknown;
+  headers: { name: string; value: string }[];
+  result?: string;
+  key?: string;
+  match?: string;
+  maxBatchSize: number;
+  timeoutMs?: number;
+}
+
+export interface FieldModel {
+  source: SourceFile;
+  typeName: string;
+  name: string;
+  node: FieldDefinitionNode;
+  http?: HttpArgs;
+  from?: string[];
+  merge?: { keyField?: string; keyArg?: string };
+  computed?: string;
+  canonical: boolean;
+}
+
+export interface TypeModel {
+  name: string;
+  /** Sources that define or extend this object type, with their @key selection. */
+  definedBy: Map<SourceFile, { node: ObjectTypeDefinitionNode | ObjectTypeExtensionNode; keySelection?: string }>;
+  /** Every source's definition of each field, in file order. */
+  fields: Map<string, FieldModel[]>;
+}
+
+export interface CompositionModel {
+  types: Map<string, TypeModel>;
+  sources: SourceFile[];
+}
+
+export function buildModel(sources: SourceFile[], problems: ProblemList): CompositionModel {
+  const types = new Map<string, TypeModel>();
+  for (const source of sources) {
+    for (const def of source.document.definitions) {
+      if (def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
+      const name = def.name.value;
+      let type = types.get(name);
+      if (!type) types.set(name, (type = { name, definedBy: new Map(), fields: new Map() }));
+      const keyNode = def.directives?.find((d) => d.name.value === 'key');
+      const previous = type.definedBy.get(source);
+      type.definedBy.set(source, {
+        node: previous?.node ?? def,
+        keySelection: keyNode ? (readDirective(keyNode).selectionSet as string) : previous?.keySelection,
+      });
+      for (const field of def.fields ?? []) {
+        const model = readField(source, name, field, problems);
+        const list = type.fields.get(field.name.value);
+        if (list) list.push(model);
+        else type.fields.set(field.name.value, [model]);
+      }
+    }
+  }
+  return { types, sources };
+}
+
+function readField(source: SourceFile, typeName: string, node: FieldDefinitionNode, problems: ProblemList): FieldModel {
+  const model: FieldModel = { source, typeName, name: node.name.value, node, canonical: false };
+  for (const d of node.directives ?? []) {
+    switch (d.name.value) {
+      case 'http': {
+        const v = readDirective(d);
+        const methods = HTTP_METHODS.filter((m) => v[m] !== undefined);
+        if (methods.length !== 1) {
+          problems.at(d, source.file, `@http on ${typeName}.${model.name} needs exactly one of ${HTTP_METHODS.join(', ')}; received ${methods.length}`);
+          break;
+        }
+        model.http = {
+          method: methods[0],
+          url: v[methods[0]] as string,
+          body: v.body,
+          headers: (v.headers as HttpArgs['headers'] | undefined) ?? [],
+          result: v.result as string | undefined,
+          key: v.key as string | undefined,
+          match: v.match as string | undefined,
+          maxBatchSize: v.maxBatchSize as number,
+          timeoutMs: v.timeoutMs as number | undefined,
+        };
+        break;
+      }
+      case 'from':
+        model.from = (readDirective(d).path as string).split('.');
+        break;
+      case 'merge':
+        model.merge = readDirective(d) as FieldModel['merge'];
+        break;
+      case 'computed':
+        model.computed = readDirective(d).selectionSet as string;
+        break;
+      case 'canonical':
+        model.canonical = true;
+        break;
+    }
+  }
+  return model;
+}
+
+export function namedTypeOf(type: TypeNode): string {
+  return type.kind === Kind.NAMED_TYPE ? type.name.value : namedTypeOf(type.type);
+}
+
+export function isListType(type: TypeNode): boolean {
+  if (type.kind === Kind.NON_NULL_TYPE) return isListType(type.type);
+  return type.kind === Kind.LIST_TYPE;
+}
+
+export function typeText(type: TypeNode): string {
+  return print(type);
+}
+
+/** Field names in a selection-set string such as "{ id email }" (top level only). */
+export function selectionFieldNames(selection: string): string[] {
+  const inner = selection.trim().replace(/^\{/, '').replace(/\}$/, '');
+  return inner.split(/[\s,]+/).filter((n) => /^[_A-Za-z][_0-9A-Za-z]*$/.test(n));
+}
+
+/** The object types sources define more than once, with a lookup in at least one: entities. */
+export function entityTypeNames(model: CompositionModel): Set<string> {
+  const names = new Set<string>();
+  for (const type of model.types.values()) {
+    if (type.definedBy.size > 1) names.add(type.name);
+  }
+  return names;
+}

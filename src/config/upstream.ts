@@ -1,0 +1,96 @@
+// @upstream(...) of one schema file, read into the settings a connector and a pool use.
+import type { DirectiveNode } from 'graphql';
+import { compileText } from '../templates/render.js';
+import type { TemplateScope } from '../templates/placeholders.js';
+import type { ProblemList } from './problems.js';
+
+export type Protocol = 'HTTP' | 'GRPC' | 'GRAPHQL';
+
+export interface ReplicaConfig {
+  url: string;
+  weight: number;
+}
+
+export interface HeaderTemplate {
+  name: string;
+  render: (scope: TemplateScope) => string | undefined;
+}
+
+export interface UpstreamConfig {
+  name: string;
+  protocol: Protocol;
+  replicas: ReplicaConfig[];
+  headers: HeaderTemplate[];
+  /** Incoming request headers copied onto every upstream call, lower-cased. */
+  forwardHeaders: string[];
+  algorithm: string;
+  timeoutMs: number;
+  endpoint: string;
+  introspect: boolean;
+  /** Identity of the settings: a pool is kept across reloads while this is unchanged. */
+  fingerprint: string;
+  node: DirectiveNode;
+}
+
+interface RawUpstream {
+  name: string;
+  protocol: Protocol;
+  replicas: { url: string; weight: number }[];
+  headers?: { name: string; value: string }[] | null;
+  forwardHeaders?: string[] | null;
+  balance?: { algorithm: string } | null;
+  timeoutMs: number;
+  endpoint: string;
+  introspect: boolean;
+}
+
+export function readUpstream(values: Record<string, unknown>, node: DirectiveNode, file: string, problems: ProblemList): UpstreamConfig | undefined {
+  const raw = values as unknown as RawUpstream;
+  const at = (argName: string) => node.arguments?.find((a) => a.name.value === argName) ?? node;
+  let ok = true;
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(raw.name)) {
+    problems.at(at('name'), file, `@upstream(name:) must be letters, digits, "_" or "-", starting with a letter; received "${raw.name}"`);
+    ok = false;
+  }
+  if (raw.protocol === 'GRPC') {
+    problems.at(at('protocol'), file, '@upstream(protocol: GRPC) is not supported yet; expected HTTP or GRAPHQL');
+    ok = false;
+  }
+  // An env value holding commas gives one replica per item (DESIGN.md section 3).
+  const replicas = raw.replicas.flatMap((r) =>
+    r.url.split(',').map((url) => url.trim()).filter(Boolean).map((url) => ({ url: url.replace(/\/+$/, ''), weight: r.weight })),
+  );
+  if (replicas.length === 0) {
+    problems.at(at('replicas'), file, '@upstream(replicas:) needs at least one replica url');
+    ok = false;
+  }
+  for (const r of replicas) {
+    if (!/^https?:\/\/[^/]+/.test(r.url)) {
+      problems.at(at('replicas'), file, `@upstream(replicas:) expected an http:// or https:// url; received "${r.url}"`);
+      ok = false;
+    }
+    if (!(r.weight >= 1)) {
+      problems.at(at('replicas'), file, `@upstream(replicas:) weight must be 1 or more; received ${r.weight}`);
+      ok = false;
+    }
+  }
+  if (!(raw.timeoutMs > 0)) {
+    problems.at(at('timeoutMs'), file, `@upstream(timeoutMs:) must be above 0; received ${raw.timeoutMs}`);
+    ok = false;
+  }
+  if (!ok) return undefined;
+  const headers = raw.headers ?? [];
+  return {
+    name: raw.name,
+    protocol: raw.protocol,
+    replicas,
+    headers: headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
+    forwardHeaders: (raw.forwardHeaders ?? []).map((h) => h.toLowerCase()),
+    algorithm: raw.balance?.algorithm ?? 'ROUND_ROBIN',
+    timeoutMs: raw.timeoutMs,
+    endpoint: raw.endpoint,
+    introspect: raw.introspect,
+    fingerprint: JSON.stringify([raw.protocol, replicas, raw.balance, raw.timeoutMs, raw.endpoint]),
+    node,
+  };
+}

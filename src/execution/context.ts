@@ -1,0 +1,24 @@
+// Per-request state. Loaders and the dedupe cache live on the context object, so they are
+// created per request and collected with it; there is no global fallback.
+import type { Logger } from 'pino';
+
+export interface QuiltContext {
+  requestId: string;
+  /** Incoming request headers, lower-cased names. */
+  headers: Record<string, string | undefined>;
+  /** Verified JWT claims, when the request carried a token (auth arrives with issue 5). */
+  jwt?: Record<string, unknown>;
+  log: Logger;
+  /** DataLoaders and identical-call promises of this request, by a key naming their purpose. */
+  perRequest: Map<string, unknown>;
+}
+
+export function perRequest<T>(ctx: QuiltContext, key: string, create: () => T): T {
+  if (!ctx?.perRequest) throw new Error('Quilt resolver called without a Quilt request context');
+  let value = ctx.perRequest.get(key) as T | undefined;
+  if (value === undefined) {
+    value = create();
+    ctx.perRequest.set(key, value);
+  }
+  return value;
+}

@@ -1,0 +1,103 @@
+// The composition root: the schema manager, the ordered plugin list and the HTTP server.
+// Plugin order: request id first (everything after logs it), then access log and the
+// operational endpoints; enforcement plugins (auth, cost, limits) join after these.
+import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import pino, { type Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import type { QuiltContext } from '../execution/context.js';
+import { useAccessLog } from '../plugins/use-access-log.js';
+import { useOperationsEndpoints } from '../plugins/use-operations-endpoints.js';
+import { requestIdOf, useRequestId } from '../plugins/use-request-id.js';
+import { createErrorMasker } from './mask-error.js';
+import { SchemaManager } from './schema-manager.js';
+
+export interface GatewayOptions {
+  schemasDir: string;
+  port: number;
+  host: string;
+  logLevel?: string;
+  graphiql?: boolean;
+  introspection?: boolean;
+  /** Watch the schemas folder and reload on change (default true). */
+  watch?: boolean;
+  /** GraphiQL's preloaded tabs; default `<schemas>/examples/*.graphql`. */
+  examplesDir?: string;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Gateway {
+  url: string;
+  server: Server;
+  manager: SchemaManager;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });
+  const manager = new SchemaManager(options.schemasDir, log, options.env);
+  const first = await manager.reload();
+  if (!first.ok) {
+    await manager.close();
+    throw new ConfigError(first.problems);
+  }
+  if (options.watch !== false) manager.watch();
+
+  const plugins: Plugin[] = [useRequestId(), useAccessLog(log), useOperationsEndpoints(manager)];
+  const yoga = createYoga<{ req?: unknown }, QuiltContext>({
+    schema: () => manager.current!.schema,
+    context: ({ request }) => ({
+      requestId: requestIdOf(request),
+      headers: Object.fromEntries(request.headers),
+      log,
+      perRequest: new Map(),
+    }),
+    plugins,
+    graphiql: options.graphiql === false ? false : { title: 'Quilt', defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')) },
+    landingPage: false,
+    maskedErrors: { maskError: createErrorMasker(log) },
+    logging: log.child({ component: 'yoga' }) as never,
+  });
+
+  const server = createServer(yoga);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info({ url: `${url}/graphql`, version: manager.version }, 'quilt listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      log.info('shutting down: no new connections, finishing requests in flight');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(force);
+      await manager.close();
+      log.info('stopped');
+    })());
+  return { url, server, manager, log, close };
+}
+
+async function loadExamples(dir: string): Promise<{ query: string }[] | undefined> {
+  const { readdir } = await import('node:fs/promises');
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.graphql')).sort();
+  } catch {
+    return undefined;
+  }
+  const tabs = await Promise.all(names.map(async (n) => ({ query: await readFile(join(dir, n), 'utf8') })));
+  return tabs.length ? tabs : undefined;
+}

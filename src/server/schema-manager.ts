@@ -1,0 +1,91 @@
+// Holds the schema being served and replaces it on reload. A failed reload is logged with
+// every problem's file:line and the last good schema keeps serving; requests already
+// executing keep the schema object they started with. The folder is watched so that a
+// dropped, edited or deleted file is live within the debounce delay.
+import { watch, type FSWatcher } from 'node:fs';
+import type { Logger } from 'pino';
+import { loadSchemaFolder } from '../config/load-folder.js';
+import { compileSchema, type CompiledSchema } from '../compose/compile-schema.js';
+import { ConfigError, formatProblem, type ConfigProblem } from '../errors.js';
+import { UpstreamRegistry } from '../upstream/registry.js';
+
+export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
+
+const WATCH_DEBOUNCE_MS = 150;
+
+export class SchemaManager {
+  readonly registry = new UpstreamRegistry();
+  #current?: CompiledSchema;
+  #version = 0;
+  #lastProblems: ConfigProblem[] = [];
+  #watcher?: FSWatcher;
+  #timer?: NodeJS.Timeout;
+  #running?: Promise<ReloadResult>;
+  #again = false;
+
+  constructor(private readonly dir: string, private readonly log: Logger, private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  get current(): CompiledSchema | undefined {
+    return this.#current;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  get lastProblems(): readonly ConfigProblem[] {
+    return this.#lastProblems;
+  }
+
+  /** Loads the folder; concurrent calls are folded into one follow-up load. */
+  reload(): Promise<ReloadResult> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#load().finally(() => {
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
+        void this.reload();
+      }
+    });
+    return this.#running;
+  }
+
+  async #load(): Promise<ReloadResult> {
+    const started = performance.now();
+    try {
+      const compiled = await compileSchema(await loadSchemaFolder(this.dir, this.env), this.registry);
+      this.registry.commit(compiled.upstreams);
+      this.#current = compiled;
+      this.#lastProblems = [];
+      this.#version++;
+      this.log.info(
+        { version: this.#version, sources: compiled.sources.map((s) => s.upstream.name), ms: Math.round(performance.now() - started) },
+        'schema loaded',
+      );
+      return { ok: true, version: this.#version };
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.#lastProblems = e.problems;
+      for (const p of e.problems) this.log.error({ file: p.file, line: p.line, column: p.column }, `schema problem: ${formatProblem(p)}`);
+      if (this.#current) this.log.warn({ version: this.#version }, 'schema reload failed; still serving the last good schema');
+      return { ok: false, problems: e.problems };
+    }
+  }
+
+  watch(): void {
+    this.#watcher = watch(this.dir, () => {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.reload(), WATCH_DEBOUNCE_MS);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#watcher?.close();
+    clearTimeout(this.#timer);
+    await this.#running?.catch(() => undefined);
+    await this.registry.close();
+  }
+}
