@@ -114,9 +114,35 @@ async function backendCalls(backendUrl: string, method: 'GET' | 'DELETE'): Promi
   return ((await response.json()) as { calls: number }).calls;
 }
 
+async function totalCalls(backendUrls: readonly string[]): Promise<number> {
+  const counts = await Promise.all(backendUrls.map((url) => backendCalls(url, 'GET')));
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/**
+ * Wait until no backend request has arrived for `quietMs`. autocannon returns
+ * when its time is up, but the target may still be working through requests
+ * it already accepted; their upstream calls must not be counted against the
+ * next query, and their CPU must not be billed to the next measurement.
+ */
+export async function waitForQuietBackends(backendUrls: readonly string[], quietMs = 500, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let previous = await totalCalls(backendUrls);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const current = await totalCalls(backendUrls);
+    if (current === previous) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`backends still receiving requests ${timeoutMs / 1000} s after the last load run`);
+    }
+    previous = current;
+  }
+}
+
 /**
  * Run the query once, checked, and count how many backend requests it cost
- * (all replicas summed, via their /__calls counters).
+ * (all replicas summed, via their /__calls counters). Call once the backends
+ * are quiet (waitForQuietBackends).
  */
 export async function checkQueryAndCountUpstreamCalls(
   graphqlUrl: string,
@@ -125,6 +151,5 @@ export async function checkQueryAndCountUpstreamCalls(
 ): Promise<{ data: unknown; upstreamCalls: number }> {
   await Promise.all(backendUrls.map((url) => backendCalls(url, 'DELETE')));
   const data = await fetchCheckedData(graphqlUrl, query);
-  const counts = await Promise.all(backendUrls.map((url) => backendCalls(url, 'GET')));
-  return { data, upstreamCalls: counts.reduce((sum, count) => sum + count, 0) };
+  return { data, upstreamCalls: await totalCalls(backendUrls) };
 }

@@ -21,7 +21,7 @@ import {
   type ManagedChild,
 } from '../demo/backends/process-supervisor.js';
 import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_ENTRY, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
-import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss } from './measure.js';
+import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
 import { renderReport, systemFacts, type BenchQuery, type Measurement, type Target } from './report.js';
 
 const QUERIES: readonly BenchQuery[] = [
@@ -106,9 +106,11 @@ async function measure(
 ): Promise<Measurement> {
   const url = `http://${DEMO_HOST}:${target.port}/graphql`;
   const label = `${query.name} / ${target.name}`;
+  const backendUrls = DEMO_BACKENDS.map((backend) => backend.url);
+  await waitForQuietBackends(backendUrls);
   let checked: { data: unknown; upstreamCalls: number };
   try {
-    checked = await checkQueryAndCountUpstreamCalls(url, query.query, DEMO_BACKENDS.map((backend) => backend.url));
+    checked = await checkQueryAndCountUpstreamCalls(url, query.query, backendUrls);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`[bench] ${label}: response check failed, skipping its load run: ${message}`);
@@ -190,7 +192,8 @@ async function main(): Promise<void> {
   console.log(`\n${report}`);
   if (options.write) {
     writeFileSync(options.outFile, report);
-    log(`wrote ${relative(process.cwd(), options.outFile) || options.outFile}`);
+    const shown = relative(process.cwd(), options.outFile);
+    log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
   }
   const failed = measurements.filter((m) => m.error !== undefined).length;
   await finish(failed > 0 ? 1 : 0, failed > 0 ? `${failed} query/target pair(s) failed their response check` : undefined);

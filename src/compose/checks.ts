@@ -104,7 +104,7 @@ function checkAgreement(typeName: string, fieldName: string, owners: FieldModel[
 /** A field only another source has must be loadable for objects of the source returning them. */
 function checkReachability(model: CompositionModel, problems: ProblemList): void {
   for (const type of model.types.values()) {
-    if (type.definedBy.size < 2) continue;
+    if (type.definedBy.size < 2 || ROOT_TYPES.has(type.name)) continue;
     const lookupSources = new Set(
       [...(model.types.get('Query')?.fields.values() ?? [])].flat().filter((f) => f.merge && namedTypeOf(f.node.type) === type.name).map((f) => f.source),
     );
