@@ -115,3 +115,23 @@ type Query { half: Item @http(GET: "/ok") }
     assert.equal(upstream.seen.filter((s) => s.url === '/write').length - before, 1);
   });
 });
+
+describe('request errors carry codes', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ 'a.graphql': `${httpUpstream('a', ['http://127.0.0.1:9'])}\ntype Query { x(id: ID!): String @http(GET: "/x/{args.id}") }` });
+  });
+  after(async () => h?.close());
+
+  for (const [label, query, code] of [
+    ['unknown field', '{ nope }', 'GRAPHQL_VALIDATION_FAILED'],
+    ['syntax error', '{ x(', 'GRAPHQL_PARSE_FAILED'],
+    ['missing variable', 'query($id: ID!) { x(id: $id) }', 'BAD_USER_INPUT'],
+  ]) {
+    test(`${label}: ${code}`, async () => {
+      const r = await h.query(query);
+      assert.equal(r.body.data, undefined);
+      assert.equal(r.body.errors?.[0].extensions?.code, code);
+    });
+  }
+});

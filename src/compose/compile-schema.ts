@@ -66,7 +66,7 @@ export async function compileSchema(files: SourceFile[], registry: UpstreamRegis
   } catch (e) {
     throw new ConfigError([{ file: files[0]?.file ?? '', line: 1, column: 1, message: `the sources do not compose: ${(e as Error).message}` }]);
   }
-  for (const remote of remotes.values()) remote.attach(schema, completer);
+  for (const remote of remotes.values()) remote.attach(completer);
   return { schema, sdl: printSchema(schema), upstreams, sources };
 }
 

@@ -62,7 +62,8 @@ export class RemoteSource {
     return new RemoteSource({ ...file, document }, runtime);
   }
 
-  attach(_schema: GraphQLSchema, completer: EntityCompleter): void {
+  /** The completer knows the entity keys that delegated selections must carry. */
+  attach(completer: EntityCompleter): void {
     this.#completer = completer;
   }
 

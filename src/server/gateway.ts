@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import type { QuiltContext } from '../execution/context.js';
 import { useAccessLog } from '../plugins/use-access-log.js';
+import { useInputErrorCodes } from '../plugins/use-input-error-codes.js';
 import { useOperationsEndpoints } from '../plugins/use-operations-endpoints.js';
 import { requestIdOf, useRequestId } from '../plugins/use-request-id.js';
 import { createErrorMasker } from './mask-error.js';
@@ -49,7 +50,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   if (options.watch !== false) manager.watch();
 
-  const plugins: Plugin[] = [useRequestId(), useAccessLog(log), useOperationsEndpoints(manager)];
+  const plugins: Plugin[] = [useRequestId(), useAccessLog(log), useOperationsEndpoints(manager), useInputErrorCodes()];
   const yoga = createYoga<{ req?: unknown }, QuiltContext>({
     schema: () => manager.current!.schema,
     context: ({ request }) => ({
