@@ -70,8 +70,8 @@ export class RemoteSource {
   resolverFor(field: FieldModel): Resolver {
     if (!ROOT_TYPES.has(field.typeName)) return defaultMergedResolver as Resolver;
     const operation = field.typeName === 'Mutation' ? OperationTypeNode.MUTATION : OperationTypeNode.QUERY;
-    return (_parent, _args, ctx, info) =>
-      delegateToSchema({ schema: this.subschema, operation, fieldName: field.name, context: ctx, info, fieldNodes: this.#keyedFieldNodes(info) });
+    return (_parent, args, ctx, info) =>
+      delegateToSchema({ schema: this.subschema, operation, fieldName: field.name, args, context: ctx, info, fieldNodes: this.#keyedFieldNodes(info) });
   }
 
   lookup(field: FieldModel, keyField: string, keyArg: string, batched: boolean): EntityLookup {
