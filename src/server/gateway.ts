@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
@@ -61,6 +62,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     plugins,
     graphiql: options.graphiql === false ? false : { title: 'Quilt', defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')) },
+    // GraphiQL's assets inline, not from a CDN: the gateway must work on a closed network.
+    renderGraphiQL,
     landingPage: false,
     maskedErrors: { maskError: createErrorMasker(log) },
     logging: log.child({ component: 'yoga' }) as never,
