@@ -7,15 +7,19 @@ import {
   GraphQLError,
   Kind,
   parse,
+  print,
   Source,
+  valueFromAST,
+  visit,
   type DefinitionNode,
   type DirectiveNode,
   type DocumentNode,
 } from 'graphql';
 import { specifiedSDLRules } from 'graphql/validation/specifiedRules.js';
 import { validateSDL } from 'graphql/validation/validate.js';
+import { inspect } from 'graphql/jsutils/inspect.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { QUILT_DIRECTIVES_SDL, readDirective } from './directives.js';
+import { directiveDefinition, QUILT_DIRECTIVE_NAMES, QUILT_DIRECTIVES_SDL, readDirective } from './directives.js';
 import { substituteEnv } from './env.js';
 import { ProblemList, problemFromGraphQLError } from './problems.js';
 import { readUpstream, type UpstreamConfig } from './upstream.js';
@@ -81,6 +85,9 @@ export function loadSchemaTexts(inputs: { file: string; text: string }[], env: N
 
   const sources: SourceFile[] = [];
   if (sdlErrors.length === 0) {
+    for (const { file, document } of parsed) checkDirectiveValues(file, document, problems);
+  }
+  if (problems.empty) {
     for (const { file, document } of parsed) {
       const upstream = readFileUpstream(file, document.definitions, problems);
       if (upstream) sources.push({ file, document, upstream });
@@ -89,6 +96,22 @@ export function loadSchemaTexts(inputs: { file: string; text: string }[], env: N
   }
   if (!problems.empty) throw new ConfigError(sortProblems(problems.items));
   return sources;
+}
+
+/** Every Quilt directive's argument values have their declared types (validateSDL does not check values). */
+function checkDirectiveValues(file: string, document: DocumentNode, problems: ProblemList): void {
+  visit(document, {
+    Directive(node) {
+      if (!QUILT_DIRECTIVE_NAMES.has(node.name.value)) return;
+      const definition = directiveDefinition(node.name.value);
+      for (const arg of node.arguments ?? []) {
+        const argDef = definition.args.find((a) => a.name === arg.name.value);
+        if (argDef && valueFromAST(arg.value, argDef.type) === undefined) {
+          problems.at(arg.value, file, `@${node.name.value}(${arg.name.value}:) expected ${inspect(argDef.type)}, received ${print(arg.value)}`);
+        }
+      }
+    },
+  });
 }
 
 function readFileUpstream(file: string, definitions: readonly DefinitionNode[], problems: ProblemList): UpstreamConfig | undefined {
