@@ -1,5 +1,5 @@
 // Composition checks that need every source at once; each problem names file:line:column.
-import type { FieldDefinitionNode } from 'graphql';
+import type { ASTNode } from 'graphql';
 import type { ProblemList } from '../config/problems.js';
 import { placeholdersOf, parseTemplate, type Placeholder } from '../templates/placeholders.js';
 import { jsonPlaceholders } from '../templates/render.js';
@@ -36,6 +36,7 @@ function checkField(model: CompositionModel, field: FieldModel, problems: Proble
   if (!remote && ROOT_TYPES.has(field.typeName) && !field.http) {
     problems.at(node, source.file, `${where} has no @http: every ${field.typeName} field of an HTTP source says which call it makes`);
   }
+  if (field.merge) checkMerge(model, field, node.directives?.find((d) => d.name.value === 'merge') ?? node, problems);
   const http = field.http;
   if (!http) return;
   const directive = node.directives?.find((d) => d.name.value === 'http') ?? node;
@@ -52,10 +53,9 @@ function checkField(model: CompositionModel, field: FieldModel, problems: Proble
     }
     if (p.root === 'keys' && !http.key) problems.at(directive, source.file, `${where}: {keys} needs @http(key:) to say what each parent contributes`);
   }
-  if (field.merge) checkMerge(model, field, directive, problems);
 }
 
-function checkMerge(model: CompositionModel, field: FieldModel, at: FieldDefinitionNode | import('graphql').DirectiveNode, problems: ProblemList): void {
+function checkMerge(model: CompositionModel, field: FieldModel, at: ASTNode, problems: ProblemList): void {
   const where = `${field.typeName}.${field.name}`;
   const target = model.types.get(namedTypeOf(field.node.type));
   const def = target?.definedBy.get(field.source);

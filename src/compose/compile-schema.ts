@@ -6,7 +6,7 @@ import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { Kind, printSchema, visit, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { QUILT_DIRECTIVE_NAMES } from '../config/directives.js';
-import type { SourceFile } from '../config/load-folder.js';
+import { sortProblems, type LoadedFolder, type SourceFile } from '../config/load-folder.js';
 import { ProblemList } from '../config/problems.js';
 import { ConfigError } from '../errors.js';
 import type { QuiltContext } from '../execution/context.js';
@@ -27,9 +27,11 @@ export interface CompiledSchema {
 
 type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
 
-export async function compileSchema(files: SourceFile[], registry: UpstreamRegistry): Promise<CompiledSchema> {
+export async function compileSchema(loaded: LoadedFolder, registry: UpstreamRegistry): Promise<CompiledSchema> {
+  const files = loaded.sources;
   const upstreams = registry.prepare(files.map((f) => f.upstream));
   const problems = new ProblemList();
+  loaded.problems.forEach((p) => problems.add(p));
   const remotes = new Map<SourceFile, RemoteSource>();
   // A remote source's types are its SDL, written in the file or fetched by introspection.
   const sources: SourceFile[] = [];
@@ -49,7 +51,7 @@ export async function compileSchema(files: SourceFile[], registry: UpstreamRegis
   }
   const model = buildModel(sources, problems);
   checkModel(model, problems);
-  if (!problems.empty) throw new ConfigError(problems.items);
+  if (!problems.empty) throw new ConfigError(sortProblems(problems.items));
 
   const lookups = buildLookups(model, upstreams, remotes);
   const completer = new EntityCompleter(model, lookups, requiredParentFields(model));

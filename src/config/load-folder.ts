@@ -1,7 +1,7 @@
 // Reads a schemas folder: every `*.graphql` file directly in it is one source. Parses,
 // substitutes {env.NAME}, validates directive use against config/directives.ts and reads
 // each file's @upstream. Every problem is collected with file:line:column.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   GraphQLError,
@@ -18,7 +18,7 @@ import {
 import { specifiedSDLRules } from 'graphql/validation/specifiedRules.js';
 import { validateSDL } from 'graphql/validation/validate.js';
 import { inspect } from 'graphql/jsutils/inspect.js';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import type { ConfigProblem } from '../errors.js';
 import { directiveDefinition, QUILT_DIRECTIVE_NAMES, QUILT_DIRECTIVES_SDL, readDirective } from './directives.js';
 import { substituteEnv } from './env.js';
 import { ProblemList, problemFromGraphQLError } from './problems.js';
@@ -46,30 +46,46 @@ const directivesDocument = parse(new Source(QUILT_DIRECTIVES_SDL, 'quilt-directi
 
 export async function listSchemaFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && e.name.endsWith('.graphql'))
-    .map((e) => join(resolve(dir), e.name))
-    .sort();
+  const files: string[] = [];
+  for (const e of entries) {
+    if (!e.name.endsWith('.graphql')) continue;
+    const path = join(resolve(dir), e.name);
+    // Follow symlinks: a Kubernetes ConfigMap mount is a folder of them.
+    if (e.isFile() || (e.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile())) files.push(path);
+  }
+  return files.sort();
 }
 
-/** Loads and validates every file; throws ConfigError listing all problems. */
-export async function loadSchemaFolder(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<SourceFile[]> {
+export interface LoadedFolder {
+  /** The files that loaded cleanly, ready to compose. */
+  sources: SourceFile[];
+  /** Every problem found; a file with a problem is left out of `sources`. */
+  problems: ConfigProblem[];
+}
+
+/** Loads and validates every file; problems are collected, not thrown, so that composition
+ *  can still check the files that loaded and `quilt check` reports everything at once. */
+export async function loadSchemaFolder(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedFolder> {
   let files: string[];
   try {
     files = await listSchemaFiles(dir);
   } catch (e) {
-    throw new ConfigError([{ file: dir, line: 1, column: 1, message: `cannot read the schemas folder: ${(e as Error).message}` }]);
+    return { sources: [], problems: [{ file: dir, line: 1, column: 1, message: `cannot read the schemas folder: ${(e as Error).message}` }] };
   }
-  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
-  return loadSchemaTexts(files.map((file, i) => ({ file, text: texts[i] })), env);
+  // A file listed a moment ago may be gone by now (an editor's save, a deploy): skip it.
+  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => undefined)));
+  return loadSchemaTexts(files.flatMap((file, i) => (texts[i] === undefined ? [] : [{ file, text: texts[i] }])), env);
 }
 
-export function loadSchemaTexts(inputs: { file: string; text: string }[], env: NodeJS.ProcessEnv): SourceFile[] {
+export function loadSchemaTexts(inputs: { file: string; text: string }[], env: NodeJS.ProcessEnv): LoadedFolder {
   const problems = new ProblemList();
   const parsed: { file: string; document: DocumentNode }[] = [];
+  const failed = new Set<string>();
   for (const { file, text } of inputs) {
     try {
+      const before = problems.items.length;
       const document = substituteEnv(parse(new Source(text, file)), file, env, problems);
+      if (problems.items.length > before) failed.add(file);
       parsed.push({ file, document });
     } catch (e) {
       if (e instanceof GraphQLError) problems.add(problemFromGraphQLError(e, file));
@@ -80,26 +96,24 @@ export function loadSchemaTexts(inputs: { file: string; text: string }[], env: N
     kind: Kind.DOCUMENT,
     definitions: [...directivesDocument.definitions, ...parsed.flatMap((p) => p.document.definitions)],
   };
-  const sdlErrors = validateSDL(combined, undefined, sdlRules);
-  for (const error of sdlErrors) problems.add(problemFromGraphQLError(error, error.source?.name ?? ''));
-
+  for (const error of validateSDL(combined, undefined, sdlRules)) {
+    const problem = problemFromGraphQLError(error, error.source?.name ?? '');
+    problems.add(problem);
+    failed.add(problem.file);
+  }
   const sources: SourceFile[] = [];
-  if (sdlErrors.length === 0) {
-    for (const { file, document } of parsed) checkDirectiveValues(file, document, problems);
+  for (const { file, document } of parsed) {
+    if (failed.has(file) || !checkDirectiveValues(file, document, problems)) continue;
+    const upstream = readFileUpstream(file, document.definitions, problems);
+    if (upstream) sources.push({ file, document, upstream });
   }
-  if (problems.empty) {
-    for (const { file, document } of parsed) {
-      const upstream = readFileUpstream(file, document.definitions, problems);
-      if (upstream) sources.push({ file, document, upstream });
-    }
-    checkUniqueUpstreamNames(sources, problems);
-  }
-  if (!problems.empty) throw new ConfigError(sortProblems(problems.items));
-  return sources;
+  checkUniqueUpstreamNames(sources, problems);
+  return { sources, problems: problems.items };
 }
 
 /** Every Quilt directive's argument values have their declared types (validateSDL does not check values). */
-function checkDirectiveValues(file: string, document: DocumentNode, problems: ProblemList): void {
+function checkDirectiveValues(file: string, document: DocumentNode, problems: ProblemList): boolean {
+  const before = problems.items.length;
   visit(document, {
     Directive(node) {
       if (!QUILT_DIRECTIVE_NAMES.has(node.name.value)) return;
@@ -112,6 +126,7 @@ function checkDirectiveValues(file: string, document: DocumentNode, problems: Pr
       }
     },
   });
+  return problems.items.length === before;
 }
 
 function readFileUpstream(file: string, definitions: readonly DefinitionNode[], problems: ProblemList): UpstreamConfig | undefined {

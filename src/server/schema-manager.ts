@@ -66,8 +66,10 @@ export class SchemaManager {
         'schema loaded',
       );
       return { ok: true, version: this.#version };
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
+    } catch (thrown) {
+      // Whatever went wrong, the last good schema keeps serving and the process lives on.
+      const e = thrown instanceof ConfigError ? thrown : new ConfigError([{ file: this.dir, line: 1, column: 1, message: `schema load failed: ${(thrown as Error)?.message ?? thrown}` }]);
+      if (!(thrown instanceof ConfigError)) this.log.error({ err: thrown }, 'unexpected error while loading schemas');
       this.#lastProblems = e.problems;
       for (const p of e.problems) this.log.error({ file: p.file, line: p.line, column: p.column }, `schema problem: ${formatProblem(p)}`);
       if (this.#current) this.log.warn({ version: this.#version }, 'schema reload failed; still serving the last good schema');

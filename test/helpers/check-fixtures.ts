@@ -2,7 +2,7 @@
 // process, and exact line:column positions computed from the fixture text itself.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -15,8 +15,29 @@ export interface CheckResult {
   stderr: string;
 }
 
+// Each child loads the TypeScript sources through tsx (a second or two of CPU): running more
+// of them at once than there are cores only makes every one slower.
+const MAX_CHILDREN = Math.max(2, availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CHILDREN) await new Promise<void>((go) => waiting.push(go));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
 /** Runs `node bin/quilt.js check DIR` from the repository root. */
 export function runCheck(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
+  return limited(() => spawnCheck(dir, env));
+}
+
+function spawnCheck(dir: string, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
