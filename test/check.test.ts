@@ -3,6 +3,8 @@
 // problem as FILE:LINE:COLUMN (DESIGN.md sections 2 and 3). Positions are computed from the
 // fixture text, so each assertion is the exact line:column of the offending token.
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildSchema, type GraphQLObjectType } from 'graphql';
 import {
@@ -180,6 +182,7 @@ type Query {
         assertExit(result, 1);
         // The string literal holding the placeholder (or the placeholder inside it).
         assertReported(result, f, 'a.graphql', ['"{env.QUILT_CHECK_TEST_URL}"', '{env.QUILT_CHECK_TEST_URL}'], /QUILT_CHECK_TEST_URL/);
+        assert.equal(result.stderr.split('\n').filter((l) => l.includes('a.graphql:')).length, 1, `only the real problem is reported:\n${result.stderr}`);
       });
     });
 
@@ -190,6 +193,20 @@ type Query {
         assert.match(result.stdout, /hello: String/);
       });
     });
+  });
+
+  test('symlinked schema files are sources (a ConfigMap mount is a folder of symlinks)', async () => {
+    const real = schemaFolder({ 'hello.graphql': helloFile() });
+    const linked = schemaFolder({});
+    try {
+      symlinkSync(join(real.dir, 'hello.graphql'), join(linked.dir, 'hello.graphql'));
+      const result = await runCheck(linked.dir);
+      assertExit(result, 0);
+      assert.match(result.stdout, /hello: String/);
+    } finally {
+      real.remove();
+      linked.remove();
+    }
   });
 
   describe('@merge without a usable key', () => {
