@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import DataLoader from 'dataloader';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { Pool } from 'undici';
-import { isMainModule } from '../demo/backends/http-service.js';
+import { isMainModule, stopWhenParentExits } from '../demo/backends/http-service.js';
 import { replicaUrls } from '../demo/backends/topology.js';
 import type { Post, User } from '../demo/backends/users.js';
 import type { Product } from '../demo/backends/products.js';
@@ -198,9 +198,13 @@ if (isMainModule(import.meta.url)) {
     process.exit(1);
   });
   console.log(`baseline GraphQL server listening on ${baseline.url}`);
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
     baseline.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  stopWhenParentExits(stop);
 }

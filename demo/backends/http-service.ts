@@ -191,6 +191,22 @@ export function isMainModule(moduleUrl: string): boolean {
 }
 
 /**
+ * Set by ProcessSupervisor, which hands each child a stdin pipe it never
+ * writes to. If the supervisor is SIGKILLed (the tsx CLI does that when its
+ * child is slow to acknowledge a signal) the pipe closes and the child
+ * follows instead of lingering as an orphan. Opt-in, because a CLI started by
+ * hand with stdin at /dev/null would otherwise exit at once.
+ */
+export const EXIT_WITH_PARENT_ENV = 'QUILT_EXIT_WITH_PARENT';
+
+export function stopWhenParentExits(stop: () => void): void {
+  if (process.env[EXIT_WITH_PARENT_ENV] !== '1') return;
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+}
+
+/**
  * CLI wrapper: `--port N` (or env PORT) and `--host H` (or env HOST), one log
  * line on listen, clean exit on SIGTERM/SIGINT.
  */
@@ -234,4 +250,5 @@ export async function runServiceCli(
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  stopWhenParentExits(stop);
 }

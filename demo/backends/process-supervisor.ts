@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
+import { EXIT_WITH_PARENT_ENV } from './http-service.js';
 import { REPO_ROOT } from './topology.js';
 
 export interface ChildSpec {
@@ -72,8 +73,10 @@ export class ProcessSupervisor {
         : ['taskset', ['-c', String(spec.cpu), process.execPath, ...nodeArgs]];
     const proc = spawn(command, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin is a pipe we never write to: it closes when we die, however we
+      // die, and children that opt in (EXIT_WITH_PARENT_ENV) exit with us.
+      env: { ...process.env, ...spec.env, [EXIT_WITH_PARENT_ENV]: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     if (proc.pid === undefined) {
       throw new Error(`could not start ${spec.name} (${command}): no PID assigned`);
@@ -103,26 +106,30 @@ export class ProcessSupervisor {
     return child;
   }
 
-  /** SIGTERM every live child by PID, SIGKILL whatever is left after `graceMs`. */
+  /**
+   * Stop every live child by PID, newest first: the gateway goes before the
+   * backends it calls, so it never logs upstream errors while shutting down.
+   * Each gets SIGTERM, then SIGKILL if still alive after `graceMs`.
+   */
   async stopAll(graceMs = 5000): Promise<void> {
     this.stopping = true;
-    const live = [...this.children].filter((child) => !child.exit);
-    for (const child of live) safeKill(child.pid, 'SIGTERM');
-    await Promise.all(
-      live.map(async (child) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), graceMs);
-        });
-        const outcome = await Promise.race([child.exited, timedOut]);
-        clearTimeout(timer);
-        if (outcome === 'timeout') {
-          console.error(`[${child.name}] did not exit within ${graceMs / 1000} s of SIGTERM; sending SIGKILL`);
-          safeKill(child.pid, 'SIGKILL');
-          await child.exited;
-        }
-      }),
-    );
+    for (const child of [...this.children].reverse()) await stopChild(child, graceMs);
+  }
+}
+
+async function stopChild(child: ManagedChild, graceMs: number): Promise<void> {
+  if (child.exit) return;
+  safeKill(child.pid, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
+  const outcome = await Promise.race([child.exited, timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    console.error(`[${child.name}] did not exit within ${graceMs / 1000} s of SIGTERM; sending SIGKILL`);
+    safeKill(child.pid, 'SIGKILL');
+    await child.exited;
   }
 }
 
