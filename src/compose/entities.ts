@@ -9,7 +9,7 @@ import type { SourceFile } from '../config/load-folder.js';
 import { NOT_FOUND, type HttpCall } from '../connectors/http-connector.js';
 import { perRequest, type QuiltContext } from '../execution/context.js';
 import type { CompositionModel } from './model.js';
-import { selectedFields } from './selection.js';
+import { selectedFields, type SelectedField } from './selection.js';
 
 type Obj = Record<string, unknown>;
 
@@ -36,8 +36,21 @@ export class HttpEntityLookup implements EntityLookup {
     private readonly readKey: (raw: unknown) => unknown,
   ) {}
 
-  async complete(objects: Obj[], copy: readonly string[], ctx: QuiltContext): Promise<void> {
+  complete(objects: Obj[], copy: readonly string[], ctx: QuiltContext): Promise<void> {
     const loader = perRequest(ctx, this.id, () => new DataLoader<string, unknown>((keys) => this.#fetch(keys, ctx), { maxBatchSize: this.maxBatchSize }));
+    // The common case, one object entering the result (a field returning one entity).
+    if (objects.length === 1) {
+      const key = objects[0][this.keyField];
+      if (key === undefined || key === null) return Promise.resolve();
+      return loader.load(String(key)).then(
+        (raw) => copyInto(objects[0], raw, copy),
+        (error: Error) => copyInto(objects[0], error, copy),
+      );
+    }
+    return this.#completeMany(loader, objects, copy);
+  }
+
+  async #completeMany(loader: DataLoader<string, unknown>, objects: Obj[], copy: readonly string[]): Promise<void> {
     const keys: string[] = [];
     const targets: Obj[] = [];
     for (const obj of objects) {
@@ -108,26 +121,34 @@ export class EntityCompleter {
   /** Wraps a field resolver that returns `typeName` objects coming from `origin`. */
   wrap(resolver: GraphQLFieldResolver<unknown, QuiltContext>, typeName: string, origin: SourceFile): GraphQLFieldResolver<unknown, QuiltContext> {
     const keyField = this.keyFieldOf(typeName);
+    // Plans by selection: selectedFields returns the same array for the same document.
+    const plans = new WeakMap<readonly SelectedField[], PlanStep[]>();
+    const complete = (value: unknown, ctx: QuiltContext, info: GraphQLResolveInfo): unknown => {
+      if (value === null || value === undefined || value instanceof Error) return value;
+      // A source may refer to an entity by its key alone (`sellerId: "7"`).
+      const normalized = keyField ? asObjects(value, keyField) : value;
+      const selected = selectedFields(info, typeName);
+      let steps = plans.get(selected);
+      if (!steps) plans.set(selected, (steps = this.#plan(typeName, origin, selected)));
+      return this.#run(normalized, steps, ctx, info);
+    };
     return (parent, args, ctx, info) => {
       const value = resolver(parent, args, ctx, info);
-      if (value instanceof Promise) return value.then((v) => this.#complete(v, typeName, keyField, origin, ctx, info));
-      return this.#complete(value, typeName, keyField, origin, ctx, info);
+      if (value instanceof Promise) return value.then((v) => complete(v, ctx, info));
+      return complete(value, ctx, info);
     };
   }
 
-  #complete(value: unknown, typeName: string, keyField: string | undefined, origin: SourceFile, ctx: QuiltContext, info: GraphQLResolveInfo): unknown {
-    if (value === null || value === undefined || value instanceof Error) return value;
-    // A source may refer to an entity by its key alone (`sellerId: "7"`).
-    const normalized = keyField ? asObjects(value, keyField) : value;
-    const steps = this.#plan(typeName, origin, info);
+  #run(normalized: unknown, steps: PlanStep[], ctx: QuiltContext, info: GraphQLResolveInfo): unknown {
     if (steps.length === 0) return normalized;
     const objects: Obj[] = [];
     flatten(normalized, objects);
     if (objects.length === 0) return normalized;
+    if (steps.length === 1) return steps[0].lookup.complete(objects, steps[0].copy, ctx, info).then(() => normalized);
     return Promise.all(steps.map((s) => s.lookup.complete(objects, s.copy, ctx, info))).then(() => normalized);
   }
 
-  #plan(typeName: string, origin: SourceFile, info: GraphQLResolveInfo): PlanStep[] {
+  #plan(typeName: string, origin: SourceFile, selected: readonly SelectedField[]): PlanStep[] {
     const type = this.model.types.get(typeName);
     const lookups = this.lookups.get(typeName);
     if (!type || !lookups) return [];
@@ -143,7 +164,7 @@ export class EntityCompleter {
       const key = owner.source.upstream.protocol === 'GRAPHQL' ? responseKey : (owner.from?.[0] ?? fieldName);
       if (!step.copy.includes(key)) step.copy.push(key);
     };
-    for (const { name, responseKey } of selectedFields(info, typeName)) {
+    for (const { name, responseKey } of selected) {
       if (name === '__typename') continue;
       const required = this.requires.get(`${typeName}.${name}`);
       if (required) for (const r of required) need(r, r);

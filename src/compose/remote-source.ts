@@ -34,6 +34,7 @@ import type { QuiltContext } from '../execution/context.js';
 import type { UpstreamRuntime } from '../upstream/registry.js';
 import type { EntityCompleter, EntityLookup } from './entities.js';
 import type { FieldModel } from './model.js';
+import { FieldNodesCache } from './selection.js';
 
 type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
 const ROOT_TYPES = new Set(['Query', 'Mutation']);
@@ -41,7 +42,7 @@ const ROOT_TYPES = new Set(['Query', 'Mutation']);
 export class RemoteSource {
   readonly subschema: SubschemaConfig;
   #completer?: EntityCompleter;
-  #withKeys = new WeakMap<readonly FieldNode[], FieldNode[]>();
+  #withKeys = new FieldNodesCache<FieldNode[]>();
 
   private constructor(readonly file: SourceFile, private readonly runtime: UpstreamRuntime) {
     const typesOnly = visit(file.document, {

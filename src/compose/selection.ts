@@ -14,7 +14,27 @@ interface Collected {
   dynamic: boolean;
 }
 
-const cache = new WeakMap<readonly FieldNode[], Map<string, SelectedField[]>>();
+/**
+ * A cache keyed by the field's AST nodes. graphql-js builds a new fieldNodes array for every
+ * execution, but the nodes in it belong to the parsed document, which yoga reuses across
+ * requests; so the first node is the key and the whole array is checked on a hit.
+ */
+export class FieldNodesCache<T> {
+  #entries = new WeakMap<FieldNode, { nodes: readonly FieldNode[]; value: T }>();
+
+  get(fieldNodes: readonly FieldNode[]): T | undefined {
+    const entry = this.#entries.get(fieldNodes[0]);
+    if (!entry || entry.nodes.length !== fieldNodes.length) return undefined;
+    for (let i = 1; i < fieldNodes.length; i++) if (entry.nodes[i] !== fieldNodes[i]) return undefined;
+    return entry.value;
+  }
+
+  set(fieldNodes: readonly FieldNode[], value: T): void {
+    this.#entries.set(fieldNodes[0], { nodes: fieldNodes, value });
+  }
+}
+
+const cache = new FieldNodesCache<Map<string, SelectedField[]>>();
 
 export function selectedFields(info: GraphQLResolveInfo, typeName: string): SelectedField[] {
   let byType = cache.get(info.fieldNodes);

@@ -1,7 +1,7 @@
 // @upstream(...) of one schema file, read into the settings a connector and a pool use.
 import type { DirectiveNode } from 'graphql';
 import { compileText } from '../templates/render.js';
-import type { TemplateScope } from '../templates/placeholders.js';
+import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/placeholders.js';
 import type { ProblemList } from './problems.js';
 
 export type Protocol = 'HTTP' | 'GRPC' | 'GRAPHQL';
@@ -78,8 +78,16 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
     problems.at(at('timeoutMs'), file, `@upstream(timeoutMs:) must be above 0; received ${raw.timeoutMs}`);
     ok = false;
   }
-  if (!ok) return undefined;
   const headers = raw.headers ?? [];
+  for (const h of headers) {
+    // Upstream headers are the same for every call of a request (reads are deduplicated on that).
+    const perCall = placeholdersOf(parseTemplate(h.value)).find((p) => p.root !== 'jwt' && p.root !== 'header');
+    if (perCall) {
+      problems.at(at('headers'), file, `@upstream(headers:) "${h.name}" uses ${perCall.text}; upstream headers may use {env.*}, {jwt.*} and {header.*} only (put per-call headers on @http(headers:))`);
+      ok = false;
+    }
+  }
+  if (!ok) return undefined;
   return {
     name: raw.name,
     protocol: raw.protocol,

@@ -36,22 +36,24 @@ export class HttpCall {
   run(scope: TemplateScope, ctx: QuiltContext): Promise<unknown> {
     const spec = this.#spec;
     const path = spec.url(scope);
-    const headers = this.#headers(scope, ctx);
+    const fieldHeaders = this.#fieldHeaders(scope);
     const body = spec.body ? JSON.stringify(spec.body(scope)) : undefined;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (!this.#isRead) return this.#send(path, headers, body, ctx);
-    const dedupeKey = `${spec.upstream.config.name} ${spec.method} ${path} ${JSON.stringify(headers)}`;
+    if (!this.#isRead) return this.#send(path, fieldHeaders, body, scope, ctx);
+    // The upstream's own headers are the same for every call of one request, so the
+    // method, path and this field's headers identify a read.
+    const dedupeKey = `${spec.upstream.config.name} ${spec.method} ${path}${fieldHeaders ? JSON.stringify(fieldHeaders) : ''}`;
     const calls = perRequest(ctx, 'http-dedupe', () => new Map<string, Promise<unknown>>());
     let pending = calls.get(dedupeKey);
     if (!pending) {
-      pending = this.#send(path, headers, body, ctx);
+      pending = this.#send(path, fieldHeaders, body, scope, ctx);
       calls.set(dedupeKey, pending);
     }
     return pending;
   }
 
-  #headers(scope: TemplateScope, ctx: QuiltContext): Record<string, string> {
-    const headers = upstreamHeaders(this.#spec.upstream.config, scope, ctx);
+  #fieldHeaders(scope: TemplateScope): Record<string, string> | undefined {
+    if (this.#spec.headers.length === 0) return undefined;
+    const headers: Record<string, string> = {};
     for (const h of this.#spec.headers) {
       const v = h.render(scope);
       if (v !== undefined) headers[h.name] = v;
@@ -59,8 +61,11 @@ export class HttpCall {
     return headers;
   }
 
-  async #send(path: string, headers: Record<string, string>, body: string | undefined, ctx: QuiltContext): Promise<unknown> {
+  async #send(path: string, fieldHeaders: Record<string, string> | undefined, body: string | undefined, scope: TemplateScope, ctx: QuiltContext): Promise<unknown> {
     const { upstream, method, result } = this.#spec;
+    const headers = upstreamHeaders(upstream.config, scope, ctx);
+    if (fieldHeaders) Object.assign(headers, fieldHeaders);
+    if (body !== undefined) headers['content-type'] = 'application/json';
     const name = upstream.config.name;
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
     let replicaUrl = '';

@@ -4,13 +4,11 @@
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import type { QuiltContext } from '../execution/context.js';
 import { useAccessLog } from '../plugins/use-access-log.js';
-import { useInputErrorCodes } from '../plugins/use-input-error-codes.js';
 import { useOperationsEndpoints } from '../plugins/use-operations-endpoints.js';
 import { requestIdOf, useRequestId } from '../plugins/use-request-id.js';
 import { createErrorMasker } from './mask-error.js';
@@ -51,19 +49,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   if (options.watch !== false) manager.watch();
 
-  const plugins: Plugin[] = [useRequestId(), useAccessLog(log), useOperationsEndpoints(manager), useInputErrorCodes()];
+  const plugins: Plugin[] = [useRequestId(), useAccessLog(log), useOperationsEndpoints(manager)];
   const yoga = createYoga<{ req?: unknown }, QuiltContext>({
     schema: () => manager.current!.schema,
-    context: ({ request }) => ({
-      requestId: requestIdOf(request),
-      headers: Object.fromEntries(request.headers),
-      log,
-      perRequest: new Map(),
-    }),
+    context: ({ request }) => {
+      let headers: Record<string, string> | undefined;
+      return {
+        requestId: requestIdOf(request),
+        // Built on first use: most requests never read an incoming header.
+        get headers() {
+          return (headers ??= Object.fromEntries(request.headers));
+        },
+        log,
+        perRequest: new Map(),
+      };
+    },
     plugins,
     graphiql: options.graphiql === false ? false : { title: 'Quilt', defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')) },
     // GraphiQL's assets inline, not from a CDN: the gateway must work on a closed network.
-    renderGraphiQL,
+    // The page is ~9 MB, so it is loaded on the first visit, not held by every instance.
+    renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     landingPage: false,
     maskedErrors: { maskError: createErrorMasker(log) },
     logging: log.child({ component: 'yoga' }) as never,
