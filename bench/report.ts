@@ -31,6 +31,7 @@ export const MAX_RSS_RATIO = 1.25;
 export interface RunInfo {
   facts: Array<[string, string]>; // from systemFacts(), captured before CPU pinning
   seconds: number;
+  rounds: number;
   warmupSeconds: number;
   connections: number;
   pinning: string; // human description of the CPU layout used
@@ -98,8 +99,9 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
   const lines: string[] = ['# Quilt benchmark results', ''];
   for (const [key, value] of info.facts) lines.push(`- ${key}: ${value}`);
   lines.push(
-    `- BENCH_SECONDS: ${info.seconds} per query and target, after a ${info.warmupSeconds} s warm-up ` +
-      `(BENCH_WARMUP_SECONDS); ${info.connections} connections; POST /graphql`,
+    `- BENCH_SECONDS: ${info.seconds} per query, target and round; BENCH_ROUNDS: ${info.rounds} (targets alternate; ` +
+      `each row is the target's median round, peak RSS the highest of its rounds); ${info.warmupSeconds} s warm-up ` +
+      `before a query's first round (BENCH_WARMUP_SECONDS); ${info.connections} connections; POST /graphql`,
     `- CPU layout: ${info.pinning}`,
     '',
     '| query | target | req/s | p50 ms | p99 ms | upstream calls/query | peak RSS MB |',

@@ -2,8 +2,11 @@
 // (bench/baseline.ts) over the same demo backends, same queries, same load.
 //
 //   tsx bench/run.ts [--write] [--out FILE] [--only baseline|gateway]
-//   env BENCH_SECONDS (default 10): measured seconds per query and target
-//   env BENCH_WARMUP_SECONDS (default 2): unmeasured load before each measurement
+//   env BENCH_SECONDS (default 5): measured seconds per query, target and round
+//   env BENCH_ROUNDS (default 3): rounds per query, the targets' order alternating; the
+//       report keeps each target's median round (and its peak RSS over all rounds),
+//       because one round on a shared 2-core VM can be off by 30%
+//   env BENCH_WARMUP_SECONDS (default 2): unmeasured load before a query's first round
 //
 // Every server runs as its own child process. With taskset and >= 2 CPUs the
 // target under test (gateway or baseline) gets CPU 0 to itself while the
@@ -70,7 +73,8 @@ function parseArgs(argv: readonly string[]) {
     return value;
   };
   return {
-    seconds: wholeSeconds('BENCH_SECONDS', '10', 1),
+    seconds: wholeSeconds('BENCH_SECONDS', '5', 1),
+    rounds: wholeSeconds('BENCH_ROUNDS', '3', 1),
     warmupSeconds: wholeSeconds('BENCH_WARMUP_SECONDS', '2', 0),
     targets: TARGETS.filter((target) => only === undefined || target.name === only),
     write: argv.includes('--write') || argv.includes('--out'),
@@ -136,6 +140,15 @@ async function measure(
   };
 }
 
+/** The round with the median throughput, with the highest peak RSS of all rounds. */
+function medianRound(rounds: Measurement[]): Measurement {
+  const failed = rounds.find((m) => m.error !== undefined);
+  if (failed) return failed;
+  const sorted = [...rounds].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const peaks = rounds.map((m) => m.peakRssMb).filter((v): v is number => v !== undefined);
+  return { ...sorted[Math.floor(sorted.length / 2)], peakRssMb: peaks.length ? Math.max(...peaks) : undefined };
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (options.targets.some((target) => target.name === 'gateway') && !existsSync(join(REPO_ROOT, GATEWAY_ENTRY))) {
@@ -182,11 +195,19 @@ async function main(): Promise<void> {
 
   const measurements: Measurement[] = [];
   for (const query of QUERIES) {
-    for (const { target, child } of targets) measurements.push(await measure(query, target, child, options));
+    const rounds = new Map<Target, Measurement[]>();
+    for (let round = 0; round < options.rounds; round++) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const { target, child } of order) {
+        const m = await measure(query, target, child, { seconds: options.seconds, warmupSeconds: round === 0 ? options.warmupSeconds : 0 });
+        rounds.set(target.name, [...(rounds.get(target.name) ?? []), m]);
+      }
+    }
+    for (const { target } of targets) measurements.push(medianRound(rounds.get(target.name)!));
   }
 
   const report = renderReport(
-    { facts, seconds: options.seconds, warmupSeconds: options.warmupSeconds, connections: CONNECTIONS, pinning, queries: QUERIES },
+    { facts, seconds: options.seconds, rounds: options.rounds, warmupSeconds: options.warmupSeconds, connections: CONNECTIONS, pinning, queries: QUERIES },
     measurements,
   );
   console.log(`\n${report}`);

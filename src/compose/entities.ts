@@ -18,6 +18,8 @@ export interface EntityLookup {
   readonly keyField: string;
   /** Loads this source's view of each object and copies the `copy` keys into it. */
   complete(objects: Obj[], copy: readonly string[], ctx: QuiltContext, info: GraphQLResolveInfo): Promise<void>;
+  /** This source's object for a key (null when it has none), when it can be used as it is. */
+  load?(key: string, ctx: QuiltContext): Promise<unknown>;
 }
 
 /** A lookup through an HTTP field marked @merge: one call per batch of keys. */
@@ -36,8 +38,16 @@ export class HttpEntityLookup implements EntityLookup {
     private readonly readKey: (raw: unknown) => unknown,
   ) {}
 
+  #loader(ctx: QuiltContext): DataLoader<string, unknown> {
+    return perRequest(ctx, this.id, () => new DataLoader<string, unknown>((keys) => this.#fetch(keys, ctx), { maxBatchSize: this.maxBatchSize }));
+  }
+
+  load(key: string, ctx: QuiltContext): Promise<unknown> {
+    return this.#loader(ctx).load(key);
+  }
+
   complete(objects: Obj[], copy: readonly string[], ctx: QuiltContext): Promise<void> {
-    const loader = perRequest(ctx, this.id, () => new DataLoader<string, unknown>((keys) => this.#fetch(keys, ctx), { maxBatchSize: this.maxBatchSize }));
+    const loader = this.#loader(ctx);
     // The common case, one object entering the result (a field returning one entity).
     if (objects.length === 1) {
       const key = objects[0][this.keyField];
@@ -125,11 +135,13 @@ export class EntityCompleter {
     const plans = new WeakMap<readonly SelectedField[], PlanStep[]>();
     const complete = (value: unknown, ctx: QuiltContext, info: GraphQLResolveInfo): unknown => {
       if (value === null || value === undefined || value instanceof Error) return value;
-      // A source may refer to an entity by its key alone (`sellerId: "7"`).
-      const normalized = keyField ? asObjects(value, keyField) : value;
       const selected = selectedFields(info, typeName);
       let steps = plans.get(selected);
       if (!steps) plans.set(selected, (steps = this.#plan(typeName, origin, selected)));
+      // A source may refer to an entity by its key alone (`sellerId: "7"`). When one other
+      // source supplies the rest, its object is the entity: no copy, one promise per key.
+      if (isKey(value) && steps.length === 1 && steps[0].lookup.load) return steps[0].lookup.load(String(value), ctx);
+      const normalized = keyField ? asObjects(value, keyField) : value;
       return this.#run(normalized, steps, ctx, info);
     };
     return (parent, args, ctx, info) => {
@@ -174,9 +186,13 @@ export class EntityCompleter {
   }
 }
 
+function isKey(value: unknown): value is string | number {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
 function asObjects(value: unknown, keyField: string): unknown {
   if (Array.isArray(value)) return value.map((v) => asObjects(v, keyField));
-  if (typeof value === 'string' || typeof value === 'number') return { [keyField]: value };
+  if (isKey(value)) return { [keyField]: value };
   return value;
 }
 

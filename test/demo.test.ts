@@ -1,0 +1,82 @@
+// `npm start` as a newcomer runs it: the launcher starts the demo backends and the gateway
+// on the fixed demo ports, the example queries work, and Ctrl-C (SIGINT) stops every
+// process it started, leaving none behind.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+const repoRoot = new URL('..', import.meta.url).pathname;
+
+function childrenOf(pid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/PID/stat is the parent pid; the name in field 2 may hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gql(query: string) {
+  const res = await fetch('http://127.0.0.1:4000/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  return (await res.json()) as { data?: any; errors?: unknown[] };
+}
+
+test('npm start: demo up, example queries answer, Ctrl-C leaves no process behind', { timeout: 90_000 }, async () => {
+  const launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  launcher.stdout.on('data', (c) => (output += c));
+  launcher.stderr.on('data', (c) => (output += c));
+  let children: number[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`demo did not come up in 45 s:\n${output}`)), 45_000);
+      launcher.once('exit', (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
+      launcher.stdout.on('data', () => {
+        if (output.includes('GraphiQL at http://localhost:4000/graphql')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    children = childrenOf(launcher.pid!);
+    assert.equal(children.length, 5, 'four backend replicas and the gateway, each its own process');
+
+    const page = await fetch('http://127.0.0.1:4000/graphql', { headers: { accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>Quilt<\/title>/);
+    const list = await gql('{ users(limit: 20) { id name fullName posts { id title } } }');
+    assert.equal(list.errors, undefined);
+    assert.equal(list.data.users.length, 20);
+    const merged = await gql('{ products(limit: 3) { name seller { name products { name } } } }');
+    assert.deepEqual(merged.data.products[0], { name: 'Product 1', seller: { name: 'User 1', products: [{ name: 'Product 1' }, { name: 'Product 101' }] } });
+    const created = await gql('mutation { createUser(input: { name: "Ada", email: "ada@example.com" }) { id name } }');
+    assert.equal(created.data.createUser.name, 'Ada');
+
+    const exited = once(launcher, 'exit');
+    launcher.kill('SIGINT');
+    const [code] = await exited;
+    assert.equal(code, 0, output);
+    assert.deepEqual(children.filter(alive), [], 'every process the demo started has stopped');
+    await assert.rejects(fetch('http://127.0.0.1:4000/healthz'));
+  } finally {
+    if (launcher.exitCode === null) launcher.kill('SIGKILL');
+    for (const pid of children.filter(alive)) process.kill(pid, 'SIGKILL');
+  }
+});
