@@ -56,7 +56,10 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
       });
     });
     children = childrenOf(launcher.pid!);
-    assert.equal(children.length, 5, 'four backend replicas and the gateway, each its own process');
+    const commands = children.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+    for (const script of ['demo/backends/users.ts --port 4001', 'demo/backends/users.ts --port 4002', 'demo/backends/products.ts --port 4011', 'demo/backends/products.ts --port 4012', 'serve --schemas']) {
+      assert.ok(commands.some((c) => c.includes(script)), `a process runs ${script}; children: ${commands.join(' | ')}`);
+    }
 
     const page = await fetch('http://127.0.0.1:4000/graphql', { headers: { accept: 'text/html' } });
     assert.equal(page.status, 200);
