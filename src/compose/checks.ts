@@ -3,18 +3,22 @@ import type { ASTNode } from 'graphql';
 import type { ProblemList } from '../config/problems.js';
 import { placeholdersOf, parseTemplate, type Placeholder } from '../templates/placeholders.js';
 import { jsonPlaceholders } from '../templates/render.js';
-import { isListType, namedTypeOf, selectionFieldNames, typeText, type CompositionModel, type FieldModel } from './model.js';
+import { callDirectiveNode, callOf, isListType, namedTypeOf, selectionFieldNames, typeText, type CompositionModel, type FieldModel } from './model.js';
 
 const ROOT_TYPES = new Set(['Query', 'Mutation']);
 
-export function httpPlaceholders(field: FieldModel): Placeholder[] {
-  const http = field.http;
-  if (!http) return [];
+/** Every placeholder in a field's call templates (@http or @grpc). */
+export function callPlaceholders(field: FieldModel): Placeholder[] {
+  const call = callOf(field);
+  if (!call) return [];
+  const key = call.key ? placeholdersOf(parseTemplate(call.key)) : [];
+  if (field.grpc) return [...jsonPlaceholders(field.grpc.request), ...key];
+  const http = field.http!;
   return [
     ...placeholdersOf(parseTemplate(http.url)),
     ...jsonPlaceholders(http.body),
     ...http.headers.flatMap((h) => placeholdersOf(parseTemplate(h.value))),
-    ...(http.key ? placeholdersOf(parseTemplate(http.key)) : []),
+    ...key,
   ];
 }
 
@@ -31,27 +35,29 @@ export function checkModel(model: CompositionModel, problems: ProblemList): void
 function checkField(model: CompositionModel, field: FieldModel, problems: ProblemList): void {
   const { source, node } = field;
   const where = `${field.typeName}.${field.name}`;
-  const remote = source.upstream.protocol === 'GRAPHQL';
-  if (remote && field.http) problems.at(node, source.file, `${where}: @http cannot be used in a GRAPHQL source; its fields delegate as they are`);
-  if (!remote && ROOT_TYPES.has(field.typeName) && !field.http) {
-    problems.at(node, source.file, `${where} has no @http: every ${field.typeName} field of an HTTP source says which call it makes`);
+  const protocol = source.upstream.protocol;
+  const directive = protocol === 'GRPC' ? '@grpc' : '@http';
+  if (field.http && protocol !== 'HTTP') problems.at(node, source.file, `${where}: @http belongs in an HTTP source; this file's upstream is ${protocol}`);
+  if (field.grpc && protocol !== 'GRPC') problems.at(node, source.file, `${where}: @grpc belongs in a GRPC source; this file's upstream is ${protocol}`);
+  if (protocol !== 'GRAPHQL' && ROOT_TYPES.has(field.typeName) && !callOf(field)) {
+    problems.at(node, source.file, `${where} has no ${directive}: every ${field.typeName} field of an ${protocol} source says which call it makes`);
   }
   if (field.merge) checkMerge(model, field, node.directives?.find((d) => d.name.value === 'merge') ?? node, problems);
-  const http = field.http;
-  if (!http) return;
-  const directive = node.directives?.find((d) => d.name.value === 'http') ?? node;
-  if (Boolean(http.key) !== Boolean(http.match)) problems.at(directive, source.file, `${where}: @http(key:) and @http(match:) go together; one is missing`);
+  const call = callOf(field);
+  if (!call) return;
+  const at = callDirectiveNode(field);
+  if (Boolean(call.key) !== Boolean(call.match)) problems.at(at, source.file, `${where}: ${directive}(key:) and ${directive}(match:) go together; one is missing`);
   const args = new Set(node.arguments?.map((a) => a.name.value));
   const parentFields = model.types.get(field.typeName)?.fields;
-  for (const p of httpPlaceholders(field)) {
+  for (const p of callPlaceholders(field)) {
     if (p.root === 'args' && !args.has(p.path[0])) {
-      problems.at(directive, source.file, `${where}: template ${p.text} names argument "${p.path[0]}", which ${where} does not have (arguments: ${[...args].join(', ') || 'none'})`);
+      problems.at(at, source.file, `${where}: template ${p.text} names argument "${p.path[0]}", which ${where} does not have (arguments: ${[...args].join(', ') || 'none'})`);
     }
-    if (p.root === 'parent' && ROOT_TYPES.has(field.typeName)) problems.at(directive, source.file, `${where}: ${p.text} has no parent on a root field`);
+    if (p.root === 'parent' && ROOT_TYPES.has(field.typeName)) problems.at(at, source.file, `${where}: ${p.text} has no parent on a root field`);
     else if (p.root === 'parent' && !parentFields?.has(p.path[0])) {
-      problems.at(directive, source.file, `${where}: template ${p.text} names field "${p.path[0]}", which type ${field.typeName} does not have`);
+      problems.at(at, source.file, `${where}: template ${p.text} names field "${p.path[0]}", which type ${field.typeName} does not have`);
     }
-    if (p.root === 'keys' && !http.key) problems.at(directive, source.file, `${where}: {keys} needs @http(key:) to say what each parent contributes`);
+    if (p.root === 'keys' && !call.key) problems.at(at, source.file, `${where}: {keys} needs ${directive}(key:) to say what each parent contributes`);
   }
 }
 
@@ -95,8 +101,8 @@ function checkAgreement(typeName: string, fieldName: string, owners: FieldModel[
       }
     }
   }
-  const resolvers = owners.filter((o) => o.http);
-  if (resolvers.length > 1) problems.at(resolvers[1].node, resolvers[1].source.file, `${typeName}.${fieldName} has @http in more than one file`);
+  const resolvers = owners.filter((o) => callOf(o));
+  if (resolvers.length > 1) problems.at(resolvers[1].node, resolvers[1].source.file, `${typeName}.${fieldName} makes an upstream call in more than one file`);
   const mappings = new Set(owners.map((o) => o.from?.join('.') ?? fieldName));
   if (mappings.size > 1) problems.at(owners[1].node, owners[1].source.file, `${typeName}.${fieldName} maps to different upstream keys across files (${[...mappings].join(', ')})`);
 }
@@ -109,7 +115,7 @@ function checkReachability(model: CompositionModel, problems: ProblemList): void
       [...(model.types.get('Query')?.fields.values() ?? [])].flat().filter((f) => f.merge && namedTypeOf(f.node.type) === type.name).map((f) => f.source),
     );
     for (const [fieldName, owners] of type.fields) {
-      if (owners.some((o) => o.http)) continue;
+      if (owners.some((o) => callOf(o))) continue;
       if (owners.some((o) => lookupSources.has(o.source))) continue;
       const missing = [...type.definedBy.keys()].filter((s) => !owners.some((o) => o.source === s));
       if (missing.length === 0) continue;

@@ -12,10 +12,11 @@ import { ConfigError } from '../errors.js';
 import type { QuiltContext } from '../execution/context.js';
 import { getPath } from '../templates/placeholders.js';
 import type { UpstreamRegistry, UpstreamRuntime } from '../upstream/registry.js';
-import { checkModel, httpPlaceholders, mergeKeyField } from './checks.js';
-import { EntityCompleter, HttpEntityLookup, type EntityLookup } from './entities.js';
-import { compileHttpCall, fromPathResolver, httpFieldResolver } from './http-fields.js';
-import { buildModel, isListType, namedTypeOf, selectionFieldNames, type CompositionModel, type FieldModel } from './model.js';
+import { callPlaceholders, checkModel, mergeKeyField } from './checks.js';
+import { fromPathResolver, upstreamFieldResolver } from './call-fields.js';
+import { compileCall } from './compile-calls.js';
+import { CallEntityLookup, EntityCompleter, type EntityLookup } from './entities.js';
+import { buildModel, callOf, isListType, namedTypeOf, selectionFieldNames, type CompositionModel, type FieldModel } from './model.js';
 import { RemoteSource } from './remote-source.js';
 
 export interface CompiledSchema {
@@ -78,14 +79,14 @@ function fieldResolver(
   remotes: Map<SourceFile, RemoteSource>,
   completer: EntityCompleter,
 ): Resolver | undefined {
-  const withHttp = owners.find((o) => o.http);
+  const withCall = owners.find((o) => callOf(o));
   const local = owners.find((o) => o.source.upstream.protocol !== 'GRAPHQL');
-  const field = withHttp ?? local ?? owners[0];
+  const field = withCall ?? local ?? owners[0];
   const remote = remotes.get(field.source);
   let resolver: Resolver | undefined;
-  if (field.http) {
-    const call = compileHttpCall(field.http, upstreams.get(field.source.upstream.name)!);
-    resolver = httpFieldResolver(field, call, { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE });
+  if (withCall) {
+    const call = compileCall(field, upstreams.get(field.source.upstream.name)!);
+    resolver = upstreamFieldResolver(field, call, { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE });
   } else if (remote) {
     resolver = remote.resolverFor(field);
   } else if (field.from) {
@@ -113,8 +114,8 @@ function buildLookups(model: CompositionModel, upstreams: Map<string, UpstreamRu
       lookup = remote.lookup(field, keyField, keyArg, batched);
     } else {
       const keyPath = type.fields.get(keyField)?.find((f) => f.source === field.source)?.from ?? [keyField];
-      const call = compileHttpCall(field.http!, upstreams.get(field.source.upstream.name)!);
-      lookup = new HttpEntityLookup(`lookup:${field.source.file}:${field.name}`, field.source, keyField, call, keyArg, batched, field.http!.maxBatchSize, (raw) => getPath(raw, keyPath));
+      const call = compileCall(field, upstreams.get(field.source.upstream.name)!);
+      lookup = new CallEntityLookup(`lookup:${field.source.file}:${field.name}`, field.source, keyField, call, keyArg, batched, callOf(field)!.maxBatchSize, (raw) => getPath(raw, keyPath));
     }
     let byType = lookups.get(typeName);
     if (!byType) lookups.set(typeName, (byType = new Map()));
@@ -128,9 +129,9 @@ function requiredParentFields(model: CompositionModel): Map<string, string[]> {
   const required = new Map<string, string[]>();
   for (const type of model.types.values()) {
     for (const [fieldName, owners] of type.fields) {
-      const field = owners.find((o) => o.http);
+      const field = owners.find((o) => callOf(o));
       if (!field) continue;
-      const names = new Set(httpPlaceholders(field).filter((p) => p.root === 'parent').map((p) => p.path[0]));
+      const names = new Set(callPlaceholders(field).filter((p) => p.root === 'parent').map((p) => p.path[0]));
       for (const owner of owners) if (owner.computed) selectionFieldNames(owner.computed).forEach((n) => names.add(n));
       required.set(`${type.name}.${fieldName}`, [...names]);
     }

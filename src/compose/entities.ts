@@ -6,7 +6,7 @@
 import DataLoader from 'dataloader';
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { SourceFile } from '../config/load-folder.js';
-import { NOT_FOUND, type HttpCall } from '../connectors/http-connector.js';
+import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
 import { perRequest, type QuiltContext } from '../execution/context.js';
 import type { CompositionModel } from './model.js';
 import { selectedFields, type SelectedField } from './selection.js';
@@ -22,14 +22,14 @@ export interface EntityLookup {
   load?(key: string, ctx: QuiltContext): Promise<unknown>;
 }
 
-/** A lookup through an HTTP field marked @merge: one call per batch of keys. */
-export class HttpEntityLookup implements EntityLookup {
+/** A lookup through a field marked @merge that makes an upstream call: one call per batch of keys. */
+export class CallEntityLookup implements EntityLookup {
   constructor(
     /** Names this lookup's per-request loader. */
     private readonly id: string,
     readonly source: SourceFile,
     readonly keyField: string,
-    private readonly call: HttpCall,
+    private readonly call: UpstreamCall,
     private readonly keyArg: string,
     /** True when the merge field takes a list of keys; false: one call per key. */
     private readonly batched: boolean,

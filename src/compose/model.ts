@@ -19,12 +19,27 @@ export interface HttpArgs {
   timeoutMs?: number;
 }
 
+/** `@grpc(...)` on a field: a unary or server-streaming method of the source's service. */
+export interface GrpcArgs {
+  method: string;
+  request?: unknown;
+  result?: string;
+  key?: string;
+  match?: string;
+  maxBatchSize: number;
+  timeoutMs?: number;
+}
+
+/** What every upstream call directive has, whatever the protocol. */
+export type CallArgs = Pick<HttpArgs, 'result' | 'key' | 'match' | 'maxBatchSize' | 'timeoutMs'>;
+
 export interface FieldModel {
   source: SourceFile;
   typeName: string;
   name: string;
   node: FieldDefinitionNode;
   http?: HttpArgs;
+  grpc?: GrpcArgs;
   from?: string[];
   merge?: { keyField?: string; keyArg?: string };
   computed?: string;
@@ -93,6 +108,9 @@ function readField(source: SourceFile, typeName: string, node: FieldDefinitionNo
         };
         break;
       }
+      case 'grpc':
+        model.grpc = readDirective(d) as unknown as GrpcArgs;
+        break;
       case 'from':
         model.from = (readDirective(d).path as string).split('.');
         break;
@@ -108,6 +126,16 @@ function readField(source: SourceFile, typeName: string, node: FieldDefinitionNo
     }
   }
   return model;
+}
+
+/** The upstream call a field makes (`@http` or `@grpc`), if it makes one. */
+export function callOf(field: FieldModel): CallArgs | undefined {
+  return field.http ?? field.grpc;
+}
+
+/** The directive node of that call, for problem locations. */
+export function callDirectiveNode(field: FieldModel) {
+  return field.node.directives?.find((d) => d.name.value === 'http' || d.name.value === 'grpc') ?? field.node;
 }
 
 export function namedTypeOf(type: TypeNode): string {

@@ -25,6 +25,10 @@ directive @upstream(
   endpoint: String = "/graphql"
   "GRAPHQL: fetch the remote SDL by introspection instead of writing it in the file"
   introspect: Boolean = false
+  "GRPC: the .proto file, relative to the schema file"
+  proto: String
+  "GRPC: the fully qualified service name, e.g. shop.orders.v1.OrderService"
+  service: String
 ) on SCHEMA
 
 directive @http(
@@ -42,6 +46,16 @@ directive @http(
   timeoutMs: Int
 ) on FIELD_DEFINITION
 
+directive @grpc(
+  method: String!
+  request: QuiltJSON
+  result: String
+  key: String
+  match: String
+  maxBatchSize: Int = 100
+  timeoutMs: Int
+) on FIELD_DEFINITION
+
 directive @from(path: String!) on FIELD_DEFINITION
 directive @key(selectionSet: String!) on OBJECT
 directive @merge(keyField: String, keyArg: String) on FIELD_DEFINITION
@@ -51,7 +65,7 @@ directive @canonical on OBJECT | INTERFACE | UNION | ENUM | SCALAR | INPUT_OBJEC
 
 const directiveSchema = buildSchema(`${QUILT_DIRECTIVES_SDL}\ntype Query { _: Boolean }`);
 
-export const QUILT_DIRECTIVE_NAMES = new Set(['upstream', 'http', 'from', 'key', 'merge', 'computed', 'canonical']);
+export const QUILT_DIRECTIVE_NAMES = new Set(['upstream', 'http', 'grpc', 'from', 'key', 'merge', 'computed', 'canonical']);
 
 export function directiveDefinition(name: string): GraphQLDirective {
   const d = directiveSchema.getDirective(name);

@@ -1,4 +1,5 @@
 // @upstream(...) of one schema file, read into the settings a connector and a pool use.
+import { dirname, resolve } from 'node:path';
 import type { DirectiveNode } from 'graphql';
 import { compileText } from '../templates/render.js';
 import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/placeholders.js';
@@ -27,6 +28,9 @@ export interface UpstreamConfig {
   timeoutMs: number;
   endpoint: string;
   introspect: boolean;
+  /** GRPC: absolute path of the .proto file, and the service in it. */
+  proto?: string;
+  service?: string;
   /** Identity of the settings: a pool is kept across reloads while this is unchanged. */
   fingerprint: string;
   node: DirectiveNode;
@@ -42,6 +46,8 @@ interface RawUpstream {
   timeoutMs: number;
   endpoint: string;
   introspect: boolean;
+  proto?: string | null;
+  service?: string | null;
 }
 
 export function readUpstream(values: Record<string, unknown>, node: DirectiveNode, file: string, problems: ProblemList): UpstreamConfig | undefined {
@@ -52,8 +58,9 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
     problems.at(at('name'), file, `@upstream(name:) must be letters, digits, "_" or "-", starting with a letter; received "${raw.name}"`);
     ok = false;
   }
-  if (raw.protocol === 'GRPC') {
-    problems.at(at('protocol'), file, '@upstream(protocol: GRPC) is not supported yet; expected HTTP or GRAPHQL');
+  const grpc = raw.protocol === 'GRPC';
+  if (grpc && (!raw.proto || !raw.service)) {
+    problems.at(node, file, '@upstream(protocol: GRPC) needs proto: (the .proto file, relative to this file) and service: (e.g. "pkg.v1.Service")');
     ok = false;
   }
   // An env value holding commas gives one replica per item (DESIGN.md section 3).
@@ -65,8 +72,10 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
     ok = false;
   }
   for (const r of replicas) {
-    if (!/^https?:\/\/[^/]+/.test(r.url)) {
-      problems.at(at('replicas'), file, `@upstream(replicas:) expected an http:// or https:// url; received "${r.url}"`);
+    const valid = grpc ? /^(grpcs?:\/\/)?[^/:]+:\d+$/.test(r.url) : /^https?:\/\/[^/]+/.test(r.url);
+    if (!valid) {
+      const expected = grpc ? 'host:port, grpc://host:port or grpcs://host:port' : 'an http:// or https:// url';
+      problems.at(at('replicas'), file, `@upstream(replicas:) expected ${expected}; received "${r.url}"`);
       ok = false;
     }
     if (!(r.weight >= 1)) {
@@ -98,7 +107,9 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
     timeoutMs: raw.timeoutMs,
     endpoint: raw.endpoint,
     introspect: raw.introspect,
-    fingerprint: JSON.stringify([raw.protocol, replicas, raw.balance, raw.timeoutMs, raw.endpoint]),
+    proto: raw.proto ? resolve(dirname(file), raw.proto) : undefined,
+    service: raw.service ?? undefined,
+    fingerprint: JSON.stringify([raw.protocol, replicas, raw.balance, raw.timeoutMs, raw.endpoint, raw.proto, raw.service]),
     node,
   };
 }

@@ -6,9 +6,9 @@ import { perRequest, type QuiltContext } from '../execution/context.js';
 import { getPath, type TemplateScope } from '../templates/placeholders.js';
 import type { HeaderTemplate, UpstreamConfig } from '../config/upstream.js';
 import { TransportFailure } from '../upstream/types.js';
+import { NOT_FOUND, type UpstreamCall } from './upstream-call.js';
 import type { UpstreamRuntime } from '../upstream/registry.js';
 
-export const NOT_FOUND = Symbol('upstream 404');
 
 export interface HttpCallSpec {
   upstream: UpstreamRuntime;
@@ -23,7 +23,7 @@ export interface HttpCallSpec {
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
-export class HttpCall {
+export class HttpCall implements UpstreamCall {
   readonly #spec: HttpCallSpec;
   readonly #isRead: boolean;
 

@@ -1,38 +1,26 @@
-// Resolvers for fields marked @http: a plain call per field, or, with `key:`, one batched
-// call per request tick for all parents (DataLoader), matched back by `match:`.
+// Resolvers for fields that make an upstream call (@http, @grpc): a plain call per field,
+// or, with `key:`, one batched call per request tick for all parents (DataLoader), matched
+// back by `match:`. Protocol-neutral: the call object knows its protocol.
 import DataLoader from 'dataloader';
 import type { GraphQLFieldResolver } from 'graphql';
-import { HttpCall, NOT_FOUND } from '../connectors/http-connector.js';
+import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
 import { upstreamError } from '../errors.js';
 import { perRequest, type QuiltContext } from '../execution/context.js';
 import { getPath, isMissing } from '../templates/placeholders.js';
-import { compileJson, compileText, compileUrl } from '../templates/render.js';
-import type { UpstreamRuntime } from '../upstream/registry.js';
-import type { FieldModel, HttpArgs } from './model.js';
+import { compileJson } from '../templates/render.js';
+import { callOf, type FieldModel } from './model.js';
 
 type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
-
-export function compileHttpCall(http: HttpArgs, upstream: UpstreamRuntime): HttpCall {
-  return new HttpCall({
-    upstream,
-    method: http.method,
-    url: compileUrl(http.url),
-    body: http.body === undefined || http.body === null ? undefined : compileJson(http.body),
-    headers: http.headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
-    result: http.result ? http.result.split('.') : undefined,
-    timeoutMs: http.timeoutMs,
-  });
-}
 
 export interface FieldShape {
   list: boolean;
   nullable: boolean;
 }
 
-export function httpFieldResolver(field: FieldModel, call: HttpCall, shape: FieldShape): Resolver {
-  const http = field.http!;
+export function upstreamFieldResolver(field: FieldModel, call: UpstreamCall, shape: FieldShape): Resolver {
+  const http = callOf(field)!;
   const upstream = field.source.upstream.name;
-  // 404 on a nullable single object is "no such thing"; anywhere else it is an error.
+  // Not found on a nullable single object is "no such thing"; anywhere else it is an error.
   const notFound = () => {
     if (!shape.list && shape.nullable) return null;
     throw upstreamError(upstream, 404, {});

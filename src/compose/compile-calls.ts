@@ -1,0 +1,23 @@
+// One compiled upstream call per field that makes one: the protocol's connector with the
+// field's templates turned into functions at load time.
+import { HttpCall } from '../connectors/http-connector.js';
+import type { UpstreamCall } from '../connectors/upstream-call.js';
+import { compileJson, compileText, compileUrl } from '../templates/render.js';
+import type { UpstreamRuntime } from '../upstream/registry.js';
+import type { FieldModel } from './model.js';
+
+export function compileCall(field: FieldModel, upstream: UpstreamRuntime): UpstreamCall {
+  const http = field.http;
+  if (http) {
+    return new HttpCall({
+      upstream,
+      method: http.method,
+      url: compileUrl(http.url),
+      body: http.body === undefined || http.body === null ? undefined : compileJson(http.body),
+      headers: http.headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
+      result: http.result ? http.result.split('.') : undefined,
+      timeoutMs: http.timeoutMs,
+    });
+  }
+  throw new Error(`${field.typeName}.${field.name} makes no upstream call this gateway can compile`);
+}
