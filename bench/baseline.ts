@@ -2,23 +2,35 @@
 // demo backends, written by hand the way a careful engineer would (undici
 // pools, round robin over replicas, per-request DataLoaders). The gateway is
 // judged against this, so it must stay lean: no logging, no extra plugins.
+// Users and products are REST (undici); orders are gRPC (one grpc-js client
+// channel per replica, round robin), so the fan-out
+// users -> orders -> products is REST -> gRPC -> REST in 3 upstream calls.
 //
 // Run: npx tsx bench/baseline.ts --port 4200
 //      [--users-urls http://127.0.0.1:4001,http://127.0.0.1:4002]   (env USERS_URLS)
 //      [--products-urls http://127.0.0.1:4011,http://127.0.0.1:4012] (env PRODUCTS_URLS)
+//      [--orders-targets 127.0.0.1:4021,127.0.0.1:4022]              (env ORDERS_TARGETS)
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import DataLoader from 'dataloader';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { Pool } from 'undici';
 import { isMainModule, stopWhenParentExits } from '../demo/backends/http-service.js';
-import { replicaUrls } from '../demo/backends/topology.js';
+import { replicaUrls, REPO_ROOT } from '../demo/backends/topology.js';
 import type { Post, User } from '../demo/backends/users.js';
 import type { Product } from '../demo/backends/products.js';
+import type { Order } from '../demo/backends/orders.js';
 
 export const BASELINE_TYPE_DEFS = /* GraphQL */ `
-  type User { id: ID! name: String! email: String fullName: String posts: [Post!]! products: [Product!]! }
+  type User {
+    id: ID! name: String! email: String fullName: String posts: [Post!]! products: [Product!]! orders: [Order!]!
+  }
   type Post { id: ID! title: String! body: String }
+  type Order { id: ID! total: Float! items: [OrderItem!]! }
+  type OrderItem { quantity: Int! product: Product }
   type Product { id: ID! name: String! price: Float! seller: User }
   type Query {
     user(id: ID!): User
@@ -63,6 +75,53 @@ class ReplicatedJsonClient {
   }
 }
 
+// The same proto-loader options as the orders service (and the gateway) use.
+const ORDERS_PROTO_PATH = join(REPO_ROOT, 'schemas', 'orders.proto');
+const ORDERS_SERVICE = 'shop.orders.v1.OrderService';
+const ORDERS_DEADLINE_MS = 3000;
+
+type OrdersStub = grpc.Client & {
+  ListOrdersByUsers(
+    request: { user_ids: readonly string[] },
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, response?: { orders: Order[] }) => void,
+  ): grpc.ClientUnaryCall;
+};
+
+/** The gRPC orders service: one grpc-js client (channel) per replica, round robin. */
+class ReplicatedOrdersClient {
+  private readonly clients: OrdersStub[];
+  private next = 0;
+
+  constructor(targets: readonly string[]) {
+    if (targets.length === 0) throw new Error('orders: at least one replica target is required');
+    const definition = protoLoader.loadSync(ORDERS_PROTO_PATH, {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    const service = definition[ORDERS_SERVICE] as unknown as grpc.ServiceDefinition;
+    const Client = grpc.makeGenericClientConstructor(service, 'OrderService');
+    this.clients = targets.map((target) => new Client(target, grpc.credentials.createInsecure()) as unknown as OrdersStub);
+  }
+
+  listOrdersByUsers(userIds: readonly string[]): Promise<Order[]> {
+    const client = this.clients[this.next]!;
+    this.next = (this.next + 1) % this.clients.length;
+    return new Promise((resolve, reject) => {
+      client.ListOrdersByUsers({ user_ids: userIds }, { deadline: Date.now() + ORDERS_DEADLINE_MS }, (error, response) =>
+        error ? reject(new Error(`orders backend: ${error.message}`)) : resolve(response?.orders ?? []),
+      );
+    });
+  }
+
+  close(): void {
+    for (const client of this.clients) client.close();
+  }
+}
+
 const repeated = (name: string, values: readonly string[]): string =>
   values.map((value) => `${name}=${encodeURIComponent(value)}`).join('&');
 
@@ -80,11 +139,12 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 interface Backends {
   users: ReplicatedJsonClient;
   products: ReplicatedJsonClient;
+  orders: ReplicatedOrdersClient;
 }
 
 // New loaders per GraphQL request: batching within one request, no cache
 // shared across requests (the gateway must not serve stale data either).
-function createLoaders({ users, products }: Backends) {
+function createLoaders({ users, products, orders }: Backends) {
   return {
     postsByUserId: new DataLoader<string, Post[]>(async (userIds) => {
       const posts = await users.getList<Post>(`/posts?${repeated('userId', userIds)}`);
@@ -95,6 +155,16 @@ function createLoaders({ users, products }: Backends) {
       const found = await products.getList<Product>(`/products?${repeated('sellerId', sellerIds)}`);
       const bySeller = groupBy(found, (product) => product.sellerId);
       return sellerIds.map((id) => bySeller.get(id) ?? []);
+    }),
+    ordersByUserId: new DataLoader<string, Order[]>(async (userIds) => {
+      const found = await orders.listOrdersByUsers(userIds);
+      const byUser = groupBy(found, (order) => order.user_id);
+      return userIds.map((id) => byUser.get(id) ?? []);
+    }),
+    productById: new DataLoader<string, Product | null>(async (ids) => {
+      const found = await products.getList<Product>(`/products?${repeated('ids', ids)}`);
+      const byId = new Map(found.map((product) => [product.id, product]));
+      return ids.map((id) => byId.get(id) ?? null);
     }),
     userById: new DataLoader<string, User | null>(async (ids) => {
       const found = await users.getList<User>(`/users?${repeated('ids', ids)}`);
@@ -126,6 +196,10 @@ const resolvers = {
     fullName: (user: User) => user.profile?.full_name ?? null,
     posts: (user: User, _: unknown, ctx: Context) => ctx.loaders.postsByUserId.load(user.id),
     products: (user: User, _: unknown, ctx: Context) => ctx.loaders.productsBySellerId.load(user.id),
+    orders: (user: User, _: unknown, ctx: Context) => ctx.loaders.ordersByUserId.load(user.id),
+  },
+  OrderItem: {
+    product: (item: Order['items'][number], _: unknown, ctx: Context) => ctx.loaders.productById.load(item.product_id),
   },
   Product: {
     seller: (product: Product, _: unknown, ctx: Context) => ctx.loaders.userById.load(product.sellerId),
@@ -137,6 +211,7 @@ export interface BaselineOptions {
   host?: string;
   usersUrls?: string[];
   productsUrls?: string[];
+  ordersTargets?: string[]; // host:port of each gRPC replica
 }
 
 export interface RunningBaseline {
@@ -149,6 +224,7 @@ export async function startBaseline(opts: BaselineOptions = {}): Promise<Running
   const backends: Backends = {
     users: new ReplicatedJsonClient('users', opts.usersUrls ?? replicaUrls('users')),
     products: new ReplicatedJsonClient('products', opts.productsUrls ?? replicaUrls('products')),
+    orders: new ReplicatedOrdersClient(opts.ordersTargets ?? replicaUrls('orders')),
   };
   const yoga = createYoga<object, Context>({
     schema: createSchema<Context>({ typeDefs: BASELINE_TYPE_DEFS, resolvers }),
@@ -172,6 +248,7 @@ export async function startBaseline(opts: BaselineOptions = {}): Promise<Running
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      backends.orders.close();
       await Promise.all([backends.users.close(), backends.products.close()]);
     },
   };
@@ -192,6 +269,7 @@ if (isMainModule(import.meta.url)) {
     host: flagOrEnv('--host', 'HOST'),
     usersUrls: urlList(flagOrEnv('--users-urls', 'USERS_URLS')),
     productsUrls: urlList(flagOrEnv('--products-urls', 'PRODUCTS_URLS')),
+    ordersTargets: urlList(flagOrEnv('--orders-targets', 'ORDERS_TARGETS')),
   }).catch((error: unknown) => {
     const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
     console.error(`baseline: cannot listen on port ${port}: ${inUse ? 'already in use' : String(error)}`);

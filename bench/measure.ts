@@ -1,6 +1,7 @@
 // Measuring one GraphQL target: load (autocannon), peak memory (VmRSS
 // sampling), correctness (one checked response) and upstream fan-out (the
-// demo backends' /__calls counters).
+// demo backends' /__calls counters: REST backends on their own port, gRPC ones on
+// their HTTP admin port, see demo/backends/topology.ts).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 

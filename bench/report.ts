@@ -22,6 +22,7 @@ export interface Measurement {
 export interface BenchQuery {
   name: string;
   query: string;
+  expectedUpstreamCalls?: number; // a bar of its own (DESIGN.md section 8: the fan-out makes exactly 3)
 }
 
 // The bars the gateway must clear, relative to the hand-written baseline.
@@ -67,15 +68,21 @@ const fixed = (value: number, digits: number): string => value.toFixed(digits);
 // Keep free text from breaking the markdown table: one line, escaped pipes, bounded length.
 const tableCell = (text: string): string => text.replace(/\s+/g, ' ').replaceAll('|', '\\|').slice(0, 300);
 const bar = (passed: boolean): string => (passed ? 'PASS' : 'FAIL');
+const expectedCallsOf = (queries: readonly BenchQuery[], name: string): number | undefined =>
+  queries.find((q) => q.name === name)?.expectedUpstreamCalls;
 
-function measurementRow(m: Measurement): string {
+function measurementRow(m: Measurement, expectedCalls: number | undefined): string {
   if (m.error !== undefined) return `| ${m.query} | ${m.target} | failed: ${tableCell(m.error)} | | | | |`;
   const rps = fixed(m.requestsPerSecond, 0) + (m.failures > 0 ? ` (${m.failures} failed)` : '');
   const rss = m.peakRssMb === undefined ? 'n/a' : fixed(m.peakRssMb, 1);
-  return `| ${m.query} | ${m.target} | ${rps} | ${m.p50Ms} | ${m.p99Ms} | ${m.upstreamCalls} | ${rss} |`;
+  const calls =
+    expectedCalls === undefined || m.upstreamCalls === expectedCalls
+      ? String(m.upstreamCalls)
+      : `${m.upstreamCalls} (FAIL: expected ${expectedCalls})`;
+  return `| ${m.query} | ${m.target} | ${rps} | ${m.p50Ms} | ${m.p99Ms} | ${calls} | ${rss} |`;
 }
 
-function comparisonRow(query: string, baseline: Measurement, gateway: Measurement): string {
+function comparisonRow(query: string, baseline: Measurement, gateway: Measurement, expectedCalls: number | undefined): string {
   if (baseline.error !== undefined || gateway.error !== undefined) {
     return `| ${query} | n/a | FAIL | n/a | FAIL | n/a | FAIL | n/a |`;
   }
@@ -90,7 +97,7 @@ function comparisonRow(query: string, baseline: Measurement, gateway: Measuremen
     rssRatio === undefined ? 'n/a' : `${fixed(rssRatio, 2)}x`,
     rssRatio === undefined ? 'n/a' : bar(rssRatio <= MAX_RSS_RATIO),
     `${gateway.upstreamCalls} vs ${baseline.upstreamCalls}`,
-    bar(gateway.upstreamCalls === baseline.upstreamCalls),
+    bar(gateway.upstreamCalls === baseline.upstreamCalls && (expectedCalls === undefined || gateway.upstreamCalls === expectedCalls)),
     sameResponse ? 'yes' : 'NO',
   ].reduce((row, cell) => `${row} ${cell} |`, '|');
 }
@@ -106,20 +113,20 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
     '',
     '| query | target | req/s | p50 ms | p99 ms | upstream calls/query | peak RSS MB |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    ...measurements.map(measurementRow),
+    ...measurements.map((m) => measurementRow(m, expectedCallsOf(info.queries, m.query))),
     '',
   );
 
   const comparisons: string[] = [];
-  for (const { name } of info.queries) {
+  for (const { name, expectedUpstreamCalls } of info.queries) {
     const baseline = measurements.find((m) => m.query === name && m.target === 'baseline');
     const gateway = measurements.find((m) => m.query === name && m.target === 'gateway');
-    if (baseline && gateway) comparisons.push(comparisonRow(name, baseline, gateway));
+    if (baseline && gateway) comparisons.push(comparisonRow(name, baseline, gateway, expectedUpstreamCalls));
   }
   if (comparisons.length > 0) {
     lines.push(
       `Gateway vs baseline. Bars: throughput >= ${MIN_THROUGHPUT_RATIO}x baseline, ` +
-        `peak RSS <= ${MAX_RSS_RATIO}x baseline, same number of upstream calls.`,
+        `peak RSS <= ${MAX_RSS_RATIO}x baseline, same number of upstream calls (and the expected number, where a query has one).`,
       '',
       '| query | req/s ratio | throughput bar | RSS ratio | RSS bar | upstream calls (gateway vs baseline) | calls bar | same response JSON |',
       '| --- | ---: | --- | ---: | --- | --- | --- | --- |',
@@ -131,6 +138,9 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
   }
 
   lines.push('Queries:', '');
-  for (const { name, query } of info.queries) lines.push(`- ${name}: \`${query}\``);
+  for (const { name, query, expectedUpstreamCalls } of info.queries) {
+    const expected = expectedUpstreamCalls === undefined ? '' : ` (expected: exactly ${expectedUpstreamCalls} upstream calls)`;
+    lines.push(`- ${name}: \`${query}\`${expected}`);
+  }
   return lines.join('\n') + '\n';
 }

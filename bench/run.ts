@@ -23,7 +23,14 @@ import {
   waitForHealthy,
   type ManagedChild,
 } from '../demo/backends/process-supervisor.js';
-import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_ENTRY, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
+import {
+  backendPorts,
+  DEMO_BACKENDS,
+  DEMO_HOST,
+  GATEWAY_ENTRY,
+  GATEWAY_SCHEMAS_DIR,
+  REPO_ROOT,
+} from '../demo/backends/topology.js';
 import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
 import { renderReport, systemFacts, type BenchQuery, type Measurement, type Target } from './report.js';
 
@@ -32,6 +39,13 @@ const QUERIES: readonly BenchQuery[] = [
   { name: 'list', query: '{ users(limit: 20) { id name email } }' },
   { name: 'batched', query: '{ users(limit: 20) { id name posts { id title } } }' },
   { name: 'merged', query: '{ products(limit: 20) { id name price seller { id name email } } }' },
+  // REST users (1 call) -> gRPC ListOrdersByUsers (1 call for the 20 users) ->
+  // REST products by ids (1 call for every distinct product): 3 upstream calls.
+  {
+    name: 'fan-out',
+    query: '{ users(limit: 20) { id name orders { id total items { quantity product { id name price } } } } }',
+    expectedUpstreamCalls: 3,
+  },
 ];
 
 const CONNECTIONS = 20;
@@ -110,7 +124,9 @@ async function measure(
 ): Promise<Measurement> {
   const url = `http://${DEMO_HOST}:${target.port}/graphql`;
   const label = `${query.name} / ${target.name}`;
-  const backendUrls = DEMO_BACKENDS.map((backend) => backend.url);
+  // REST backends count their calls at /__calls on their own port, gRPC ones on
+  // their admin port (topology.ts): every upstream call is counted, whatever the protocol.
+  const backendUrls = DEMO_BACKENDS.map((backend) => backend.adminUrl);
   await waitForQuietBackends(backendUrls);
   let checked: { data: unknown; upstreamCalls: number };
   try {
@@ -155,7 +171,7 @@ async function main(): Promise<void> {
     throw new Error(`gateway entry point ${GATEWAY_ENTRY} not found (use --only baseline to bench the baseline alone)`);
   }
   await assertPortsFree(
-    [...DEMO_BACKENDS.map((backend) => backend.port), ...options.targets.map((target) => target.port)],
+    [...backendPorts(), ...options.targets.map((target) => target.port)],
     DEMO_HOST,
     'stop whatever holds them (`npm start`?) and retry',
   );
@@ -177,7 +193,7 @@ async function main(): Promise<void> {
     }),
   }));
   await Promise.all(
-    backends.map(({ backend, child }) => waitForHealthy(child, `${backend.url}/health`, HEALTH_TIMEOUT_MS)),
+    backends.map(({ backend, child }) => waitForHealthy(child, `${backend.adminUrl}/health`, HEALTH_TIMEOUT_MS)),
   );
 
   // Start every target up front so a gateway that cannot start fails the run
@@ -217,7 +233,14 @@ async function main(): Promise<void> {
     log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
   }
   const failed = measurements.filter((m) => m.error !== undefined).length;
-  await finish(failed > 0 ? 1 : 0, failed > 0 ? `${failed} query/target pair(s) failed their response check` : undefined);
+  const problems = failed > 0 ? [`${failed} query/target pair(s) failed their response check`] : [];
+  for (const m of measurements) {
+    const expected = QUERIES.find((q) => q.name === m.query)?.expectedUpstreamCalls;
+    if (m.error === undefined && expected !== undefined && m.upstreamCalls !== expected) {
+      problems.push(`${m.query} / ${m.target} made ${m.upstreamCalls} upstream calls per query, expected ${expected}`);
+    }
+  }
+  await finish(problems.length > 0 ? 1 : 0, problems.length > 0 ? problems.join('; ') : undefined);
 }
 
 main().catch((error: unknown) => finish(1, error instanceof Error ? error.message : String(error)));

@@ -1,6 +1,7 @@
 // `npm start`: the whole Quilt demo on one machine. Two replicas of each demo
-// REST backend plus the gateway, each its own process (as in production, and
-// so a crash in one shows up as a crash, not a hang). Ctrl-C stops them all.
+// backend (REST users and products, gRPC orders) plus the gateway, each its
+// own process (as in production, and so a crash in one shows up as a crash,
+// not a hang). Ctrl-C stops them all.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
   waitForHealthy,
 } from '../demo/backends/process-supervisor.js';
 import {
+  backendPorts,
   DEMO_BACKENDS,
   DEMO_HOST,
   GATEWAY_ENTRY,
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     throw new Error(`gateway entry point ${GATEWAY_ENTRY} not found`);
   }
   await assertPortsFree(
-    [...DEMO_BACKENDS.map((backend) => backend.port), GATEWAY_PORT],
+    [...backendPorts(), GATEWAY_PORT],
     DEMO_HOST,
     'is another `npm start` or `npm run bench` running?',
   );
@@ -58,8 +60,10 @@ async function main(): Promise<void> {
     backend,
     child: supervisor.start({ name: backend.name, script: backend.script, args: ['--port', String(backend.port)] }),
   }));
+  // REST backends answer /health themselves; gRPC ones on their HTTP admin port
+  // (topology.ts), which reports their grpc.health.v1 status.
   await Promise.all(
-    backends.map(({ backend, child }) => waitForHealthy(child, `${backend.url}/health`, HEALTH_TIMEOUT_MS)),
+    backends.map(({ backend, child }) => waitForHealthy(child, `${backend.adminUrl}/health`, HEALTH_TIMEOUT_MS)),
   );
   if (shuttingDown) return;
   log(`backends up: ${DEMO_BACKENDS.map((backend) => `${backend.name} ${backend.url}`).join(', ')}`);
