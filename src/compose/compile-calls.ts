@@ -4,9 +4,25 @@ import { HttpCall } from '../connectors/http-connector.js';
 import type { UpstreamCall } from '../connectors/upstream-call.js';
 import { compileJson, compileText, compileUrl } from '../templates/render.js';
 import type { UpstreamRuntime } from '../upstream/registry.js';
+import type { SourceFile } from '../config/load-folder.js';
+import type { GrpcSource } from './grpc-source.js';
 import type { FieldModel } from './model.js';
 
-export function compileCall(field: FieldModel, upstream: UpstreamRuntime): UpstreamCall {
+export class CallCompiler {
+  constructor(
+    private readonly upstreams: Map<string, UpstreamRuntime>,
+    private readonly grpcSources: Map<SourceFile, GrpcSource>,
+  ) {}
+
+  compile(field: FieldModel): UpstreamCall {
+    const upstream = this.upstreams.get(field.source.upstream.name)!;
+    const grpc = this.grpcSources.get(field.source);
+    if (field.grpc && grpc) return grpc.compile(field, upstream);
+    return compileHttpCall(field, upstream);
+  }
+}
+
+function compileHttpCall(field: FieldModel, upstream: UpstreamRuntime): UpstreamCall {
   const http = field.http;
   if (http) {
     return new HttpCall({

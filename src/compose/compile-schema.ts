@@ -14,7 +14,9 @@ import { getPath } from '../templates/placeholders.js';
 import type { UpstreamRegistry, UpstreamRuntime } from '../upstream/registry.js';
 import { callPlaceholders, checkModel, mergeKeyField } from './checks.js';
 import { fromPathResolver, upstreamFieldResolver } from './call-fields.js';
-import { compileCall } from './compile-calls.js';
+import { CallCompiler } from './compile-calls.js';
+import { GrpcSource } from './grpc-source.js';
+import type { GrpcCall } from '../connectors/grpc-connector.js';
 import { CallEntityLookup, EntityCompleter, type EntityLookup } from './entities.js';
 import { buildModel, callOf, isListType, namedTypeOf, selectionFieldNames, type CompositionModel, type FieldModel } from './model.js';
 import { RemoteSource } from './remote-source.js';
@@ -29,14 +31,28 @@ export interface CompiledSchema {
 type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
 
 export async function compileSchema(loaded: LoadedFolder, registry: UpstreamRegistry): Promise<CompiledSchema> {
+  try {
+    return await compile(loaded, registry);
+  } catch (e) {
+    registry.discard();
+    throw e;
+  }
+}
+
+async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promise<CompiledSchema> {
   const files = loaded.sources;
   const upstreams = registry.prepare(files.map((f) => f.upstream));
   const problems = new ProblemList();
   loaded.problems.forEach((p) => problems.add(p));
   const remotes = new Map<SourceFile, RemoteSource>();
+  const grpcSources = new Map<SourceFile, GrpcSource>();
   // A remote source's types are its SDL, written in the file or fetched by introspection.
   const sources: SourceFile[] = [];
   for (const file of files) {
+    if (file.upstream.protocol === 'GRPC') {
+      const grpc = GrpcSource.load(file, registry, problems);
+      if (grpc) grpcSources.set(file, grpc);
+    }
     if (file.upstream.protocol !== 'GRAPHQL') {
       sources.push(file);
       continue;
@@ -52,14 +68,18 @@ export async function compileSchema(loaded: LoadedFolder, registry: UpstreamRegi
   }
   const model = buildModel(sources, problems);
   checkModel(model, problems);
+  for (const type of model.types.values()) {
+    for (const field of [...type.fields.values()].flat()) if (field.grpc) grpcSources.get(field.source)?.check(field, model, problems);
+  }
   if (!problems.empty) throw new ConfigError(sortProblems(problems.items));
 
-  const lookups = buildLookups(model, upstreams, remotes);
+  const calls = new CallCompiler(upstreams, grpcSources);
+  const lookups = buildLookups(model, calls, remotes);
   const completer = new EntityCompleter(model, lookups, requiredParentFields(model));
-  const resolvers: Record<string, Record<string, Resolver>> = {};
+  const resolvers: Record<string, Record<string, Resolver | SubscriptionResolver>> = {};
   for (const type of model.types.values()) {
     for (const [fieldName, owners] of type.fields) {
-      const resolver = fieldResolver(owners, upstreams, remotes, completer);
+      const resolver = type.name === 'Subscription' ? subscriptionResolver(owners, calls, completer) : fieldResolver(owners, calls, remotes, completer);
       if (resolver) (resolvers[type.name] ??= {})[fieldName] = resolver;
     }
   }
@@ -73,9 +93,27 @@ export async function compileSchema(loaded: LoadedFolder, registry: UpstreamRegi
   return { schema, sdl: printSchema(schema), upstreams, sources };
 }
 
+interface SubscriptionResolver {
+  subscribe: Resolver;
+  resolve: Resolver;
+}
+
+/** A Subscription field backed by a server-streaming method: each reply is an event. */
+function subscriptionResolver(owners: FieldModel[], calls: CallCompiler, completer: EntityCompleter): SubscriptionResolver | undefined {
+  const field = owners.find((o) => o.grpc);
+  if (!field) return undefined;
+  const call = calls.compile(field) as GrpcCall;
+  const returned = namedTypeOf(field.node.type);
+  const identity: Resolver = (payload) => payload;
+  return {
+    subscribe: (_parent, args, ctx) => call.stream({ args, jwt: ctx.jwt, headers: ctx.headers }, ctx),
+    resolve: completer.isEntity(returned) ? completer.wrap(identity, returned, field.source) : identity,
+  };
+}
+
 function fieldResolver(
   owners: FieldModel[],
-  upstreams: Map<string, UpstreamRuntime>,
+  calls: CallCompiler,
   remotes: Map<SourceFile, RemoteSource>,
   completer: EntityCompleter,
 ): Resolver | undefined {
@@ -85,7 +123,7 @@ function fieldResolver(
   const remote = remotes.get(field.source);
   let resolver: Resolver | undefined;
   if (withCall) {
-    const call = compileCall(field, upstreams.get(field.source.upstream.name)!);
+    const call = calls.compile(field);
     resolver = upstreamFieldResolver(field, call, { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE });
   } else if (remote) {
     resolver = remote.resolverFor(field);
@@ -97,7 +135,7 @@ function fieldResolver(
   return completer.wrap(resolver ?? ((parent, _args, _ctx, info) => (parent as Record<string, unknown>)[info.fieldName]), returned, field.source);
 }
 
-function buildLookups(model: CompositionModel, upstreams: Map<string, UpstreamRuntime>, remotes: Map<SourceFile, RemoteSource>): Map<string, Map<SourceFile, EntityLookup>> {
+function buildLookups(model: CompositionModel, calls: CallCompiler, remotes: Map<SourceFile, RemoteSource>): Map<string, Map<SourceFile, EntityLookup>> {
   const lookups = new Map<string, Map<SourceFile, EntityLookup>>();
   for (const field of [...(model.types.get('Query')?.fields.values() ?? [])].flat()) {
     if (!field.merge) continue;
@@ -114,7 +152,7 @@ function buildLookups(model: CompositionModel, upstreams: Map<string, UpstreamRu
       lookup = remote.lookup(field, keyField, keyArg, batched);
     } else {
       const keyPath = type.fields.get(keyField)?.find((f) => f.source === field.source)?.from ?? [keyField];
-      const call = compileCall(field, upstreams.get(field.source.upstream.name)!);
+      const call = calls.compile(field);
       lookup = new CallEntityLookup(`lookup:${field.source.file}:${field.name}`, field.source, keyField, call, keyArg, batched, callOf(field)!.maxBatchSize, (raw) => getPath(raw, keyPath));
     }
     let byType = lookups.get(typeName);

@@ -56,13 +56,25 @@ export interface TypeModel {
 
 export interface CompositionModel {
   types: Map<string, TypeModel>;
+  /** Enum types by name, with their values (across sources). */
+  enums: Map<string, Set<string>>;
+  /** Custom scalar names. */
+  scalars: Set<string>;
   sources: SourceFile[];
 }
 
 export function buildModel(sources: SourceFile[], problems: ProblemList): CompositionModel {
   const types = new Map<string, TypeModel>();
+  const enums = new Map<string, Set<string>>();
+  const scalars = new Set<string>();
   for (const source of sources) {
     for (const def of source.document.definitions) {
+      if (def.kind === Kind.SCALAR_TYPE_DEFINITION) scalars.add(def.name.value);
+      if (def.kind === Kind.ENUM_TYPE_DEFINITION || def.kind === Kind.ENUM_TYPE_EXTENSION) {
+        const values = enums.get(def.name.value) ?? new Set<string>();
+        for (const v of def.values ?? []) values.add(v.name.value);
+        enums.set(def.name.value, values);
+      }
       if (def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
       const name = def.name.value;
       let type = types.get(name);
@@ -81,7 +93,7 @@ export function buildModel(sources: SourceFile[], problems: ProblemList): Compos
       }
     }
   }
-  return { types, sources };
+  return { types, enums, scalars, sources };
 }
 
 function readField(source: SourceFile, typeName: string, node: FieldDefinitionNode, problems: ProblemList): FieldModel {

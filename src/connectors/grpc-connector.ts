@@ -1,0 +1,113 @@
+// The gRPC connector: renders a request message from the field's JSON template, calls the
+// method through the upstream's cluster (one channel per replica, in GrpcTransport) and
+// maps the reply and its status. Knows nothing of how a replica is picked.
+import { QuiltError } from '../errors.js';
+import { perRequest, type QuiltContext } from '../execution/context.js';
+import { getPath, type TemplateScope } from '../templates/placeholders.js';
+import type { UpstreamRuntime } from '../upstream/registry.js';
+import type { GrpcMethodInfo } from './grpc/proto.js';
+import { grpcCallError } from './grpc/status.js';
+import type { GrpcTransport } from './grpc/transport.js';
+import { logged, upstreamHeaders } from './http-connector.js';
+import { NOT_FOUND, type UpstreamCall } from './upstream-call.js';
+
+export interface GrpcCallSpec {
+  upstream: UpstreamRuntime;
+  transport: GrpcTransport;
+  method: GrpcMethodInfo;
+  request: (scope: TemplateScope) => unknown;
+  encode: (json: unknown) => unknown;
+  decode: (message: unknown) => unknown;
+  /** `result:` path into the decoded reply. */
+  result?: string[];
+  timeoutMs?: number;
+  /** Reads are deduplicated within a request; writes never are. */
+  isRead: boolean;
+}
+
+export class GrpcCall implements UpstreamCall {
+  readonly #spec: GrpcCallSpec;
+
+  constructor(spec: GrpcCallSpec) {
+    this.#spec = spec;
+  }
+
+  get streaming(): boolean {
+    return this.#spec.method.serverStreaming;
+  }
+
+  run(scope: TemplateScope, ctx: QuiltContext): Promise<unknown> {
+    const spec = this.#spec;
+    // A server-streaming method on a Query field: the stream collected into a list.
+    if (spec.method.serverStreaming) return this.#collect(scope, ctx);
+    const request = spec.encode(spec.request(scope));
+    if (!spec.isRead) return this.#unary(request, scope, ctx);
+    const key = `${spec.upstream.config.name} ${spec.method.path} ${JSON.stringify(request)}`;
+    const calls = perRequest(ctx, 'grpc-dedupe', () => new Map<string, Promise<unknown>>());
+    let pending = calls.get(key);
+    if (!pending) calls.set(key, (pending = this.#unary(request, scope, ctx)));
+    return pending;
+  }
+
+  /** Each reply of a server-streaming method; closing the iterator cancels the call upstream. */
+  async *stream(scope: TemplateScope, ctx: QuiltContext, timeoutMs?: number): AsyncGenerator<unknown> {
+    const spec = this.#spec;
+    const request = spec.encode(spec.request(scope));
+    const abort = new AbortController();
+    const connectMs = spec.timeoutMs ?? spec.upstream.config.timeoutMs;
+    try {
+      // Connect inside the cluster's attempt, so a replica that cannot be reached is skipped.
+      const replies = await spec.upstream.cluster.call(async (replica) => {
+        await spec.transport.ready(replica.url, connectMs);
+        return spec.transport.serverStream(replica.url, spec.method, request, this.#metadata(scope, ctx), abort.signal, timeoutMs);
+      });
+      for await (const message of replies) yield this.#pick(message);
+    } catch (e) {
+      const mapped = this.#error(e, ctx);
+      // NOT_FOUND on a stream: nothing to stream.
+      if (mapped !== NOT_FOUND) throw mapped;
+    } finally {
+      abort.abort();
+    }
+  }
+
+  /** A collected stream has the unary deadline: a Query must not wait forever. */
+  async #collect(scope: TemplateScope, ctx: QuiltContext): Promise<unknown[]> {
+    const items: unknown[] = [];
+    for await (const item of this.stream(scope, ctx, this.#spec.timeoutMs ?? this.#spec.upstream.config.timeoutMs)) items.push(item);
+    return items;
+  }
+
+  async #unary(request: unknown, scope: TemplateScope, ctx: QuiltContext): Promise<unknown> {
+    const spec = this.#spec;
+    const timeoutMs = spec.timeoutMs ?? spec.upstream.config.timeoutMs;
+    let reply: unknown;
+    try {
+      reply = await spec.upstream.cluster.call((replica) =>
+        spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), timeoutMs),
+      );
+    } catch (e) {
+      const mapped = this.#error(e, ctx);
+      if (mapped === NOT_FOUND) return NOT_FOUND;
+      throw mapped;
+    }
+    return this.#pick(reply);
+  }
+
+  #pick(message: unknown): unknown {
+    const decoded = this.#spec.decode(message);
+    return this.#spec.result ? getPath(decoded, this.#spec.result) : decoded;
+  }
+
+  #metadata(scope: TemplateScope, ctx: QuiltContext): Record<string, string> {
+    const headers = upstreamHeaders(this.#spec.upstream.config, scope, ctx);
+    delete headers.accept;
+    return headers;
+  }
+
+  #error(e: unknown, ctx: QuiltContext): QuiltError | typeof NOT_FOUND {
+    const { config } = this.#spec.upstream;
+    const mapped = grpcCallError(config.name, this.#spec.timeoutMs ?? config.timeoutMs, e, { method: this.#spec.method.path });
+    return mapped === NOT_FOUND ? mapped : logged(ctx, mapped);
+  }
+}
