@@ -1,4 +1,4 @@
-// `npm start` as a newcomer runs it: the launcher starts the demo backends and the gateway
+// `npm start` as a newcomer runs it: the launcher starts the demo backends (REST and gRPC) and the gateway
 // on the fixed demo ports, the example queries work, and Ctrl-C (SIGINT) stops every
 // process it started, leaving none behind.
 import assert from 'node:assert/strict';
@@ -57,7 +57,7 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
     });
     children = childrenOf(launcher.pid!);
     const commands = children.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
-    for (const script of ['demo/backends/users.ts --port 4001', 'demo/backends/users.ts --port 4002', 'demo/backends/products.ts --port 4011', 'demo/backends/products.ts --port 4012', 'serve --schemas']) {
+    for (const script of ['users.ts --port 4001', 'users.ts --port 4002', 'products.ts --port 4011', 'products.ts --port 4012', 'orders.ts --port 4021', 'orders.ts --port 4022', 'serve --schemas']) {
       assert.ok(commands.some((c) => c.includes(script)), `a process runs ${script}; children: ${commands.join(' | ')}`);
     }
 
@@ -69,6 +69,11 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
     assert.equal(list.data.users.length, 20);
     const merged = await gql('{ products(limit: 3) { name seller { name products { name } } } }');
     assert.deepEqual(merged.data.products[0], { name: 'Product 1', seller: { name: 'User 1', products: [{ name: 'Product 1' }, { name: 'Product 101' }] } });
+    const fanOut = await gql('{ users(limit: 20) { id orders { id total items { quantity product { id name price } } } } }');
+    assert.equal(fanOut.errors, undefined);
+    const order = fanOut.data.users[0].orders[0];
+    const sum = order.items.reduce((t: number, i: { quantity: number; product: { price: number } }) => t + i.quantity * i.product.price, 0);
+    assert.equal(Math.round(sum * 100), Math.round(order.total * 100), 'the REST -> gRPC -> REST fan-out agrees with itself');
     const created = await gql('mutation { createUser(input: { name: "Ada", email: "ada@example.com" }) { id name } }');
     assert.equal(created.data.createUser.name, 'Ada');
 

@@ -127,7 +127,7 @@ describe('gRPC against a real server', () => {
   test('6 every mapping survives a round trip through the wire (replies use proto3 JSON names)', async () => {
     const json = {
       big: BIG, ubig: '18446744073709551615', fbig: BIG, sbig: `-${BIG}`, sfbig: '-5', small: -7, ratio: 1.5, ratio32: 0.25, flag: true, text: 'héllo',
-      blob: 'AAEC/w==', color: 'GREEN', at: '2024-05-01T12:00:00.123456789Z', took: '1.500s',
+      blob: 'AAEC/w==', color: 'GREEN', at: '2024-05-01T12:00:00.123456789Z', took: 'PT1.500S',
       maybeText: '', maybeInt: 0, maybeBig: BIG, maybeFlag: false, maybeDouble: 2.5, maybeFloat: 0.5, maybeUint: 4, maybeUbig: '18446744073709551615', maybeBytes: 'AA==',
       tag: { name: 'a', weight: BIG, color: 'RED' }, tags: [{ name: 'b', weight: '1', color: 'COLOR_UNSPECIFIED' }, { name: 'c', weight: '0', color: 'GREEN' }],
       bigs: [BIG, '-1'], colors: ['RED', 'GREEN'], tagsByName: { x: { name: 'x', weight: '2', color: 'RED' } },
@@ -173,7 +173,8 @@ describe('gRPC against a real server', () => {
     assert.equal(reply.choiceText, 'hi');
     assert.equal(reply.choice, 'choiceText');
     assert.equal(reply.at, '2024-01-01T00:00:00Z');
-    assert.equal(reply.took, '-0.500s');
+    assert.equal(reply.took, '-PT0.500S'); // the proto3 JSON form is accepted on input too
+    assert.equal((await echo({ took: 'P1DT1H1M1.25S' })).took, 'PT90061.250S');
     assert.equal(reply.maybeBig, '3');
     assert.deepEqual(['user_ids', 'interval_ms', 'a_1b'].map(jsonName), ['userIds', 'intervalMs', 'a1b']);
   });
@@ -186,7 +187,7 @@ describe('gRPC against a real server', () => {
       [{ tags: [{}, { weight: 1.5 }] }, /field "tags\.1\.weight"/],
       [{ color: 'BLUE' }, /field "color": expected one of COLOR_UNSPECIFIED, RED, GREEN/],
       [{ at: '2024-02-30T00:00:00Z' }, /field "at": .* is not a valid date/],
-      [{ took: '5 minutes' }, /field "took": expected a duration/],
+      [{ took: '5 minutes' }, /field "took": expected an ISO-8601 duration/],
       [{ names_by_id: { abc: 'x' } }, /field "names_by_id\.abc": expected a 64-bit integer/],
       [{ choice_text: 'a', choice_big: 1 }, /"choice_text" and "choice_big" are both set but belong to the same oneof "choice"/],
     ];

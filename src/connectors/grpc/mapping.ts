@@ -1,7 +1,8 @@
 // JSON <-> protobuf messages, compiled once per message type into closures, so a call runs
 // straight-line conversions instead of walking descriptors. The mapping (README, "gRPC"):
 // 64-bit integers as decimal strings (never Number: 2^53+1 must survive), enums by name,
-// bytes as base64, well-known types as in the proto3 JSON mapping (well-known-types.ts),
+// bytes as base64, well-known types as in the proto3 JSON mapping but Duration as ISO-8601
+// ("PT1.5S", DESIGN.md section 3) (well-known-types.ts),
 // maps as JSON objects, a oneof as its set member plus the oneof's name holding that
 // member's name, proto3 `optional` and wrappers as null when unset, other unset proto3
 // scalars as their default (0, "", false, first enum value).

@@ -74,16 +74,26 @@ export function durationToJson(m: SecondsNanos | null | undefined): string | nul
   // Seconds and nanos carry the same sign; -0.5s has seconds 0 and nanos -500000000.
   const negative = seconds < 0n || nanos < 0;
   const abs = seconds < 0n ? -seconds : seconds;
-  return `${negative ? '-' : ''}${abs}${fraction(Math.abs(nanos))}s`;
+  // ISO-8601 in seconds only ("PT90.5S"), as java.time.Duration and most parsers read it.
+  return `${negative ? '-' : ''}PT${abs}${fraction(Math.abs(nanos))}S`;
 }
 
+const ISO_DURATION = /^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d{1,9}))?S)?)?$/;
+
+/** ISO-8601 ("PT1.5S", "P1DT2H") or the proto3 JSON form ("1.5s"). */
 export function durationFromJson(value: unknown): { seconds: string; nanos: number } {
-  const m = typeof value === 'string' ? /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(value) : null;
-  if (!m) throw new FieldValueError(`expected a duration such as "1.5s", got ${describe(value)}`);
-  const sign = m[1] ? -1 : 1;
-  const seconds = BigInt(m[2]);
+  const text = typeof value === 'string' ? value : '';
+  const proto = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(text);
+  const iso = proto ? null : ISO_DURATION.exec(text);
+  if (!proto && (!iso || text.endsWith('T') || text === 'P' || text === '-P')) {
+    throw new FieldValueError(`expected an ISO-8601 duration such as "PT1.5S", got ${describe(value)}`);
+  }
+  const sign = (proto ?? iso)![1] ? -1 : 1;
+  const seconds = proto
+    ? BigInt(proto[2])
+    : BigInt(iso![2] ?? 0) * 86400n + BigInt(iso![3] ?? 0) * 3600n + BigInt(iso![4] ?? 0) * 60n + BigInt(iso![5] ?? 0);
   if (seconds > MAX_DURATION_SECONDS) throw new FieldValueError(`${describe(value)} is longer than 10000 years`);
-  const nanos = Number((m[3] ?? '').padEnd(9, '0'));
+  const nanos = Number(((proto ? proto[3] : iso![6]) ?? '').padEnd(9, '0'));
   return { seconds: String(sign < 0 ? -seconds : seconds), nanos: nanos === 0 ? 0 : sign * nanos };
 }
 
