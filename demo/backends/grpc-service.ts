@@ -13,7 +13,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
-import { stopWhenParentExits } from './http-service.js';
+import { stopOnSignals } from './http-service.js';
 import { GRPC_ADMIN_PORT_OFFSET } from './topology.js';
 
 export interface RecordedGrpcCall {
@@ -255,19 +255,5 @@ export async function runGrpcServiceCli(
   }
   console.log(`${name} gRPC service listening on ${service.target} (admin ${service.adminUrl ?? 'none'})`);
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    service.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`${name}: error while closing: ${String(error)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  stopWhenParentExits(stop);
+  stopOnSignals(name, () => service.close());
 }

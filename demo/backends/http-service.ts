@@ -236,11 +236,16 @@ export async function runServiceCli(
   }
   console.log(`${name} service listening on ${service.url}`);
 
+  stopOnSignals(name, () => service.close());
+}
+
+/** SIGTERM, SIGINT or the parent going away: close, then exit (1 if closing failed). */
+export function stopOnSignals(name: string, close: () => Promise<void>): void {
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    service.close().then(
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(`${name}: error while closing: ${String(error)}`);
