@@ -1,10 +1,11 @@
-// `quilt serve` and `quilt check`.
+// `quilt serve`, `quilt check` and `quilt import` (src/cli/import-proto.ts).
 import { resolve } from 'node:path';
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { compileSchema } from '../compose/compile-schema.js';
 import { ConfigError, formatProblem } from '../errors.js';
 import { startGateway } from '../server/gateway.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
+import { importCommand } from './import-proto.js';
 import { helpText, parseOptions, UsageError } from './options.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -14,6 +15,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return command ? 0 : 1;
   }
   try {
+    if (command === 'import') return await importCommand(rest);
     const { options, positionals } = parseOptions(rest, env);
     if (command === 'check') return await check(String(positionals[0] ?? options.schemas));
     if (command === 'serve') return await serve(options, env);

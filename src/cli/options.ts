@@ -17,6 +17,14 @@ export const FLAGS: FlagSpec[] = [
   { name: 'watch', type: 'boolean', default: true, description: 'reload when the schemas folder changes (--no-watch to turn off)' },
 ];
 
+/** `quilt import proto`'s own flags: no environment variables, not accepted by serve or check. */
+export const IMPORT_FLAGS: FlagSpec[] = [
+  { name: 'service', type: 'string', description: 'the service to import (needed when the file has several)' },
+  { name: 'out', type: 'string', description: 'write the schema file here (default: stdout)' },
+  { name: 'upstream-name', type: 'string', description: '@upstream(name:) (default: the service name in kebab-case)' },
+  { name: 'replicas', type: 'string', description: 'comma-separated host:port replicas (default 127.0.0.1:50051)' },
+];
+
 export function envName(flag: string): string {
   return `QUILT_${flag.replace(/-/g, '_').toUpperCase()}`;
 }
@@ -26,9 +34,9 @@ export type Options = Record<string, string | number | boolean | undefined>;
 export class UsageError extends Error {}
 
 /** Parses `--name value`, `--name=value`, `--flag` and `--no-flag`; positionals are returned apart. */
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): { options: Options; positionals: string[] } {
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, flags: FlagSpec[] = FLAGS): { options: Options; positionals: string[] } {
   const options: Options = {};
-  for (const f of FLAGS) {
+  for (const f of flags) {
     const fromEnv = env[envName(f.name)];
     options[f.name] = fromEnv !== undefined ? coerce(f, fromEnv, envName(f.name)) : f.default;
   }
@@ -40,9 +48,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): { options:
       continue;
     }
     const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    const negated = rawName.startsWith('no-') && FLAGS.some((f) => f.name === rawName.slice(3) && f.type === 'boolean');
+    const negated = rawName.startsWith('no-') && flags.some((f) => f.name === rawName.slice(3) && f.type === 'boolean');
     const name = negated ? rawName.slice(3) : rawName;
-    const spec = FLAGS.find((f) => f.name === name);
+    const spec = flags.find((f) => f.name === name);
     if (!spec) throw new UsageError(`unknown flag --${rawName} (see --help)`);
     if (spec.type === 'boolean') {
       options[name] = negated ? false : inline === undefined ? true : coerce(spec, inline, `--${name}`);
@@ -75,8 +83,13 @@ export function helpText(): string {
     'Usage:',
     '  quilt serve [--schemas DIR] [--port N] [...]   serve the gateway over a schemas folder',
     '  quilt check [DIR]                              load and compose DIR as serve would; print the SDL or every problem',
+    '  quilt import proto FILE.proto [--service NAME] [--out FILE] [--upstream-name NAME] [--replicas host:port,...]',
+    '                                                 write a schema file serving a gRPC service',
     '',
     'Flags (each also read from its environment variable):',
     ...rows,
+    '',
+    'quilt import proto flags:',
+    ...IMPORT_FLAGS.map((f) => `  --${f.name.padEnd(31)} ${f.description}`),
   ].join('\n');
 }
