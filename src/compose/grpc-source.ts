@@ -3,7 +3,7 @@
 // and compiled into GrpcCalls with encoders and decoders generated per message type.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Kind, type TypeNode } from 'graphql';
+import { Kind, print, type TypeNode } from 'graphql';
 import type { SourceFile } from '../config/load-folder.js';
 import type { ProblemList } from '../config/problems.js';
 import { GrpcCall } from '../connectors/grpc-connector.js';
@@ -12,7 +12,7 @@ import { loadGrpcService, ProtoLoadError, type GrpcServiceInfo, type ProtoField 
 import { GrpcTransport } from '../connectors/grpc/transport.js';
 import { compileJson } from '../templates/render.js';
 import type { UpstreamRegistry, UpstreamRuntime } from '../upstream/registry.js';
-import { callDirectiveNode, namedTypeOf, type CompositionModel, type FieldModel } from './model.js';
+import { callDirectiveNode, isListType, namedTypeOf, type CompositionModel, type FieldModel } from './model.js';
 
 const SCALARS_FOR: Record<string, string[]> = {
   string: ['String', 'ID'],
@@ -156,8 +156,20 @@ export class GrpcSource {
       if (!proto) continue;
       const target = namedTypeOf(gql.node.type);
       const label = `${typeName}.${gql.name}`;
-      if (proto.kind === 'map' || (proto.kind === 'message' && !SCALARS_FOR[proto.protoType])) {
-        if (proto.kind === 'message' && model.types.has(target)) this.#checkType(gql.node.type, proto.protoType, model, where, seen, problems);
+      const protoText = `${message}.${proto.name} is ${proto.repeated && proto.kind !== 'map' ? 'repeated ' : ''}${proto.protoType}`;
+      const custom = model.scalars.has(target);
+      if (proto.kind !== 'map' && !custom && proto.repeated !== isListType(gql.node.type)) {
+        problems.at(gql.node.type, this.file.file, `${label} is ${print(gql.node.type)}, but ${protoText}; expected ${proto.repeated ? 'a list' : 'a single value, not a list'}`);
+        continue;
+      }
+      if (proto.kind === 'map') {
+        // A map arrives as a JSON object: only a custom scalar can carry it.
+        if (!custom) problems.at(gql.node.type, this.file.file, `${label} is ${target}, but ${protoText}; expected a custom scalar (e.g. scalar ProtoMap), since a map arrives as a JSON object`);
+        continue;
+      }
+      if (proto.kind === 'message' && !SCALARS_FOR[proto.protoType]) {
+        if (model.types.has(target)) this.#checkType(gql.node.type, proto.protoType, model, where, seen, problems);
+        else if (!custom) problems.at(gql.node.type, this.file.file, `${label} is ${target}, but ${protoText}; expected an object type`);
         continue;
       }
       if (proto.kind === 'enum' && model.enums.has(target)) {
@@ -170,8 +182,8 @@ export class GrpcSource {
       if (proto.kind === 'scalar' && model.types.get(target)?.definedBy.size && model.types.get(target)!.definedBy.size > 1) continue;
       const allowed = proto.kind === 'enum' ? ['String'] : SCALARS_FOR[proto.protoType];
       // A custom scalar is the schema author's promise to accept the value.
-      if (allowed && !allowed.includes(target) && !model.scalars.has(target)) {
-        problems.at(gql.node.type, this.file.file, `${label} is ${target}, but ${message}.${proto.name} is ${proto.repeated ? 'repeated ' : ''}${proto.protoType}; expected ${allowed.join(' or ')}`);
+      if (allowed && !allowed.includes(target) && !custom) {
+        problems.at(gql.node.type, this.file.file, `${label} is ${target}, but ${protoText}; expected ${allowed.join(' or ')}`);
       }
     }
   }
