@@ -4,8 +4,9 @@
 //   tsx bench/run.ts [--write] [--out FILE] [--only baseline|gateway]
 //   env BENCH_SECONDS (default 5): measured seconds per query, target and round
 //   env BENCH_ROUNDS (default 3): rounds per query, the targets' order alternating; the
-//       report keeps each target's median round (and its peak RSS over all rounds),
-//       because one round on a shared 2-core VM can be off by 30%
+//       report keeps each target's median round (and its peak RSS over all rounds), and
+//       compares them by the median of the rounds' ratios, because one round on a shared
+//       2-core VM can be off by 30% and a round measures both targets back to back
 //   env BENCH_WARMUP_SECONDS (default 2): unmeasured load before a query's first round
 //
 // Every server runs as its own child process. With taskset and >= 2 CPUs the
@@ -219,7 +220,14 @@ async function main(): Promise<void> {
         rounds.set(target.name, [...(rounds.get(target.name) ?? []), m]);
       }
     }
-    for (const { target } of targets) measurements.push(medianRound(rounds.get(target.name)!));
+    const perTarget = targets.map(({ target }) => medianRound(rounds.get(target.name)!));
+    const gateway = perTarget.find((m) => m.target === 'gateway');
+    const [base, gw] = [rounds.get('baseline'), rounds.get('gateway')];
+    if (gateway && base && gw && !gateway.error) {
+      const ratios = gw.map((m, i) => m.requestsPerSecond / base[i].requestsPerSecond).sort((a, b) => a - b);
+      gateway.roundRatio = ratios[Math.floor(ratios.length / 2)];
+    }
+    measurements.push(...perTarget);
   }
 
   const report = renderReport(

@@ -64,6 +64,8 @@ const EXAMPLES = [
   { tab: 'UserLookup', line: 'user(id: "7") { id name email fullName }' },
   { tab: 'ProductsWithSellers', line: 'query ProductsWithSellers {' },
   { tab: 'CreateUser', line: 'mutation CreateUser {' },
+  { tab: 'FanOut', line: 'query FanOut {' },
+  { tab: 'OrderEvents', line: 'subscription OrderEvents {' },
 ];
 
 describe('GraphiQL in Chromium', () => {

@@ -61,7 +61,7 @@ export class GrpcTransport {
     let client = this.#clients.get(target);
     if (!client) {
       // A request still running on a replaced schema must not open a channel nobody closes.
-      if (this.#closed) throw new TransportFailure('connect', false, target, 'gRPC transport closed (schema reloaded)');
+      if (this.#closed) throw new TransportFailure('connect', false, target, 'gRPC transport closed (replaced by a schema reload, or shutting down)');
       const { address, secure } = grpcTarget(target);
       // createSsl() without roots verifies against Node's root store (plus NODE_EXTRA_CA_CERTS).
       const credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
