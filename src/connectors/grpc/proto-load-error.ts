@@ -2,7 +2,7 @@
 // for syntax errors and nothing for unknown types or missing imports, so those are found
 // in the files it read. `quilt check` and hot reload turn them into file:line:column.
 import { readFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 
 /** `message` is the bare reason; where it is, when known, is in `file`, `line` and `column`. */
 export class ProtoLoadError extends Error {
