@@ -85,7 +85,7 @@ describe('quilt check: gRPC sources', { concurrency: 4 }, () => {
   test('an unknown service', () =>
     check({ 'orders.graphql': ordersFile({ service: 'shop.orders.v1.NoSuchService' }), 'orders.proto': ORDERS_PROTO_TEXT }, (r, f) => {
       assertExit(r, 1);
-      assertReported(r, f, 'orders.graphql', ['proto:', 'service:'], /shop\.orders\.v1\.NoSuchService/);
+      assertReported(r, f, 'orders.graphql', ['service:'], /shop\.orders\.v1\.NoSuchService/);
     }));
 
   test('an unknown method', () => {

@@ -57,7 +57,7 @@ export class GrpcSource {
   /** Loads the proto; a problem names the schema file's @upstream and the proto's own line. */
   static load(file: SourceFile, registry: UpstreamRegistry, problems: ProblemList): GrpcSource | undefined {
     const { proto, service, name } = file.upstream;
-    const at = file.upstream.node.arguments?.find((a) => a.name.value === 'proto') ?? file.upstream.node;
+    const argument = (setting: string) => file.upstream.node.arguments?.find((a) => a.name.value === setting) ?? file.upstream.node;
     try {
       const info = loadGrpcService(proto!, service!);
       // Channels are kept across reloads while the proto text and upstream settings are the same.
@@ -66,7 +66,7 @@ export class GrpcSource {
     } catch (e) {
       if (!(e instanceof ProtoLoadError)) throw e;
       const where = e.line ? `${e.file ?? proto}:${e.line}:${e.column ?? 1}` : (e.file ?? proto);
-      problems.at(at, file.file, `proto ${where}: ${e.message}`);
+      problems.at(argument(e.setting), file.file, `proto ${where}: ${e.message}`);
       return undefined;
     }
   }

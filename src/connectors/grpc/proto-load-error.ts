@@ -12,6 +12,8 @@ export class ProtoLoadError extends Error {
     readonly column?: number,
     /** The file `line` is in: the loaded file or one it imports. Set whenever `line` is. */
     readonly file?: string,
+    /** The @upstream setting to fix: the proto file itself, or the service named in it. */
+    readonly setting: 'proto' | 'service' = 'proto',
   ) {
     super(message);
     this.name = 'ProtoLoadError';

@@ -71,7 +71,7 @@ export function loadGrpcService(protoFile: string, serviceName: string): GrpcSer
   if (!reflected || !isService(reflected)) {
     const services = collect(root, isService).map((s) => s.fullName.slice(1));
     const has = services.length ? `it has ${services.map((s) => `"${s}"`).join(', ')}` : 'it has no service';
-    throw new ProtoLoadError(`service "${wanted}" is not defined in ${basename(protoFile)}: ${has}`);
+    throw new ProtoLoadError(`service "${wanted}" is not defined in ${basename(protoFile)}: ${has}`, undefined, undefined, undefined, 'service');
   }
   // The definition grpc-js calls with: proto-loader with the mapping's options.
   const packageDefinition = loadSync(protoFile, { ...PROTO_LOADER_OPTIONS, includeDirs: [includeDir] });
