@@ -13,7 +13,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
-import { stopOnSignals } from './http-service.js';
+import { CallRecorder, stopOnSignals } from './http-service.js';
 import { GRPC_ADMIN_PORT_OFFSET } from './topology.js';
 
 export interface RecordedGrpcCall {
@@ -114,25 +114,13 @@ export async function startGrpcService(
 ): Promise<RunningGrpcService> {
   const host = opts.host ?? '127.0.0.1';
   const maxRecorded = opts.maxRecordedRequests ?? Infinity;
-  const requests: RecordedGrpcCall[] = [];
-  let callCount = 0;
-  let byMethod: Record<string, number> = {};
+  const recorder = new CallRecorder<RecordedGrpcCall>((entry) => entry.method, maxRecorded);
   let cancellationCount = 0;
-
-  const record = (entry: RecordedGrpcCall): void => {
-    callCount += 1;
-    byMethod[entry.method] = (byMethod[entry.method] ?? 0) + 1;
-    requests.push(entry);
-    // Trim in bulk (amortised O(1)) rather than shifting on every call.
-    if (requests.length > maxRecorded * 2) requests.splice(0, requests.length - maxRecorded);
-  };
   const reset = (): void => {
-    requests.length = 0; // same array: callers may hold a reference to `requests`
-    callCount = 0;
-    byMethod = {};
+    recorder.reset();
     cancellationCount = 0;
   };
-  const counters = () => ({ calls: callCount, byMethod: { ...byMethod }, cancellations: cancellationCount });
+  const counters = () => ({ calls: recorder.calls, byMethod: recorder.byKey(), cancellations: cancellationCount });
 
   const spec = makeSpec({ noteCancellation: () => (cancellationCount += 1) });
   const wrapped: grpc.UntypedServiceImplementation = {};
@@ -140,7 +128,7 @@ export async function startGrpcService(
     const handler = spec.implementation[method];
     if (!handler) throw new Error(`${spec.serviceName}: no handler for ${method}`);
     const recorded = (call: { request?: unknown; metadata: grpc.Metadata }, callback?: unknown): void => {
-      record({ method, request: call.request, metadata: metadataRecord(call.metadata) });
+      recorder.record({ method, request: call.request, metadata: metadataRecord(call.metadata) });
       (handler as (call: unknown, callback?: unknown) => void)(call, callback);
     };
     wrapped[method] = recorded as grpc.UntypedHandleCall;
@@ -193,9 +181,9 @@ export async function startGrpcService(
     target: hostPort(host, port),
     port,
     adminUrl,
-    requests,
-    calls: () => callCount,
-    callsByMethod: () => ({ ...byMethod }),
+    requests: recorder.requests,
+    calls: () => recorder.calls,
+    callsByMethod: () => recorder.byKey(),
     cancellations: () => cancellationCount,
     reset,
     setHealth,

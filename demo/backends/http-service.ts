@@ -119,22 +119,7 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 export function startJsonService(route: RouteHandler, opts: ServiceOptions = {}): Promise<RunningService> {
   const host = opts.host ?? '127.0.0.1';
   const maxRecorded = opts.maxRecordedRequests ?? Infinity;
-  const requests: RecordedRequest[] = [];
-  let callCount = 0;
-  let callsByPath: Record<string, number> = {};
-
-  const record = (entry: RecordedRequest): void => {
-    callCount += 1;
-    callsByPath[entry.path] = (callsByPath[entry.path] ?? 0) + 1;
-    requests.push(entry);
-    // Trim in bulk (amortised O(1)) rather than shifting on every request.
-    if (requests.length > maxRecorded * 2) requests.splice(0, requests.length - maxRecorded);
-  };
-  const reset = (): void => {
-    requests.length = 0; // same array: callers may hold a reference to `requests`
-    callCount = 0;
-    callsByPath = {};
-  };
+  const recorder = new CallRecorder<RecordedRequest>((entry) => entry.path, maxRecorded);
 
   const server = createServer((req, res) => {
     const handle = async (): Promise<void> => {
@@ -145,13 +130,13 @@ export function startJsonService(route: RouteHandler, opts: ServiceOptions = {})
 
       if (path === '/health' && method === 'GET') return sendJson(res, ok({ status: 'ok' }));
       if (path === '/__calls') {
-        if (method === 'DELETE') reset();
+        if (method === 'DELETE') recorder.reset();
         if (method === 'GET' || method === 'DELETE') {
-          return sendJson(res, ok({ calls: callCount, byPath: callsByPath }));
+          return sendJson(res, ok({ calls: recorder.calls, byPath: recorder.byKey() }));
         }
       }
 
-      record({ method, path, url: path + url.search, headers: { ...req.headers }, body });
+      recorder.record({ method, path, url: path + url.search, headers: { ...req.headers }, body });
       sendJson(res, route({ method, path, query: url.searchParams, body }));
     };
     handle().catch((error: unknown) => {
@@ -171,9 +156,9 @@ export function startJsonService(route: RouteHandler, opts: ServiceOptions = {})
       resolvePromise({
         url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
         port,
-        requests,
-        calls: () => callCount,
-        reset,
+        requests: recorder.requests,
+        calls: () => recorder.calls,
+        reset: () => recorder.reset(),
         close: () =>
           new Promise<void>((done, fail) => {
             server.close((error) => (error ? fail(error) : done()));
@@ -256,4 +241,33 @@ export function stopOnSignals(name: string, close: () => Promise<void>): void {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   stopWhenParentExits(stop);
+}
+
+/** Calls a demo backend received: counted exactly, the most recent ones kept for tests. */
+export class CallRecorder<T> {
+  /** The same array for the recorder's life: callers may hold a reference to it. */
+  readonly requests: T[] = [];
+  calls = 0;
+  #byKey: Record<string, number> = {};
+
+  constructor(private readonly keyOf: (entry: T) => string, private readonly maxRecorded: number) {}
+
+  record(entry: T): void {
+    this.calls += 1;
+    const key = this.keyOf(entry);
+    this.#byKey[key] = (this.#byKey[key] ?? 0) + 1;
+    this.requests.push(entry);
+    // Trim in bulk (amortised O(1)) rather than shifting on every call.
+    if (this.requests.length > this.maxRecorded * 2) this.requests.splice(0, this.requests.length - this.maxRecorded);
+  }
+
+  byKey(): Record<string, number> {
+    return { ...this.#byKey };
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.calls = 0;
+    this.#byKey = {};
+  }
 }
