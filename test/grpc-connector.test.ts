@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { QuiltError } from '../src/errors.js';
 import { NOT_FOUND } from '../src/connectors/upstream-call.js';
-import { Cluster } from '../src/upstream/cluster.js';
+import { testCluster } from './helpers/cluster-fixtures.js';
 import { TransportFailure } from '../src/upstream/types.js';
 import { compileDecoder, compileEncoder, jsonName } from '../src/connectors/grpc/mapping.js';
 import { loadGrpcService, ProtoLoadError, type GrpcServiceInfo } from '../src/connectors/grpc/proto.js';
@@ -246,9 +246,9 @@ describe('gRPC against a real server', () => {
     assert.ok(e instanceof TransportFailure, String(e));
     assert.deepEqual([e.kind, e.reached, e.replica], ['connect', false, dead]);
     assert.equal((grpcCallError('orders', 2000, e, {}) as QuiltError).code, 'UPSTREAM_UNAVAILABLE');
-    const cluster = new Cluster('orders', [{ url: dead, weight: 1 }, { url: `grpc://${server.address}`, weight: 1 }]);
+    const cluster = testCluster('orders', [{ url: dead, weight: 1 }, { url: `grpc://${server.address}`, weight: 1 }]);
     for (let i = 0; i < 2; i++) {
-      const reply = await cluster.call((replica) => transport.unary(replica.url, method('Echo'), { text: 'ok' }, {}, 2000));
+      const reply = await cluster.call((replica) => transport.unary(replica.url, method('Echo'), { text: 'ok' }, {}, 2000), { idempotent: true });
       assert.equal((reply as { text: string }).text, 'ok');
     }
     assert.equal(cluster.stats.failures, 0);
@@ -267,8 +267,8 @@ describe('gRPC against a real server', () => {
     const before = server.calls.get('Fail') ?? 0;
     // Even when the server relays another service's connect failure text.
     const request = { code: 14, details: 'No connection established. Last error: connect ECONNREFUSED' };
-    const cluster = new Cluster('orders', [{ url: server.address, weight: 1 }, { url: server.address.replace('127.0.0.1', 'localhost'), weight: 1 }]);
-    const e = await cluster.call((replica) => transport.unary(replica.url, method('Fail'), request, {}, 2000)).catch((err: unknown) => err);
+    const cluster = testCluster('orders', [{ url: server.address, weight: 1 }, { url: server.address.replace('127.0.0.1', 'localhost'), weight: 1 }]);
+    const e = await cluster.call((replica) => transport.unary(replica.url, method('Fail'), request, {}, 2000), { idempotent: true }).catch((err: unknown) => err);
     assert.ok(e instanceof GrpcStatusError && !(e instanceof TransportFailure));
     assert.equal(e.codeName, 'UNAVAILABLE');
     assert.equal(server.calls.get('Fail'), before + 1);
@@ -336,12 +336,12 @@ describe('gRPC against a real server', () => {
     await assert.rejects(transport.ready(dead, 2000), (e: unknown) => e instanceof TransportFailure && e.kind === 'connect' && !e.reached);
     const { port } = silent.address() as { port: number };
     await assert.rejects(transport.ready(`127.0.0.1:${port}`, 200), (e: unknown) => e instanceof TransportFailure && !e.reached);
-    const cluster = new Cluster('events', [{ url: dead, weight: 1 }, { url: server.address, weight: 1 }]);
+    const cluster = testCluster('events', [{ url: dead, weight: 1 }, { url: server.address, weight: 1 }]);
     for (let i = 0; i < 2; i++) {
       const stream = await cluster.call(async (replica) => {
         await transport.ready(replica.url, 2000);
         return transport.serverStream(replica.url, method('Ticks'), { count: 2, interval_ms: 1 }, {}, new AbortController().signal);
-      });
+      }, { idempotent: false });
       const seen: unknown[] = [];
       for await (const tick of stream) seen.push(tick);
       assert.equal(seen.length, 2);

@@ -60,8 +60,8 @@ export class GrpcSource {
     const argument = (setting: string) => file.upstream.node.arguments?.find((a) => a.name.value === setting) ?? file.upstream.node;
     try {
       const info = loadGrpcService(proto!, service!);
-      // Channels are kept across reloads while the proto text and upstream settings are the same.
-      const identity = `${file.upstream.fingerprint}|${createHash('sha1').update(readFileSync(proto!)).digest('hex')}`;
+      // Channels are kept across reloads while the proto text and service are the same.
+      const identity = `${file.upstream.transportIdentity}|${createHash('sha1').update(readFileSync(proto!)).digest('hex')}`;
       return new GrpcSource(file, info, registry.grpcTransport(name, identity, () => new GrpcTransport(info)));
     } catch (e) {
       if (!(e instanceof ProtoLoadError)) throw e;

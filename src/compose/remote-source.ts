@@ -31,6 +31,8 @@ import type { SourceFile } from '../config/load-folder.js';
 import { logged, transportError, upstreamHeaders } from '../connectors/http-connector.js';
 import { upstreamBadResponse, upstreamError } from '../errors.js';
 import type { QuiltContext } from '../execution/context.js';
+import { callRouting } from '../execution/routing.js';
+import { TransportFailure } from '../upstream/types.js';
 import type { UpstreamRuntime } from '../upstream/registry.js';
 import type { EntityCompleter, EntityLookup } from './entities.js';
 import type { FieldModel } from './model.js';
@@ -55,7 +57,7 @@ export class RemoteSource {
   static async load(file: SourceFile, runtime: UpstreamRuntime): Promise<RemoteSource> {
     if (!file.upstream.introspect) return new RemoteSource(file, runtime);
     const probe = new RemoteSource({ ...file, document: { kind: Kind.DOCUMENT, definitions: [] } }, runtime);
-    const result = await probe.#send(getIntrospectionQuery(), {}, undefined, undefined);
+    const result = await probe.#send(getIntrospectionQuery(), {}, undefined, undefined, true);
     if (!result.data) throw new Error(`introspection returned no data${result.errors ? `: ${result.errors[0]?.message}` : ''}`);
     const sdl = printSchema(buildClientSchema(result.data as never));
     const introspected = parse(new Source(sdl, `${file.file} (introspected)`));
@@ -131,10 +133,11 @@ export class RemoteSource {
   }
 
   #execute(request: ExecutionRequest): Promise<ExecutionResult> {
-    return this.#send(print(request.document), request.variables ?? {}, request.operationName, request.context as QuiltContext | undefined);
+    const idempotent = request.operationType === 'query';
+    return this.#send(print(request.document), request.variables ?? {}, request.operationName, request.context as QuiltContext | undefined, idempotent);
   }
 
-  async #send(query: string, variables: Record<string, unknown>, operationName: string | undefined, ctx: QuiltContext | undefined): Promise<ExecutionResult> {
+  async #send(query: string, variables: Record<string, unknown>, operationName: string | undefined, ctx: QuiltContext | undefined, idempotent: boolean): Promise<ExecutionResult> {
     const { config, cluster, http } = this.runtime;
     const headers = ctx ? upstreamHeaders(config, { jwt: ctx.jwt, headers: ctx.headers }, ctx) : { accept: 'application/json' };
     headers['content-type'] = 'application/json';
@@ -143,7 +146,14 @@ export class RemoteSource {
     const detail = { method: 'POST', path: config.endpoint };
     let response;
     try {
-      response = await cluster.call((replica) => http.send(replica.url, { method: 'POST', path: config.endpoint, headers, body, timeoutMs: config.timeoutMs }));
+      response = await cluster.call(
+        async (replica, tryTimeoutMs) => {
+          const answer = await http.send(replica.url, { method: 'POST', path: config.endpoint, headers, body, timeoutMs: tryTimeoutMs });
+          if (answer.status >= 500) throw new TransportFailure('status', true, replica.url, `HTTP ${answer.status}`, { status: answer.status, answer });
+          return answer;
+        },
+        { idempotent, routing: callRouting(ctx, config.endpoint) },
+      );
     } catch (e) {
       const error = transportError(config.name, config.timeoutMs, e, detail);
       throw ctx ? logged(ctx, error) : error;

@@ -7,11 +7,35 @@ import { buildSchema, getDirectiveValues, GraphQLError, type DirectiveNode, type
 export const QUILT_DIRECTIVES_SDL = /* GraphQL */ `
 scalar QuiltJSON
 enum QuiltProtocol { HTTP GRPC GRAPHQL }
-# More algorithms arrive with the pool work (issue 4); until then only what is implemented.
-enum QuiltBalanceAlgorithm { ROUND_ROBIN }
+enum QuiltBalanceAlgorithm { ROUND_ROBIN WEIGHTED_ROUND_ROBIN STICKY HASH LEAST_CONNECTIONS LEAST_RESPONSE_TIME RANDOM }
 input QuiltReplica { url: String! weight: Int = 1 }
 input QuiltHeader { name: String! value: String! }
-input QuiltBalance { algorithm: QuiltBalanceAlgorithm = ROUND_ROBIN }
+input QuiltBalance {
+  algorithm: QuiltBalanceAlgorithm = ROUND_ROBIN
+  "HASH: ip, url, header:NAME or claim:NAME"
+  hashOn: String
+  "STICKY: header:NAME or cookie:NAME naming a client that has no JWT subject (else its IP)"
+  stickyOn: String
+  stickyTtlMs: Int = 600000
+  stickyMaxClients: Int = 10000
+}
+input QuiltHealth {
+  "HTTP: GET this path, 2xx = up"
+  path: String = "/health"
+  "GRPC: the service name asked of grpc.health.v1.Health/Check (empty = the whole server)"
+  service: String = ""
+  intervalMs: Int = 5000
+  timeoutMs: Int = 1000
+  healthyThreshold: Int = 2
+  unhealthyThreshold: Int = 2
+}
+input QuiltOutlierDetection {
+  consecutiveFailures: Int = 5
+  baseEjectionMs: Int = 30000
+  maxEjectionMs: Int = 300000
+  maxEjectionPercent: Int = 50
+}
+input QuiltRetryBudget { percent: Int = 20 minPerSecond: Int = 10 }
 
 directive @upstream(
   name: String!
@@ -20,7 +44,21 @@ directive @upstream(
   headers: [QuiltHeader!]
   forwardHeaders: [String!]
   balance: QuiltBalance
+  "active health checks: on when given"
+  health: QuiltHealth
+  "passive health: always on, these are its settings"
+  outlierDetection: QuiltOutlierDetection
+  "overall deadline of one call, retries included"
   timeoutMs: Int = 10000
+  "deadline of each attempt (default: timeoutMs)"
+  tryTimeoutMs: Int
+  "extra attempts on other replicas (see the README's retry rules)"
+  retries: Int = 2
+  retryBudget: QuiltRetryBudget
+  "calls in flight above this fail fast with UPSTREAM_UNAVAILABLE (circuit breaker)"
+  maxInFlight: Int = 1024
+  "a replica that comes back ramps its weight up over this long (0 = off)"
+  slowStartMs: Int = 0
   "GRAPHQL: the path of the remote endpoint on each replica"
   endpoint: String = "/graphql"
   "GRAPHQL: fetch the remote SDL by introspection instead of writing it in the file"

@@ -3,6 +3,8 @@ import { dirname, resolve } from 'node:path';
 import type { DirectiveNode } from 'graphql';
 import { compileText } from '../templates/render.js';
 import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/placeholders.js';
+import type { PoolSettings } from '../upstream/types.js';
+import { readPoolSettings } from './pool.js';
 import type { ProblemList } from './problems.js';
 
 export type Protocol = 'HTTP' | 'GRPC' | 'GRAPHQL';
@@ -24,15 +26,17 @@ export interface UpstreamConfig {
   headers: HeaderTemplate[];
   /** Incoming request headers copied onto every upstream call, lower-cased. */
   forwardHeaders: string[];
-  algorithm: string;
+  /** Balancing, health, retries and deadlines of the upstream's pool. */
+  pool: PoolSettings;
+  /** Overall deadline of one call (pool.timeoutMs), the default of a field's own timeoutMs. */
   timeoutMs: number;
   endpoint: string;
   introspect: boolean;
   /** GRPC: absolute path of the .proto file, and the service in it. */
   proto?: string;
   service?: string;
-  /** Identity of the settings: a pool is kept across reloads while this is unchanged. */
-  fingerprint: string;
+  /** Identity of what a protocol transport is built from (protocol, proto, service): kept across reloads while unchanged. */
+  transportIdentity: string;
   node: DirectiveNode;
 }
 
@@ -42,7 +46,6 @@ interface RawUpstream {
   replicas: { url: string; weight: number }[];
   headers?: { name: string; value: string }[] | null;
   forwardHeaders?: string[] | null;
-  balance?: { algorithm: string } | null;
   timeoutMs: number;
   endpoint: string;
   introspect: boolean;
@@ -83,10 +86,8 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
       ok = false;
     }
   }
-  if (!(raw.timeoutMs > 0)) {
-    problems.at(at('timeoutMs'), file, `@upstream(timeoutMs:) must be above 0; received ${raw.timeoutMs}`);
-    ok = false;
-  }
+  const pool = readPoolSettings(values, node, file, problems);
+  if (!pool) ok = false;
   const headers = raw.headers ?? [];
   for (const h of headers) {
     // Upstream headers are the same for every call of a request (reads are deduplicated on that).
@@ -96,20 +97,20 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
       ok = false;
     }
   }
-  if (!ok) return undefined;
+  if (!ok || !pool) return undefined;
   return {
     name: raw.name,
     protocol: raw.protocol,
     replicas,
     headers: headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
     forwardHeaders: (raw.forwardHeaders ?? []).map((h) => h.toLowerCase()),
-    algorithm: raw.balance?.algorithm ?? 'ROUND_ROBIN',
+    pool,
     timeoutMs: raw.timeoutMs,
     endpoint: raw.endpoint,
     introspect: raw.introspect,
     proto: raw.proto ? resolve(dirname(file), raw.proto) : undefined,
     service: raw.service ?? undefined,
-    fingerprint: JSON.stringify([raw.protocol, replicas, raw.balance, raw.timeoutMs, raw.endpoint, raw.proto, raw.service]),
+    transportIdentity: JSON.stringify([raw.protocol, raw.proto, raw.service]),
     node,
   };
 }

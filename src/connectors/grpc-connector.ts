@@ -7,9 +7,11 @@ import { getPath, type TemplateScope } from '../templates/placeholders.js';
 import type { UpstreamRuntime } from '../upstream/registry.js';
 import type { GrpcMethodInfo } from './grpc/proto.js';
 import { grpcCallError } from './grpc/status.js';
-import type { GrpcTransport } from './grpc/transport.js';
+import { GrpcStatusError, type GrpcTransport } from './grpc/transport.js';
 import { logged, upstreamHeaders } from './http-connector.js';
 import { NOT_FOUND, type UpstreamCall } from './upstream-call.js';
+import { callRouting } from '../execution/routing.js';
+import { TransportFailure } from '../upstream/types.js';
 
 export interface GrpcCallSpec {
   upstream: UpstreamRuntime;
@@ -21,7 +23,10 @@ export interface GrpcCallSpec {
   /** `result:` path into the decoded reply. */
   result?: string[];
   timeoutMs?: number;
-  /** Reads are deduplicated within a request; writes never are. */
+  /**
+   * A Query field or a method with idempotency_level NO_SIDE_EFFECTS/IDEMPOTENT: deduplicated
+   * within a request, and sent to another replica after UNAVAILABLE or a per-try timeout.
+   */
   isRead: boolean;
 }
 
@@ -57,10 +62,14 @@ export class GrpcCall implements UpstreamCall {
     const connectMs = spec.timeoutMs ?? spec.upstream.config.timeoutMs;
     try {
       // Connect inside the cluster's attempt, so a replica that cannot be reached is skipped.
-      const replies = await spec.upstream.cluster.call(async (replica) => {
-        await spec.transport.ready(replica.url, connectMs);
-        return spec.transport.serverStream(replica.url, spec.method, request, this.#metadata(scope, ctx), abort.signal, timeoutMs);
-      });
+      // Only connecting is an attempt: once messages flow, the stream is never sent again.
+      const replies = await spec.upstream.cluster.call(
+        async (replica, tryTimeoutMs) => {
+          await spec.transport.ready(replica.url, Math.min(connectMs, tryTimeoutMs));
+          return spec.transport.serverStream(replica.url, spec.method, request, this.#metadata(scope, ctx), abort.signal, timeoutMs);
+        },
+        { idempotent: false, routing: callRouting(ctx, spec.method.path) },
+      );
       for await (const message of replies) yield this.#pick(message);
     } catch (e) {
       const mapped = this.#error(e, ctx);
@@ -83,8 +92,9 @@ export class GrpcCall implements UpstreamCall {
     const timeoutMs = spec.timeoutMs ?? spec.upstream.config.timeoutMs;
     let reply: unknown;
     try {
-      reply = await spec.upstream.cluster.call((replica) =>
-        spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), timeoutMs),
+      reply = await spec.upstream.cluster.call(
+        (replica, tryTimeoutMs) => unavailableAsFailure(spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs)),
+        { idempotent: spec.isRead, routing: callRouting(ctx, spec.method.path), timeoutMs },
       );
     } catch (e) {
       const mapped = this.#error(e, ctx);
@@ -109,5 +119,17 @@ export class GrpcCall implements UpstreamCall {
     const { config } = this.#spec.upstream;
     const mapped = grpcCallError(config.name, this.#spec.timeoutMs ?? config.timeoutMs, e, { method: this.#spec.method.path });
     return mapped === NOT_FOUND ? mapped : logged(ctx, mapped);
+  }
+}
+
+/** UNAVAILABLE from a replica is the replica failing: the cluster counts it and may retry a read. */
+async function unavailableAsFailure<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    if (e instanceof GrpcStatusError && e.codeName === 'UNAVAILABLE') {
+      throw new TransportFailure('status', true, e.replica, e.message, { status: e.codeName, cause: e });
+    }
+    throw e;
   }
 }

@@ -8,7 +8,8 @@ import type { HeaderTemplate, UpstreamConfig } from '../config/upstream.js';
 import { TransportFailure } from '../upstream/types.js';
 import { NOT_FOUND, type UpstreamCall } from './upstream-call.js';
 import type { UpstreamRuntime } from '../upstream/registry.js';
-
+import type { HttpResponse } from '../upstream/http-transport.js';
+import { callRouting } from '../execution/routing.js';
 
 export interface HttpCallSpec {
   upstream: UpstreamRuntime;
@@ -71,18 +72,22 @@ export class HttpCall implements UpstreamCall {
     let replicaUrl = '';
     let response;
     try {
-      response = await upstream.cluster.call((replica) => {
-        replicaUrl = replica.url;
-        return upstream.http.send(replica.url, { method, path, headers, body, timeoutMs });
-      });
+      response = await upstream.cluster.call(
+        async (replica, tryTimeoutMs) => {
+          replicaUrl = replica.url;
+          const answer = await upstream.http.send(replica.url, { method, path, headers, body, timeoutMs: tryTimeoutMs });
+          // A server error is the replica failing: the cluster counts it and may retry a read.
+          if (answer.status >= 500) throw new TransportFailure('status', true, replica.url, `HTTP ${answer.status}`, { status: answer.status, answer });
+          return answer;
+        },
+        { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs },
+      );
     } catch (e) {
       throw logged(ctx, transportError(name, timeoutMs, e, { method, path }));
     }
     const detail = { method, path, replica: replicaUrl, status: response.status };
     if (response.status === 404) return NOT_FOUND;
-    if (response.status >= 400) {
-      throw logged(ctx, upstreamError(name, response.status, { ...detail, body: response.text.slice(0, 500) }));
-    }
+    if (response.status >= 400) throw logged(ctx, upstreamError(name, response.status, { ...detail, body: response.text.slice(0, 500) }));
     if (response.text === '' || response.status === 204) return null;
     let json: unknown;
     try {
@@ -112,6 +117,9 @@ export function transportError(upstream: string, timeoutMs: number, e: unknown, 
   if (e instanceof QuiltError) return e;
   if (e instanceof TransportFailure) {
     const d = { ...detail, replica: e.replica, failure: e.message };
+    if (e.kind === 'status' && typeof e.status === 'number') {
+      return upstreamError(upstream, e.status, { ...d, body: (e.answer as HttpResponse | undefined)?.text.slice(0, 500) });
+    }
     return e.kind === 'timeout' ? upstreamTimeout(upstream, timeoutMs, d) : upstreamUnavailable(upstream, d);
   }
   return upstreamUnavailable(upstream, { ...detail, failure: String((e as Error)?.message ?? e) });

@@ -6,6 +6,8 @@ export interface QuiltContext {
   requestId: string;
   /** Incoming request headers, lower-cased names. */
   headers: Record<string, string | undefined>;
+  /** The client's address (the TCP peer), for HASH/STICKY balancing and per-client limits. */
+  clientIp?: string;
   /** Verified JWT claims, when the request carried a token (auth arrives with issue 5). */
   jwt?: Record<string, unknown>;
   log: Logger;

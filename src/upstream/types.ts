@@ -1,29 +1,130 @@
-// Roles of the upstream layer (STYLE.md "For Quilt" 2): a Cluster owns the replicas of one
-// upstream and picks one per attempt through a LoadBalancer; protocol transports know how to
-// talk to a replica and nothing about picking. Health checking and outlier detection plug
-// in here with the pool work (issue 4).
+// Roles of the upstream layer, Envoy's split (STYLE.md "For Quilt" 2): a Cluster owns the
+// replicas of one upstream and runs each call's attempts; a LoadBalancer picks a replica
+// per attempt; a HealthChecker probes replicas on a timer (active health); the cluster's
+// OutlierDetector ejects replicas that fail calls (passive health). Protocol transports know
+// how to talk to a replica and nothing about picking; none of this knows GraphQL.
 
+/** What a balancer may read of a replica. */
 export interface Replica {
   /** Stable identity inside its upstream: the url as declared. */
   readonly url: string;
+  /** Declared weight (1 or more). */
   readonly weight: number;
-  inFlight: number;
+  /** Attempts running on this replica now. */
+  readonly inFlight: number;
+  /** Peak-EWMA latency in ms; a default RTT until the first call is measured. */
+  readonly latencyMs: number;
+  /** The weight scaled down during slow start after the replica came back (0 < w <= weight). */
+  effectiveWeight(now: number): number;
 }
 
 export interface PickContext {
-  /** Replicas already tried by this call: a retry goes elsewhere. */
-  exclude?: ReadonlySet<Replica>;
+  /** May this attempt use the replica? (healthy, or every replica in panic mode; not yet tried by this call) */
+  usable(replica: Replica): boolean;
+  /** HASH: the hashed value; STICKY: the client identity. Undefined when the call has none. */
+  key?: string;
+  /** Date.now() of this pick, for slow start and sticky expiry. */
+  now: number;
 }
 
 export interface LoadBalancer {
-  pick(ctx: PickContext): Replica | undefined;
+  /** The replica list changed (startup, reload). Entries of replicas kept across the update are the same objects. */
   update(replicas: readonly Replica[]): void;
+  /** A usable replica, or undefined when none is. */
+  pick(ctx: PickContext): Replica | undefined;
 }
 
-/** How an attempt failed, as far as the retry rules need to know. */
-export type FailureKind = 'connect' | 'timeout' | 'reset' | 'status';
+export type BalanceAlgorithm =
+  | 'ROUND_ROBIN'
+  | 'WEIGHTED_ROUND_ROBIN'
+  | 'STICKY'
+  | 'HASH'
+  | 'LEAST_CONNECTIONS'
+  | 'LEAST_RESPONSE_TIME'
+  | 'RANDOM';
 
-/** Thrown by transports; the connector turns it into a client-facing QuiltError. */
+export interface BalanceSettings {
+  algorithm: BalanceAlgorithm;
+  /** HASH: "ip" | "url" | "header:NAME" | "claim:NAME". */
+  hashOn?: string;
+  /** STICKY: "header:NAME" or "cookie:NAME" naming a client without a JWT subject (else its IP). */
+  stickyOn?: string;
+  /** STICKY: a client unseen this long forgets its replica. */
+  stickyTtlMs: number;
+  /** STICKY: most clients remembered; the least recently seen is forgotten first. */
+  stickyMaxClients: number;
+}
+
+/** Who and what a call is for: the inputs of HASH and STICKY keys. Built by connectors. */
+export interface CallRouting {
+  clientIp?: string;
+  /** The call's path (HTTP path and query, gRPC method path, GraphQL endpoint). */
+  path?: string;
+  header(name: string): string | undefined;
+  cookie(name: string): string | undefined;
+  claim(name: string): unknown;
+}
+
+export interface HealthSettings {
+  /** HTTP: the path probed with GET (2xx = up). */
+  path: string;
+  /** GRPC: the service name asked of grpc.health.v1.Health/Check ("" = the whole server). */
+  service: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive passes that bring a down replica back. */
+  healthyThreshold: number;
+  /** Consecutive failures that take a replica down. */
+  unhealthyThreshold: number;
+}
+
+/** One probe of one replica: resolves when it is up, rejects (with the reason) when it is down. */
+export type HealthProbe = (replicaUrl: string, timeoutMs: number) => Promise<void>;
+
+export interface OutlierSettings {
+  /** Consecutive failed attempts (connect error, timeout, reset, 5xx / UNAVAILABLE) that eject a replica. */
+  consecutiveFailures: number;
+  /** First ejection time; the nth ejection in a row lasts n times this, up to maxEjectionMs. */
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  /** At most this share of the replicas ejected at once; one ejection is always allowed. */
+  maxEjectionPercent: number;
+}
+
+export interface RetrySettings {
+  /** Extra attempts after the first, each on a replica this call has not tried. */
+  retries: number;
+  /** Retries of calls that reached a replica stay under this percent of the calls... */
+  budgetPercent: number;
+  /** ...plus this many per second, so a quiet upstream can still retry. */
+  budgetMinPerSecond: number;
+}
+
+export interface PoolSettings {
+  balance: BalanceSettings;
+  /** Undefined: no active health checks (outlier detection still runs). */
+  health?: HealthSettings;
+  outlier: OutlierSettings;
+  retry: RetrySettings;
+  /** Overall deadline of one call, retries included. */
+  timeoutMs: number;
+  /** Deadline of each attempt; undefined: each attempt may use what is left of the call's deadline. */
+  tryTimeoutMs?: number;
+  /** Calls in flight above this fail fast (circuit breaker). */
+  maxInFlight: number;
+  /** A replica that comes back ramps its weight up over this long (0 = off). */
+  slowStartMs: number;
+}
+
+/** How an attempt failed, as far as the retry and outlier rules need to know. */
+export type FailureKind =
+  | 'connect' // the replica could not be reached; nothing was sent
+  | 'timeout' // the per-try deadline passed after the request was sent
+  | 'reset' // the connection broke after the request was (maybe) sent
+  | 'status' // the replica answered with a server error: HTTP 5xx, gRPC UNAVAILABLE
+  | 'overload'; // the pool refused before trying: circuit breaker open
+
+/** Thrown by transports (and by connectors for a 5xx answer); the connector turns it into a client-facing QuiltError. */
 export class TransportFailure extends Error {
   constructor(
     readonly kind: FailureKind,
@@ -31,9 +132,63 @@ export class TransportFailure extends Error {
     readonly reached: boolean,
     readonly replica: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: {
+      cause?: unknown;
+      /** kind 'status': the HTTP status or gRPC code name the replica answered with. */
+      status?: number | string;
+      /** kind 'status': the answer itself, for the connector's error detail. */
+      answer?: unknown;
+    },
   ) {
     super(message, options);
     this.name = 'TransportFailure';
+    this.status = options?.status;
+    this.answer = options?.answer;
   }
+  readonly status?: number | string;
+  readonly answer?: unknown;
+}
+
+/** Outcome label of one attempt, as counted in metrics. */
+export type AttemptOutcome = 'success' | Exclude<FailureKind, 'overload'>;
+
+/** Events of the pools, for metrics; called synchronously on the call path, so they must be cheap. */
+export interface ClusterObserver {
+  attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number): void;
+  retry(upstream: string): void;
+  ejection(upstream: string, replica: string, durationMs: number): void;
+  healthChange(upstream: string, replica: string, healthy: boolean, reason: string): void;
+  /** A call refused without an attempt: circuit breaker ('overload'). */
+  rejection(upstream: string, reason: 'overload'): void;
+}
+
+export interface ReplicaSnapshot {
+  url: string;
+  weight: number;
+  /** 'healthy', or why not: failed active health check, ejected by outlier detection. */
+  health: 'healthy' | 'failed_active_hc' | 'ejected' | 'failed_active_hc+ejected';
+  /** ISO time, or null when not ejected. */
+  ejectedUntil: string | null;
+  ejections: number;
+  inFlight: number;
+  latencyEwmaMs: number;
+  calls: number;
+  failures: number;
+  lastFailure: string | null;
+}
+
+export interface UpstreamSnapshot {
+  name: string;
+  protocol: string;
+  algorithm: BalanceAlgorithm;
+  activeHealthChecks: boolean;
+  inFlight: number;
+  maxInFlight: number;
+  /** No replica is healthy: every replica is tried. */
+  panic: boolean;
+  healthyReplicas: number;
+  calls: number;
+  failures: number;
+  retries: number;
+  replicas: ReplicaSnapshot[];
 }

@@ -5,6 +5,7 @@ import { QuiltError, upstreamError, upstreamTimeout, upstreamUnavailable } from 
 import { transportError } from '../http-connector.js';
 import { NOT_FOUND } from '../upstream-call.js';
 import { GrpcStatusError } from './transport.js';
+import { TransportFailure } from '../../upstream/types.js';
 
 /**
  * NOT_FOUND -> the NOT_FOUND symbol (the field decides null vs error); INVALID_ARGUMENT ->
@@ -42,6 +43,8 @@ export function grpcStatusToError(upstream: string, e: GrpcStatusError, timeoutM
  * UPSTREAM_UNAVAILABLE/UPSTREAM_TIMEOUT exactly as the HTTP connector reports it.
  */
 export function grpcCallError(upstream: string, timeoutMs: number, e: unknown, detail: Record<string, unknown>): QuiltError | typeof NOT_FOUND {
+  // A status the cluster counted as a replica failure (UNAVAILABLE) carries the status itself.
+  if (e instanceof TransportFailure && e.cause instanceof GrpcStatusError) e = e.cause;
   if (e instanceof GrpcStatusError) {
     const mapped = grpcStatusToError(upstream, e, timeoutMs);
     if (mapped !== NOT_FOUND) Object.assign(mapped.detail, detail);
