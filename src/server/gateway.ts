@@ -1,14 +1,17 @@
 // The composition root: the schema manager, the ordered plugin list and the HTTP server.
-// Plugin order: request id first (everything after logs it), then access log and the
-// operational endpoints; enforcement plugins (auth, cost, limits) join after these.
-import { createServer, type Server } from 'node:http';
+// Plugin order: request id first (everything after logs it), then metrics (so /metrics and
+// every GraphQL request are seen before another plugin can end the request), access log and
+// the operational endpoints; enforcement plugins (auth, cost, limits) join after these.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import type { QuiltContext } from '../execution/context.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { useAccessLog } from '../plugins/use-access-log.js';
+import { useMetrics } from '../plugins/use-metrics.js';
 import { useOperationsEndpoints } from '../plugins/use-operations-endpoints.js';
 import { requestIdOf, useRequestId } from '../plugins/use-request-id.js';
 import { createErrorMasker } from './mask-error.js';
@@ -33,6 +36,8 @@ export interface Gateway {
   url: string;
   server: Server;
   manager: SchemaManager;
+  /** This gateway's own Prometheus registry and the upstream observer feeding it. */
+  metrics: GatewayMetrics;
   log: Logger;
   close(): Promise<void>;
 }
@@ -41,7 +46,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });
-  const manager = new SchemaManager(options.schemasDir, log, options.env);
+  // The pool gauges read the manager's registry at scrape time, after both exist.
+  const metrics: GatewayMetrics = new GatewayMetrics({ snapshots: () => manager.registry.snapshot() });
+  const manager = new SchemaManager(options.schemasDir, log, options.env, { observer: metrics });
   const first = await manager.reload();
   if (!first.ok) {
     await manager.close();
@@ -49,13 +56,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   if (options.watch !== false) manager.watch();
 
-  const plugins: Plugin[] = [useRequestId(), useAccessLog(log), useOperationsEndpoints(manager)];
-  const yoga = createYoga<{ req?: unknown }, QuiltContext>({
+  const plugins: Plugin[] = [useRequestId(), useMetrics(metrics), useAccessLog(log), useOperationsEndpoints(manager)];
+  const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
     schema: () => manager.current!.schema,
-    context: ({ request }) => {
+    context: ({ request, req }) => {
       let headers: Record<string, string> | undefined;
       return {
         requestId: requestIdOf(request),
+        clientIp: clientIpOf(req),
         // Built on first use: most requests never read an incoming header.
         get headers() {
           return (headers ??= Object.fromEntries(request.headers));
@@ -96,7 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await manager.close();
       log.info('stopped');
     })());
-  return { url, server, manager, log, close };
+  return { url, server, manager, metrics, log, close };
 }
 
 async function loadExamples(dir: string): Promise<{ query: string }[] | undefined> {
@@ -109,4 +117,10 @@ async function loadExamples(dir: string): Promise<{ query: string }[] | undefine
   }
   const tabs = await Promise.all(names.map(async (n) => ({ query: await readFile(join(dir, n), 'utf8') })));
   return tabs.length ? tabs : undefined;
+}
+
+/** The TCP peer, with IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") written as IPv4. */
+function clientIpOf(req: IncomingMessage | undefined): string | undefined {
+  const address = req?.socket.remoteAddress;
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }

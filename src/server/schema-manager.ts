@@ -8,13 +8,19 @@ import { loadSchemaFolder } from '../config/load-folder.js';
 import { compileSchema, type CompiledSchema } from '../compose/compile-schema.js';
 import { ConfigError, formatProblem, type ConfigProblem } from '../errors.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
+import type { ClusterObserver } from '../upstream/types.js';
+
+export interface SchemaManagerOptions {
+  /** Told of every upstream attempt, retry, ejection and health change (metrics). */
+  observer?: ClusterObserver;
+}
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
 
 const WATCH_DEBOUNCE_MS = 150;
 
 export class SchemaManager {
-  readonly registry = new UpstreamRegistry();
+  readonly registry: UpstreamRegistry;
   #current?: CompiledSchema;
   #version = 0;
   #lastProblems: ConfigProblem[] = [];
@@ -23,7 +29,14 @@ export class SchemaManager {
   #running?: Promise<ReloadResult>;
   #again = false;
 
-  constructor(private readonly dir: string, private readonly log: Logger, private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    options: SchemaManagerOptions = {},
+  ) {
+    this.registry = new UpstreamRegistry({ observer: options.observer, log });
+  }
 
   get current(): CompiledSchema | undefined {
     return this.#current;
