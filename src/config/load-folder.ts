@@ -7,9 +7,7 @@ import {
   GraphQLError,
   Kind,
   parse,
-  print,
   Source,
-  valueFromAST,
   visit,
   type DefinitionNode,
   type DirectiveNode,
@@ -17,12 +15,12 @@ import {
 } from 'graphql';
 import { specifiedSDLRules } from 'graphql/validation/specifiedRules.js';
 import { validateSDL } from 'graphql/validation/validate.js';
-import { inspect } from 'graphql/jsutils/inspect.js';
 import type { ConfigProblem } from '../errors.js';
 import { directiveDefinition, QUILT_DIRECTIVE_NAMES, QUILT_DIRECTIVES_SDL, readDirective } from './directives.js';
 import { substituteEnv } from './env.js';
 import { ProblemList, problemFromGraphQLError } from './problems.js';
 import { readUpstream, type UpstreamConfig } from './upstream.js';
+import { valueMismatch } from './value-mismatch.js';
 
 export interface SourceFile {
   /** Absolute path, used in every message about this source. */
@@ -120,9 +118,8 @@ function checkDirectiveValues(file: string, document: DocumentNode, problems: Pr
       const definition = directiveDefinition(node.name.value);
       for (const arg of node.arguments ?? []) {
         const argDef = definition.args.find((a) => a.name === arg.name.value);
-        if (argDef && valueFromAST(arg.value, argDef.type) === undefined) {
-          problems.at(arg.value, file, `@${node.name.value}(${arg.name.value}:) expected ${inspect(argDef.type)}, received ${print(arg.value)}`);
-        }
+        const mismatch = argDef && valueMismatch(arg.value, argDef.type, arg.name.value);
+        if (mismatch) problems.at(mismatch.node, file, `@${node.name.value}(${mismatch.path}) expected ${mismatch.expected}; received ${mismatch.received}`);
       }
     },
   });
