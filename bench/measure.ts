@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 interface Histogram {
   average: number;
   p50: number;
+  p90: number;
   p99: number;
 }
 interface AutocannonResult {
@@ -33,7 +34,9 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
+  p90Ms: number;
   p99Ms: number;
+  meanMs: number;
   failures: number; // non-2xx responses + connection errors + timeouts
 }
 
@@ -49,7 +52,9 @@ export async function runLoad(url: string, query: string, connections: number, s
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
+    p90Ms: result.latency.p90,
     p99Ms: result.latency.p99,
+    meanMs: result.latency.average,
     failures: result.non2xx + result.errors + result.timeouts,
   };
 }
@@ -109,7 +114,7 @@ export async function fetchCheckedData(url: string, query: string): Promise<unkn
   return payload.data;
 }
 
-async function backendCalls(backendUrl: string, method: 'GET' | 'DELETE'): Promise<number> {
+export async function backendCalls(backendUrl: string, method: 'GET' | 'DELETE'): Promise<number> {
   const response = await fetch(`${backendUrl}/__calls`, { method, signal: AbortSignal.timeout(5000) });
   if (response.status !== 200) throw new Error(`${method} ${backendUrl}/__calls answered ${response.status}`);
   return ((await response.json()) as { calls: number }).calls;

@@ -2,6 +2,9 @@
 // (bench/baseline.ts) over the same demo backends, same queries, same load.
 //
 //   tsx bench/run.ts [--write] [--out FILE] [--only baseline|gateway]
+//   env BENCH_ONLY=main|pool: run only the gateway-vs-baseline queries, or only the
+//       upstream pool section (bench/pool.ts); --write then rewrites only that part of
+//       the results file. Default: both (--only baseline skips the pool section)
 //   env BENCH_SECONDS (default 5): measured seconds per query, target and round
 //   env BENCH_ROUNDS (default 3): rounds per query, the targets' order alternating; the
 //       report keeps each target's median round (and its peak RSS over all rounds), and
@@ -13,7 +16,7 @@
 // target under test (gateway or baseline) gets CPU 0 to itself while the
 // backends and the load generator (this process) share CPU 1, so the target's
 // CPU is what limits throughput.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   assertPortsFree,
@@ -33,10 +36,12 @@ import {
   REPO_ROOT,
 } from '../demo/backends/topology.js';
 import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
+import { LOOKUP_QUERY, poolPorts, runPoolBench } from './pool.js';
+import { mergeResults, poolProblems, renderPoolSection } from './pool-report.js';
 import { renderReport, systemFacts, type BenchQuery, type Measurement, type Target } from './report.js';
 
 const QUERIES: readonly BenchQuery[] = [
-  { name: 'lookup', query: '{ user(id: "7") { id name email fullName } }' },
+  { name: 'lookup', query: LOOKUP_QUERY },
   { name: 'list', query: '{ users(limit: 20) { id name email } }' },
   { name: 'batched', query: '{ users(limit: 20) { id name posts { id title } } }' },
   { name: 'merged', query: '{ products(limit: 20) { id name price seller { id name email } } }' },
@@ -79,6 +84,10 @@ function parseArgs(argv: readonly string[]) {
   if (only !== undefined && only !== 'baseline' && only !== 'gateway') {
     throw new Error(`--only must be "baseline" or "gateway", got "${only}"`);
   }
+  const benchOnly = process.env.BENCH_ONLY ?? '';
+  if (benchOnly !== '' && benchOnly !== 'main' && benchOnly !== 'pool') {
+    throw new Error(`BENCH_ONLY must be "main" or "pool", got "${benchOnly}"`);
+  }
   const wholeSeconds = (name: string, fallback: string, min: number): number => {
     const text = process.env[name] ?? fallback;
     const value = Number(text);
@@ -92,6 +101,8 @@ function parseArgs(argv: readonly string[]) {
     rounds: wholeSeconds('BENCH_ROUNDS', '3', 1),
     warmupSeconds: wholeSeconds('BENCH_WARMUP_SECONDS', '2', 0),
     targets: TARGETS.filter((target) => only === undefined || target.name === only),
+    runMain: benchOnly !== 'pool',
+    runPool: benchOnly !== 'main' && only !== 'baseline',
     write: argv.includes('--write') || argv.includes('--out'),
     outFile: valueOf('--out') ?? join(REPO_ROOT, 'bench', 'RESULTS.md'),
   };
@@ -104,16 +115,24 @@ async function finish(exitCode: number, message?: string): Promise<never> {
   if (!finishing) {
     finishing = true;
     if (message) console.error(`[bench] ${message}`);
-    await supervisor.stopAll();
+    // Newest first: gateways before the backends they call.
+    for (const each of [...supervisors].reverse()) await each.stopAll();
     process.exit(exitCode);
   }
   return new Promise<never>(() => {}); // another finish() is already stopping everything
 }
 
-// A server dying mid-run would make every later number meaningless: abort.
-const supervisor = new ProcessSupervisor((child, info) => {
-  void finish(1, `${child.name} (PID ${child.pid}) exited unexpectedly with ${describeExit(info)}; aborting`);
-});
+// A server dying mid-run would make every later number meaningless: abort. The pool
+// section stops its gateways phase by phase, so it gets supervisors of its own.
+const supervisors: ProcessSupervisor[] = [];
+function newSupervisor(): ProcessSupervisor {
+  const created = new ProcessSupervisor((child, info) => {
+    void finish(1, `${child.name} (PID ${child.pid}) exited unexpectedly with ${describeExit(info)}; aborting`);
+  });
+  supervisors.push(created);
+  return created;
+}
+const supervisor = newSupervisor();
 process.on('SIGINT', () => void finish(130, 'interrupted; stopping all processes'));
 process.on('SIGTERM', () => void finish(143, 'terminated; stopping all processes'));
 
@@ -166,24 +185,10 @@ function medianRound(rounds: Measurement[]): Measurement {
   return { ...sorted[Math.floor(sorted.length / 2)], peakRssMb: peaks.length ? Math.max(...peaks) : undefined };
 }
 
-async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
-  if (options.targets.some((target) => target.name === 'gateway') && !existsSync(join(REPO_ROOT, GATEWAY_ENTRY))) {
-    throw new Error(`gateway entry point ${GATEWAY_ENTRY} not found (use --only baseline to bench the baseline alone)`);
-  }
-  await assertPortsFree(
-    [...backendPorts(), ...options.targets.map((target) => target.port)],
-    DEMO_HOST,
-    'stop whatever holds them (`npm start`?) and retry',
-  );
+type Options = ReturnType<typeof parseArgs>;
 
-  const facts = systemFacts(); // before pinning ourselves, or nproc would say 1
-  const pin = canPinCpus();
-  const pinning = pin
-    ? `taskset: target (gateway/baseline) on CPU ${TARGET_CPU}; backends and load generator on CPU ${LOAD_CPU}`
-    : 'not pinned (taskset unavailable or fewer than 2 CPUs)';
-  log(`CPU layout: ${pinning}`);
-
+/** The gateway against the baseline, query by query: the report's main part, and what went wrong. */
+async function runQueries(options: Options, facts: Array<[string, string]>, pin: boolean, pinning: string) {
   const backends = DEMO_BACKENDS.map((backend) => ({
     backend,
     child: supervisor.start({
@@ -229,17 +234,12 @@ async function main(): Promise<void> {
     }
     measurements.push(...perTarget);
   }
+  await supervisor.stopAll(); // free the CPUs (and ports) for the pool section
 
   const report = renderReport(
     { facts, seconds: options.seconds, rounds: options.rounds, warmupSeconds: options.warmupSeconds, connections: CONNECTIONS, pinning, queries: QUERIES },
     measurements,
   );
-  console.log(`\n${report}`);
-  if (options.write) {
-    writeFileSync(options.outFile, report);
-    const shown = relative(process.cwd(), options.outFile);
-    log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
-  }
   const failed = measurements.filter((m) => m.error !== undefined).length;
   const problems = failed > 0 ? [`${failed} query/target pair(s) failed their response check`] : [];
   for (const m of measurements) {
@@ -247,6 +247,60 @@ async function main(): Promise<void> {
     if (m.error === undefined && expected !== undefined && m.upstreamCalls !== expected) {
       problems.push(`${m.query} / ${m.target} made ${m.upstreamCalls} upstream calls per query, expected ${expected}`);
     }
+  }
+  return { report, problems };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const needsGateway = options.runPool || (options.runMain && options.targets.some((target) => target.name === 'gateway'));
+  if (needsGateway && !existsSync(join(REPO_ROOT, GATEWAY_ENTRY))) {
+    throw new Error(`gateway entry point ${GATEWAY_ENTRY} not found (use --only baseline to bench the baseline alone)`);
+  }
+  await assertPortsFree(
+    [
+      ...(options.runMain ? [...backendPorts(), ...options.targets.map((target) => target.port)] : []),
+      ...(options.runPool ? poolPorts() : []),
+    ],
+    DEMO_HOST,
+    'stop whatever holds them (`npm start`?) and retry',
+  );
+
+  const facts = systemFacts(); // before pinning ourselves, or nproc would say 1
+  const pin = canPinCpus();
+  const pinning = pin
+    ? `taskset: target (gateway/baseline) on CPU ${TARGET_CPU}; backends and load generator on CPU ${LOAD_CPU}`
+    : 'not pinned (taskset unavailable or fewer than 2 CPUs)';
+  log(`CPU layout: ${pinning}`);
+
+  const problems: string[] = [];
+  const parts: { main?: string; pool?: string } = {};
+  if (options.runMain) {
+    const queries = await runQueries(options, facts, pin, pinning);
+    console.log(`\n${queries.report}`);
+    parts.main = queries.report;
+    problems.push(...queries.problems);
+  }
+  if (options.runPool) {
+    if (pin) pinProcess(process.pid, LOAD_CPU);
+    const results = await runPoolBench({
+      seconds: options.seconds,
+      rounds: options.rounds,
+      warmupSeconds: options.warmupSeconds,
+      cpus: pin ? { target: TARGET_CPU, load: LOAD_CPU } : undefined,
+      newSupervisor,
+      log,
+    });
+    parts.pool = renderPoolSection(results);
+    console.log(`\n${parts.pool}`);
+    problems.push(...poolProblems(results));
+  }
+
+  if (options.write) {
+    const existing = existsSync(options.outFile) ? readFileSync(options.outFile, 'utf8') : '';
+    writeFileSync(options.outFile, mergeResults(existing, parts));
+    const shown = relative(process.cwd(), options.outFile);
+    log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
   }
   await finish(problems.length > 0 ? 1 : 0, problems.length > 0 ? problems.join('; ') : undefined);
 }

@@ -30,7 +30,13 @@ export interface ServiceOptions {
   // Long-running CLI processes keep only the most recent requests so memory
   // stays flat under a benchmark; counters stay exact. Default: keep all.
   maxRecordedRequests?: number;
+  // Answer every business request (not /health or /__calls) this many ms late:
+  // the bench's slow replica. Default 0. The CLI reads it from DEMO_DELAY_ENV.
+  delayMs?: number;
 }
+
+/** Env var the backend CLIs read at startup: an added latency per response, in ms (default 0). */
+export const DEMO_DELAY_ENV = 'QUILT_DEMO_DELAY_MS';
 
 export interface ServiceRequest {
   method: string;
@@ -119,6 +125,7 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 export function startJsonService(route: RouteHandler, opts: ServiceOptions = {}): Promise<RunningService> {
   const host = opts.host ?? '127.0.0.1';
   const maxRecorded = opts.maxRecordedRequests ?? Infinity;
+  const delayMs = opts.delayMs ?? 0;
   const recorder = new CallRecorder<RecordedRequest>((entry) => entry.path, maxRecorded);
 
   const server = createServer((req, res) => {
@@ -137,7 +144,9 @@ export function startJsonService(route: RouteHandler, opts: ServiceOptions = {})
       }
 
       recorder.record({ method, path, url: path + url.search, headers: { ...req.headers }, body });
-      sendJson(res, route({ method, path, query: url.searchParams, body }));
+      const reply = route({ method, path, query: url.searchParams, body });
+      if (delayMs > 0) await new Promise((resolveDelay) => setTimeout(resolveDelay, delayMs));
+      sendJson(res, reply);
     };
     handle().catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, { status: 500, body: { error: String(error) } });
@@ -192,8 +201,9 @@ export function stopWhenParentExits(stop: () => void): void {
 }
 
 /**
- * CLI wrapper: `--port N` (or env PORT) and `--host H` (or env HOST), one log
- * line on listen, clean exit on SIGTERM/SIGINT.
+ * CLI wrapper: `--port N` (or env PORT) and `--host H` (or env HOST), an
+ * optional added latency from env QUILT_DEMO_DELAY_MS, one log line on
+ * listen, clean exit on SIGTERM/SIGINT.
  */
 export async function runServiceCli(
   name: string,
@@ -209,17 +219,24 @@ export async function runServiceCli(
     console.error(`${name}: invalid port ${String(flag('--port') ?? process.env.PORT)}`);
     process.exit(2);
   }
+  const delayText = process.env[DEMO_DELAY_ENV] ?? '';
+  const delayMs = delayText === '' ? 0 : Number(delayText);
+  if (!Number.isInteger(delayMs) || delayMs < 0) {
+    console.error(`${name}: ${DEMO_DELAY_ENV} must be a whole number of ms >= 0, got "${delayText}"`);
+    process.exit(2);
+  }
 
   let service: RunningService;
   try {
-    service = await start({ port, host, maxRecordedRequests: 1000 });
+    service = await start({ port, host, maxRecordedRequests: 1000, delayMs });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'EADDRINUSE' ? `port ${port} is already in use` : String(error);
     console.error(`${name}: cannot listen on ${host}:${port}: ${reason}`);
     process.exit(1);
   }
-  console.log(`${name} service listening on ${service.url}`);
+  const delayNote = delayMs > 0 ? ` (every response ${delayMs} ms late)` : '';
+  console.log(`${name} service listening on ${service.url}${delayNote}`);
 
   stopOnSignals(name, () => service.close());
 }
