@@ -48,6 +48,9 @@ export class HttpTransport {
   }
 
   async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
+    // undici checks headersTimeout/bodyTimeout on a coarse timer (about 500 ms ticks: a
+    // 200 ms timeout fired after 1 s), so the per-try deadline is a timer of its own.
+    const deadline = AbortSignal.timeout(req.timeoutMs);
     let res;
     try {
       res = await this.#pool(origin).request({
@@ -57,16 +60,17 @@ export class HttpTransport {
         body: req.body,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
+        signal: deadline,
       });
     } catch (e) {
-      throw classify(e, origin);
+      throw classify(e, origin, deadline);
     }
     try {
       const text = await res.body.text();
       const contentType = res.headers['content-type'];
       return { status: res.statusCode, contentType: Array.isArray(contentType) ? contentType[0] : contentType, text };
     } catch (e) {
-      throw classify(e, origin);
+      throw classify(e, origin, deadline);
     }
   }
 
@@ -76,8 +80,10 @@ export class HttpTransport {
   }
 }
 
-function classify(e: unknown, origin: string): TransportFailure {
+function classify(e: unknown, origin: string, deadline: AbortSignal): TransportFailure {
   const err = e as { code?: string; cause?: { code?: string }; message?: string };
+  // The request may still have been connecting, but it may also have been sent: a write must not be repeated.
+  if (deadline.aborted) return new TransportFailure('timeout', true, origin, `no answer within the per-try timeout ${origin}`, { cause: e });
   const code = err.code === 'UND_ERR_CONNECT_TIMEOUT' ? err.code : (err.cause?.code ?? err.code ?? '');
   if (NOT_REACHED_CODES.has(code)) return new TransportFailure('connect', false, origin, `${code} ${origin}`, { cause: e });
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
