@@ -4,8 +4,8 @@
 // remote GraphQL source, wrapped in entity completion when it returns a shared type.
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { Kind, printSchema, visit, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { QUILT_DIRECTIVE_NAMES } from '../config/directives.js';
+import { Kind, parse, printSchema, visit, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { QUILT_DIRECTIVE_NAMES, SECURITY_DIRECTIVES_SDL } from '../config/directives.js';
 import { sortProblems, type LoadedFolder, type SourceFile } from '../config/load-folder.js';
 import { ProblemList } from '../config/problems.js';
 import { ConfigError } from '../errors.js';
@@ -29,6 +29,9 @@ export interface CompiledSchema {
 }
 
 type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
+
+// Kept in the served schema for the security plugins to read.
+const SECURITY_DIRECTIVES = parse(SECURITY_DIRECTIVES_SDL);
 
 export async function compileSchema(loaded: LoadedFolder, registry: UpstreamRegistry): Promise<CompiledSchema> {
   try {
@@ -85,7 +88,7 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   }
   let schema: GraphQLSchema;
   try {
-    schema = makeExecutableSchema({ typeDefs: mergeTypeDefs(sources.map((s) => publicDocument(s.document, model))), resolvers });
+    schema = makeExecutableSchema({ typeDefs: mergeTypeDefs([SECURITY_DIRECTIVES, ...sources.map((s) => publicDocument(s.document, model))]), resolvers });
   } catch (e) {
     throw new ConfigError([{ file: files[0]?.file ?? '', line: 1, column: 1, message: `the sources do not compose: ${(e as Error).message}` }]);
   }

@@ -4,7 +4,25 @@
 // schema asking for protection that is not implemented must fail, not be silently open.
 import { buildSchema, getDirectiveValues, GraphQLError, type DirectiveNode, type GraphQLDirective } from 'graphql';
 
+/**
+ * Auth, cost and limit directives (DESIGN.md section 3, standard names). Unlike the directives
+ * below, they stay in the composed schema: the security plugins read them from the served
+ * schema's AST (src/security/schema-policy.ts).
+ */
+export const SECURITY_DIRECTIVES_SDL = /* GraphQL */ `
+"A number written as the IBM cost spec's numeric string ('2.5') or Apollo's integer (2)."
+scalar CostWeight
+directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+directive @requiresScopes(scopes: [[String!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+directive @cost(weight: CostWeight!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+directive @rateLimit(max: Int, window: String, identityArgs: [String], arrayLengthField: String, message: String) on FIELD_DEFINITION
+`;
+
+export const SECURITY_DIRECTIVE_NAMES = new Set(['authenticated', 'requiresScopes', 'cost', 'listSize', 'rateLimit']);
+
 export const QUILT_DIRECTIVES_SDL = /* GraphQL */ `
+${SECURITY_DIRECTIVES_SDL}
 scalar QuiltJSON
 enum QuiltProtocol { HTTP GRPC GRAPHQL }
 enum QuiltBalanceAlgorithm { ROUND_ROBIN WEIGHTED_ROUND_ROBIN STICKY HASH LEAST_CONNECTIONS LEAST_RESPONSE_TIME RANDOM }

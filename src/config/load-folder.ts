@@ -16,7 +16,7 @@ import {
 import { specifiedSDLRules } from 'graphql/validation/specifiedRules.js';
 import { validateSDL } from 'graphql/validation/validate.js';
 import type { ConfigProblem } from '../errors.js';
-import { directiveDefinition, QUILT_DIRECTIVE_NAMES, QUILT_DIRECTIVES_SDL, readDirective } from './directives.js';
+import { directiveDefinition, QUILT_DIRECTIVE_NAMES, QUILT_DIRECTIVES_SDL, readDirective, SECURITY_DIRECTIVE_NAMES } from './directives.js';
 import { substituteEnv } from './env.js';
 import { ProblemList, problemFromGraphQLError } from './problems.js';
 import { readUpstream, type UpstreamConfig } from './upstream.js';
@@ -114,7 +114,7 @@ function checkDirectiveValues(file: string, document: DocumentNode, problems: Pr
   const before = problems.items.length;
   visit(document, {
     Directive(node) {
-      if (!QUILT_DIRECTIVE_NAMES.has(node.name.value)) return;
+      if (!QUILT_DIRECTIVE_NAMES.has(node.name.value) && !SECURITY_DIRECTIVE_NAMES.has(node.name.value)) return;
       const definition = directiveDefinition(node.name.value);
       for (const arg of node.arguments ?? []) {
         const argDef = definition.args.find((a) => a.name === arg.name.value);

@@ -45,6 +45,8 @@ export class GatewayMetrics implements ClusterObserver {
   readonly #ejections: Counter<'upstream' | 'replica'>;
   readonly #healthChanges: Counter<'upstream' | 'replica' | 'healthy'>;
   readonly #rejections: Counter<'upstream' | 'reason'>;
+  readonly #limitRejections: Counter<'reason'>;
+  readonly #limitStoreErrors: Counter<'action'>;
   readonly #requests: Counter<'operation' | 'type' | 'outcome'>;
   readonly #requestDuration: Histogram<'operation' | 'type'>;
 
@@ -66,6 +68,8 @@ export class GatewayMetrics implements ClusterObserver {
     this.#upstreamGauge('quilt_upstream_healthy_replicas', 'Healthy replicas of the upstream.', (u) => u.healthyReplicas);
     this.#upstreamGauge('quilt_upstream_panic', 'No replica is healthy and every one is tried (1) or not (0).', (u) => (u.panic ? 1 : 0));
 
+    this.#limitRejections = new Counter({ name: 'quilt_limit_rejections_total', help: 'Requests or fields refused by a limit (reason: cost_limit, cost_budget, rate_limit, depth, aliases, tokens, directives, batch, ip, body_size, trusted_documents, csrf).', labelNames: ['reason'], registers });
+    this.#limitStoreErrors = new Counter({ name: 'quilt_limit_store_errors_total', help: 'Limit checks that could not reach the shared store (Redis), by what was done (allowed: fail open; refused: fail closed).', labelNames: ['action'], registers });
     this.#requests = new Counter({ name: 'quilt_graphql_requests_total', help: 'GraphQL requests by operation, type and outcome (success; error: data with errors; failed: no data or HTTP status >= 400).', labelNames: ['operation', 'type', 'outcome'], registers });
     this.#requestDuration = new Histogram({ name: 'quilt_graphql_request_duration_seconds', help: 'GraphQL request duration, from request to response headers.', labelNames: ['operation', 'type'], buckets: LATENCY_BUCKETS_SECONDS, registers });
 
@@ -111,6 +115,16 @@ export class GatewayMetrics implements ClusterObserver {
   }
 
   // GraphQL requests
+
+  /** A limit refused a request or a field. */
+  limitRejection(reason: string): void {
+    this.#limitRejections.inc({ reason });
+  }
+
+  /** The shared limit store (Redis) failed; `action` is what the gateway did about it. */
+  limitStoreError(action: 'allowed' | 'refused'): void {
+    this.#limitStoreErrors.inc({ action });
+  }
 
   graphqlRequest(operation: string, type: OperationTypeLabel, outcome: RequestOutcome, durationMs: number): void {
     const op = operation.length > MAX_OPERATION_LABEL ? operation.slice(0, MAX_OPERATION_LABEL) : operation;

@@ -16,6 +16,8 @@ import { useOperationsEndpoints } from '../plugins/use-operations-endpoints.js';
 import { requestIdOf, useRequestId } from '../plugins/use-request-id.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
+import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
+import { securityLayer } from '../security/plugins.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -30,6 +32,8 @@ export interface GatewayOptions {
   examplesDir?: string;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Auth, cost, limits and hardening (default: DEFAULT_SECURITY, everything anonymous and in memory). */
+  security?: SecurityOptions;
 }
 
 export interface Gateway {
@@ -48,15 +52,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });
   // The pool gauges read the manager's registry at scrape time, after both exist.
   const metrics: GatewayMetrics = new GatewayMetrics({ snapshots: () => manager.registry.snapshot() });
-  const manager = new SchemaManager(options.schemasDir, log, options.env, { observer: metrics });
+  const security = securityLayer(options.security ?? DEFAULT_SECURITY, { log, metrics });
+  const manager = new SchemaManager(options.schemasDir, log, options.env, { observer: metrics, schemaTransforms: security.schemaTransforms });
   const first = await manager.reload();
   if (!first.ok) {
     await manager.close();
+    await security.close();
     throw new ConfigError(first.problems);
   }
   if (options.watch !== false) manager.watch();
 
-  const plugins: Plugin[] = [useRequestId(), useMetrics(metrics), useAccessLog(log), useOperationsEndpoints(manager)];
+  const plugins: Plugin[] = [useRequestId(), useMetrics(metrics), useAccessLog(log), useOperationsEndpoints(manager), ...security.plugins];
   const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
     schema: () => manager.current!.schema,
     context: ({ request, req }) => {
@@ -102,6 +108,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await closed;
       clearTimeout(force);
       await manager.close();
+      await security.close();
       log.info('stopped');
     })());
   return { url, server, manager, metrics, log, close };

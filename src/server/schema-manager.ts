@@ -3,6 +3,7 @@
 // executing keep the schema object they started with. The folder is watched so that a
 // dropped, edited or deleted file is live within the debounce delay.
 import { watch, type FSWatcher } from 'node:fs';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { compileSchema, type CompiledSchema } from '../compose/compile-schema.js';
@@ -13,6 +14,8 @@ import type { ClusterObserver } from '../upstream/types.js';
 export interface SchemaManagerOptions {
   /** Told of every upstream attempt, retry, ejection and health change (metrics). */
   observer?: ClusterObserver;
+  /** Applied to each compiled schema before it is served (the security layer's @rateLimit). */
+  schemaTransforms?: readonly ((schema: GraphQLSchema) => void)[];
 }
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
@@ -28,6 +31,7 @@ export class SchemaManager {
   #timer?: NodeJS.Timeout;
   #running?: Promise<ReloadResult>;
   #again = false;
+  readonly #schemaTransforms: readonly ((schema: GraphQLSchema) => void)[];
 
   constructor(
     private readonly dir: string,
@@ -36,6 +40,7 @@ export class SchemaManager {
     options: SchemaManagerOptions = {},
   ) {
     this.registry = new UpstreamRegistry({ observer: options.observer, log });
+    this.#schemaTransforms = options.schemaTransforms ?? [];
   }
 
   get current(): CompiledSchema | undefined {
@@ -70,6 +75,12 @@ export class SchemaManager {
     const started = performance.now();
     try {
       const compiled = await compileSchema(await loadSchemaFolder(this.dir, this.env), this.registry);
+      try {
+        for (const transform of this.#schemaTransforms) transform(compiled.schema);
+      } catch (e) {
+        this.registry.discard();
+        throw e;
+      }
       this.registry.commit(compiled.upstreams);
       this.#current = compiled;
       this.#lastProblems = [];

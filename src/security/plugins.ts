@@ -1,0 +1,45 @@
+// The security plugins in the order a request meets them (DESIGN.md section 5): checks that
+// need no parsing first (IP lists, body size, CSRF, the token), then the document checks
+// (hardening limits, trusted documents, cost), then authorization at execution. Each plugin
+// is configured from its part of SecurityOptions; none knows the others.
+import type { Plugin } from 'graphql-yoga';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { SecurityOptions } from './options.js';
+// [imports: hardening]
+// [imports: jwt]
+// [imports: limits]
+// [imports: cost]
+// [imports: authz]
+
+export interface SecurityDeps {
+  log: Logger;
+  metrics: GatewayMetrics;
+}
+
+export interface SecurityLayer {
+  /** Yoga plugins, in order. */
+  plugins: Plugin[];
+  /** Applied to every newly compiled schema before it is served (e.g. @rateLimit resolvers). */
+  schemaTransforms: ((schema: GraphQLSchema) => void)[];
+  close(): Promise<void>;
+}
+
+export function securityLayer(options: SecurityOptions, deps: SecurityDeps): SecurityLayer {
+  const plugins: Plugin[] = [];
+  const schemaTransforms: ((schema: GraphQLSchema) => void)[] = [];
+  const closers: (() => Promise<void> | void)[] = [];
+  // [body: hardening]
+  // [body: jwt]
+  // [body: limits]
+  // [body: cost]
+  // [body: authz]
+  return {
+    plugins,
+    schemaTransforms,
+    close: async () => {
+      for (const close of closers) await close();
+    },
+  };
+}
