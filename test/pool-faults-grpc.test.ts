@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { ORDERS_PROTO_TEXT } from './helpers/grpc-fixtures.js';
 import { startHarness, type Harness } from './helpers/gateway-harness.js';
-import { describeLoad, runLoad, type GraphQLBody, type LoadResult } from './helpers/load.js';
-import { startReplicas, waitFor, type CallsReport, type ReplicaProcess } from './helpers/replica-process.js';
+import { describeLoad, runLoad, type GraphQLBody } from './helpers/load.js';
+import { poolState, summary, tally } from './helpers/fault-report.js';
+import { startReplicas, waitFor, type ReplicaProcess } from './helpers/replica-process.js';
 
 // Probes every 200 ms; a generous probe timeout, because the gateway shares its event loop
 // with the load generator here: under CPU contention a healthy replica's probe answer can be
@@ -82,40 +83,11 @@ async function setup(t: TestContext, prefix: string, pool: PoolOptions = {}) {
   return { a: replicas[0]!, b: replicas[1]!, h, url: `${h.gateway.url}/graphql` };
 }
 
-function tally(): { counts: Record<string, number>; inspect: (r: { body: GraphQLBody | undefined }) => void } {
-  const counts: Record<string, number> = {};
-  return {
-    counts,
-    inspect: ({ body }) => {
-      const replica = body?.data?.order?.note ?? body?.data?.createOrder?.note;
-      if (typeof replica === 'string') counts[replica] = (counts[replica] ?? 0) + 1;
-    },
-  };
-}
-
-async function poolState(h: Harness): Promise<string> {
-  try {
-    const res = await fetch(`${h.gateway.url}/upstreams`);
-    const body = (await res.json()) as { upstreams: { name: string; panic: boolean; retries: number; replicas: { url: string; health: string; calls: number; failures: number; ejections: number; lastFailure: string | null }[] }[] };
-    return JSON.stringify(
-      body.upstreams.map((u) => ({ name: u.name, panic: u.panic, retries: u.retries, replicas: u.replicas.map((r) => ({ url: r.url, health: r.health, calls: r.calls, failures: r.failures, ejections: r.ejections, lastFailure: r.lastFailure })) })),
-    );
-  } catch (error) {
-    return `(no /upstreams: ${String(error)})`;
-  }
-}
-
-function summary(load: LoadResult, reports: Record<string, Partial<CallsReport> | number>, who?: Record<string, number>): string {
-  const seen = Object.fromEntries(
-    Object.entries(reports).map(([name, r]) => [name, typeof r === 'number' ? { received: r } : { calls: r.calls, byStatus: r.byStatus, health: r.health, healthByStatus: r.healthByStatus }]),
-  );
-  return `${describeLoad(load)}\nreplicas: ${JSON.stringify(seen)}${who ? `\nanswered by (client side): ${JSON.stringify(who)}` : ''}`;
-}
 
 describe('pool fault injection: gRPC replicas as separate processes', () => {
   test('one of two replicas SIGKILLed mid-load: no failed query, the survivor serves the rest', async (t) => {
     const { a, b, h, url } = await setup(t, 'gkill');
-    const who = tally();
+    const who = tally((data) => data?.order?.note ?? data?.createOrder?.note);
     let killedAt = 0;
     const load = await runLoad({
       url,
@@ -159,7 +131,7 @@ describe('pool fault injection: gRPC replicas as separate processes', () => {
     await Promise.all([a.calls(true), b.calls(true)]);
     const receivedBefore = a.received.length;
 
-    const who = tally();
+    const who = tally((data) => data?.order?.note ?? data?.createOrder?.note);
     let stoppedAt = 0;
     const load = await runLoad({
       url,
@@ -234,7 +206,7 @@ describe('pool fault injection: gRPC replicas as separate processes', () => {
     // default budget (20% of calls plus a floor).
     const { a, b, h, url } = await setup(t, 'gunavailable', { consecutiveFailures: 50, extra: 'retryBudget: { percent: 50 }' });
     await a.control({ failEvery: 2 });
-    const who = tally();
+    const who = tally((data) => data?.order?.note ?? data?.createOrder?.note);
     const load = await runLoad({ url, query: ORDER_QUERY, variables: orders, total: 1000, concurrency: 16, inspect: who.inspect });
     const [aReport, bReport] = await Promise.all([a.calls(), b.calls()]);
     const msg = `${summary(load, { [a.name]: aReport, [b.name]: bReport }, who.counts)}\npool: ${await poolState(h)}`;

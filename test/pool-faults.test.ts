@@ -16,8 +16,9 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { startHarness, type Harness } from './helpers/gateway-harness.js';
 import { sendJson, startTestServer } from './helpers/json-server.js';
-import { describeLoad, runLoad, type GraphQLBody, type LoadResult } from './helpers/load.js';
-import { startReplicas, waitFor, type CallsReport, type ReplicaProcess } from './helpers/replica-process.js';
+import { describeLoad, runLoad, type GraphQLBody } from './helpers/load.js';
+import { poolState, summary, tally } from './helpers/fault-report.js';
+import { startReplicas, waitFor, type ReplicaProcess } from './helpers/replica-process.js';
 
 // Probes every 200 ms; a generous probe timeout, because the gateway shares its event loop
 // with the load generator here: under CPU contention a healthy replica's probe answer can be
@@ -80,37 +81,6 @@ async function setup(t: TestContext, count: number, prefix: string, pool: PoolOp
   return { replicas, h, url: `${h.gateway.url}/graphql` };
 }
 
-/** Who answered: the `replica` field of every item in the response, counted. */
-function tally(): { counts: Record<string, number>; inspect: (r: { body: GraphQLBody | undefined }) => void } {
-  const counts: Record<string, number> = {};
-  return {
-    counts,
-    inspect: ({ body }) => {
-      const replica = body?.data?.item?.replica ?? body?.data?.createOrder?.replica;
-      if (typeof replica === 'string') counts[replica] = (counts[replica] ?? 0) + 1;
-    },
-  };
-}
-
-/** The gateway's own view of its pools, for assertion messages. */
-async function poolState(h: Harness): Promise<string> {
-  try {
-    const res = await fetch(`${h.gateway.url}/upstreams`);
-    const body = (await res.json()) as { upstreams: { name: string; panic: boolean; retries: number; replicas: { url: string; health: string; calls: number; failures: number; ejections: number; lastFailure: string | null }[] }[] };
-    return JSON.stringify(
-      body.upstreams.map((u) => ({ name: u.name, panic: u.panic, retries: u.retries, replicas: u.replicas.map((r) => ({ url: r.url, health: r.health, calls: r.calls, failures: r.failures, ejections: r.ejections, lastFailure: r.lastFailure })) })),
-    );
-  } catch (error) {
-    return `(no /upstreams: ${String(error)})`;
-  }
-}
-
-function summary(load: LoadResult, reports: Record<string, Partial<CallsReport> | number>, who?: Record<string, number>): string {
-  const seen = Object.fromEntries(
-    Object.entries(reports).map(([name, r]) => [name, typeof r === 'number' ? { received: r } : { calls: r.calls, byStatus: r.byStatus, health: r.health, healthByStatus: r.healthByStatus }]),
-  );
-  return `${describeLoad(load)}\nreplicas: ${JSON.stringify(seen)}${who ? `\nanswered by (client side): ${JSON.stringify(who)}` : ''}`;
-}
 
 const items = (i: number) => ({ id: String(i + 1) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,7 +89,7 @@ describe('pool fault injection: REST replicas as separate processes', () => {
   test('one of two replicas SIGKILLed mid-load: no failed query, the survivor serves the rest', async (t) => {
     const { replicas, h, url } = await setup(t, 2, 'kill');
     const [a, b] = replicas as [ReplicaProcess, ReplicaProcess];
-    const who = tally();
+    const who = tally((data) => data?.item?.replica ?? data?.createOrder?.replica);
     let killedAt = 0;
     const load = await runLoad({
       url,
@@ -174,7 +144,7 @@ describe('pool fault injection: REST replicas as separate processes', () => {
     await Promise.all([a.calls(true), b.calls(true)]);
     const receivedBefore = a.received.length;
 
-    const who = tally();
+    const who = tally((data) => data?.item?.replica ?? data?.createOrder?.replica);
     let stoppedAt = 0;
     const load = await runLoad({
       url,
@@ -224,7 +194,7 @@ describe('pool fault injection: REST replicas as separate processes', () => {
     const { replicas, h, url } = await setup(t, 2, 'half', { consecutiveFailures: 50, extra: 'retryBudget: { percent: 50 }' });
     const [a, b] = replicas as [ReplicaProcess, ReplicaProcess];
     await a.control({ failEvery: 2 });
-    const who = tally();
+    const who = tally((data) => data?.item?.replica ?? data?.createOrder?.replica);
     const load = await runLoad({ url, query: ITEM_QUERY, variables: items, total: 1000, concurrency: 16, inspect: who.inspect });
     const [aReport, bReport] = await Promise.all([a.calls(), b.calls()]);
     const msg = `${summary(load, { [a.name]: aReport, [b.name]: bReport }, who.counts)}\npool: ${await poolState(h)}`;
@@ -282,7 +252,7 @@ describe('pool fault injection: REST replicas as separate processes', () => {
     await Promise.all([a.control({ latencyMs: 50 }), b.control({ latencyMs: 50 })]);
     await a.control({ flap: { upMs: 1000, downMs: 1000 } });
     const flapAt = Date.now();
-    const who = tally();
+    const who = tally((data) => data?.item?.replica ?? data?.createOrder?.replica);
     const load = await runLoad({ url, query: ITEM_QUERY, variables: items, total: 1000, concurrency: 16, inspect: who.inspect });
     const [aReport, bReport] = await Promise.all([a.calls(), b.calls()]);
     const msg = `${summary(load, { [a.name]: aReport, [b.name]: bReport }, who.counts)}\npool: ${await poolState(h)}`;
@@ -399,7 +369,7 @@ type Query { ping: Pong @http(GET: "/ping") }
     const MUTATION = 'mutation Create($ref: String!) { createOrder(input: { ref: $ref, itemId: "1", quantity: 1 }) { id ref replica } }';
     await a.kill();
     await sleep(50); // the gateway's idle connections to it see the reset
-    const who = tally();
+    const who = tally((data) => data?.item?.replica ?? data?.createOrder?.replica);
     const load = await runLoad({ url, query: MUTATION, variables: (i) => ({ ref: `w-${i}` }), total: 40, concurrency: 4, inspect: who.inspect });
     const bReport = await b.calls();
     const msg = `${summary(load, { [a.name]: a.received.length, [b.name]: bReport }, who.counts)}\npool: ${await poolState(h)}`;
