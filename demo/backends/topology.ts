@@ -74,3 +74,9 @@ export function backendPorts(): number[] {
 /** The gateway CLI (owned by the gateway code in src/); run as `node --import tsx GATEWAY_ENTRY serve ...`. */
 export const GATEWAY_ENTRY = 'src/cli/main.ts';
 export const GATEWAY_SCHEMAS_DIR = 'schemas';
+
+/**
+ * The demo gateway verifies HS256 tokens signed with this secret (`npm run token` mints one).
+ * A demo convenience only: a real deployment uses --jwks-url or --jwt-public-key.
+ */
+export const DEMO_JWT = { secret: 'quilt-demo-secret-not-for-production-0123', issuer: 'quilt-demo', algorithms: 'HS256' } as const;
