@@ -1,0 +1,163 @@
+// Puts the denied fields back into the result of the rewritten document (rewrite.ts): each one
+// null, with an UNAUTHENTICATED or FORBIDDEN error at its exact path (aliases, list indexes).
+// The result is rebuilt from the ORIGINAL operation, collected per runtime type the way
+// graphql-js collects fields (fragments, @skip/@include, first-seen key order), so response
+// keys keep the order the client wrote and the runtime-type helper never leaves the gateway.
+// A null in a non-null position propagates to the nearest nullable parent, as in graphql-js.
+import {
+  getDirectiveValues,
+  getVariableValues,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  Kind,
+  type ExecutionResult,
+  type FieldNode,
+  type GraphQLCompositeType,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+} from 'graphql';
+import type { Access } from './access.js';
+import { applies, type Fragments } from './rewrite.js';
+
+/** A value nulled here: its parent decides whether the null stops or propagates. */
+const NULLED = Symbol('nulled');
+type Obj = Record<string, unknown>;
+type Path = readonly (string | number)[];
+
+interface Entry {
+  name: string;
+  nodes: FieldNode[];
+  /** The nodes not reached through a denied fragment nor denied themselves. */
+  allowed: FieldNode[];
+}
+
+export interface PatchSource {
+  schema: GraphQLSchema;
+  operation: OperationDefinitionNode;
+  fragments: Fragments;
+  access: Access;
+  /** The alias of the runtime-type helper in the rewritten document. */
+  typeKey: string;
+}
+
+export function patchResult(result: ExecutionResult, source: PatchSource, inputs: Record<string, unknown> | null | undefined): ExecutionResult {
+  if (!result.data) return result;
+  const { schema, operation } = source;
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], inputs ?? {});
+  const root = schema.getRootType(operation.operation);
+  if (!coerced.coerced || !root) return result;
+  const patcher = new Patcher(source, coerced.coerced);
+  const data = patcher.object(root, root, [operation.selectionSet.selections], result.data, []);
+  const patched: ExecutionResult = { ...result, data: data === NULLED ? null : data };
+  if (patcher.errors.length) patched.errors = [...(result.errors ?? []), ...patcher.errors];
+  return patched;
+}
+
+class Patcher {
+  readonly errors: GraphQLError[] = [];
+  readonly #schema: GraphQLSchema;
+
+  constructor(private readonly source: PatchSource, private readonly variables: Record<string, unknown>) {
+    this.#schema = source.schema;
+  }
+
+  object(type: GraphQLObjectType, context: GraphQLCompositeType, sets: readonly (readonly SelectionNode[])[], value: Obj, path: Path): Obj | typeof NULLED {
+    const entries = new Map<string, Entry>();
+    const visited = new Set<string>();
+    for (const set of sets) this.#collect(type, set, context, false, entries, visited);
+    const out: Obj = {};
+    for (const [key, entry] of entries) {
+      const at = [...path, key];
+      const field = type.getFields()[entry.name];
+      let v: unknown;
+      if (entry.name === '__typename') v = type.name;
+      else if (entry.allowed.length === 0) v = this.#deny(at, `${type.name}.${entry.name}`, entry.nodes);
+      else if (!field) v = value[key] ?? null;
+      else v = this.#value(field.type, entry.allowed, value[key], at);
+      if (v === NULLED) {
+        if (field && isNonNullType(field.type)) return NULLED;
+        v = null;
+      }
+      out[key] = v;
+    }
+    return out;
+  }
+
+  #value(type: GraphQLOutputType, nodes: FieldNode[], value: unknown, path: Path): unknown {
+    // A null that execution produced already has its error (or is a legitimate null).
+    if (value === null || value === undefined || value instanceof Error) return null;
+    if (isNonNullType(type)) return this.#value(type.ofType, nodes, value, path);
+    if (isListType(type)) {
+      if (!Array.isArray(value)) return value;
+      const items: unknown[] = new Array(value.length);
+      for (let i = 0; i < value.length; i++) {
+        let item = this.#value(type.ofType, nodes, value[i], [...path, i]);
+        if (item === NULLED) {
+          if (isNonNullType(type.ofType)) return NULLED;
+          item = null;
+        }
+        items[i] = item;
+      }
+      return items;
+    }
+    if (isLeafType(type)) return value;
+    const obj = value as Obj;
+    const runtime = isObjectType(type) ? type : this.#schema.getType(String(obj[this.source.typeKey] ?? obj.__typename));
+    if (!isObjectType(runtime)) return value;
+    if (this.source.access.typeDenied(runtime)) return this.#deny(path, runtime.name, nodes);
+    return this.object(runtime, type, nodes.map((n) => n.selectionSet?.selections ?? []), obj, path);
+  }
+
+  #collect(type: GraphQLObjectType, list: readonly SelectionNode[], context: GraphQLCompositeType, viaDenied: boolean, entries: Map<string, Entry>, visited: Set<string>): void {
+    const access = this.source.access;
+    for (const sel of list) {
+      if (!this.#included(sel)) continue;
+      if (sel.kind === Kind.FIELD) {
+        const key = sel.alias?.value ?? sel.name.value;
+        let entry = entries.get(key);
+        if (!entry) entries.set(key, (entry = { name: sel.name.value, nodes: [], allowed: [] }));
+        entry.nodes.push(sel);
+        const denied = viaDenied || (!entry.name.startsWith('__') && access.selectionDenied(type, context, entry.name));
+        if (!denied) entry.allowed.push(sel);
+        continue;
+      }
+      let condition: string | undefined;
+      let inner: readonly SelectionNode[];
+      if (sel.kind === Kind.INLINE_FRAGMENT) {
+        condition = sel.typeCondition?.name.value;
+        inner = sel.selectionSet.selections;
+      } else {
+        const fragment = this.source.fragments[sel.name.value];
+        if (!fragment || visited.has(sel.name.value)) continue;
+        visited.add(sel.name.value);
+        condition = fragment.typeCondition.name.value;
+        inner = fragment.selectionSet.selections;
+      }
+      const conditionType = condition ? this.#schema.getType(condition) : context;
+      if (!conditionType || !applies(this.#schema, conditionType, type)) continue;
+      const denied = viaDenied || access.typeDenied(conditionType);
+      this.#collect(type, inner, conditionType as GraphQLCompositeType, denied, entries, visited);
+    }
+  }
+
+  #included(sel: SelectionNode): boolean {
+    if (!sel.directives?.length) return true;
+    if (getDirectiveValues(GraphQLSkipDirective, sel, this.variables)?.if === true) return false;
+    return getDirectiveValues(GraphQLIncludeDirective, sel, this.variables)?.if !== false;
+  }
+
+  #deny(path: Path, coordinate: string, nodes: readonly FieldNode[]): typeof NULLED {
+    const code = this.source.access.code;
+    const message = code === 'UNAUTHENTICATED' ? `Access to ${coordinate} requires authentication` : `Access to ${coordinate} is not granted to this token`;
+    this.errors.push(new GraphQLError(message, { nodes, path, extensions: { code } }));
+    return NULLED;
+  }
+}
