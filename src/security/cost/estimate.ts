@@ -1,0 +1,148 @@
+// The estimated cost of an operation, computed before execution so that an expensive one
+// is refused before any upstream is called (the IBM GraphQL Cost Directives spec's "static
+// query analysis", https://ibm.github.io/graphql-specs/cost-spec.html). Where the spec leaves
+// a choice open we do what Apollo Router's demand control does, so a schema annotated for
+// either gives the same numbers here.
+//
+// The cost model
+//
+//   cost(operation) = base + Σ cost(f) over the root fields          base: mutation 10, else 0
+//   cost(f)         = max(0, n(f) × (w(f) + Σ cost(g) over the fields selected under f) + args(f))
+//   w(f)            = @cost on the field, else @cost on the type it returns, else the spec's
+//                     default: 1 for an object, 0 for a scalar or enum
+//   args(f)         = for each argument the resolver receives with a non-null value (written,
+//                     from a variable, or the schema default): its @cost (default 1 for an
+//                     input object, 0 for a scalar or enum) plus, recursively, the same for
+//                     each input field set in it (list items each count). May be negative.
+//   n(f)            = 1 for a single value. For a list:
+//                     1. the size a parent's @listSize(sizedFields:) hands to this field,
+//                     2. else the largest of its slicing arguments that has a value (a default
+//                        counts as given, spec 8.2),
+//                     3. else @listSize(assumedSize:),
+//                     4. else CostOptions.defaultListSize (10 unless --default-list-size says
+//                        otherwise; the spec would assume infinity, Apollo uses a setting too).
+//                     A list of lists multiplies by defaultListSize for each inner level.
+//
+// - The weight of a list field counts once per item (Apollo's reading; the spec keeps the
+//   resolver's field cost and the items' type cost apart). The spec's own example,
+//   `users(max: 5) { age }` with `age @cost(weight: "2.0")`, costs 5 × (1 + 2) = 15 here.
+// - sizedFields (spec 8.3): the slicing value or assumedSize sizes the named child fields
+//   (a connection's `edges`, `nodes`), not the field itself, which has no size of its own.
+// - requireOneSlicingArgument (default true, spec 8.4): a field with slicing arguments must
+//   get exactly one with a value; otherwise the operation is refused before execution with
+//   GRAPHQL_VALIDATION_FAILED, as Apollo refuses it (HTTP 400 under
+//   application/graphql-response+json, 200 under application/json, like yoga's own
+//   validation errors).
+// - Interfaces and unions: an object of an abstract type costs as much as its most expensive
+//   possible type, each type counting only the fields and fragments that apply to it (spec
+//   7.2: an abstract type weighs as its heaviest member). Fragments are never summed across types.
+// - @skip/@include are evaluated with the variables; skipped fields cost nothing. Fields that
+//   share a response key are merged as execution merges them. Introspection fields
+//   (__typename, __schema, __type) cost 0: the hardening options limit introspection.
+// - A negative total for a field is rounded up to 0 (spec 7.1).
+import { getNamedType, isAbstractType, isObjectType, type FieldNode, type GraphQLField, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
+import { QuiltError } from '../../errors.js';
+import {
+  argumentsCost,
+  argumentValues,
+  collectFields,
+  fieldCost,
+  operationBaseCost,
+  roundCost,
+  subSelections,
+  typeWeight,
+  type ListSize,
+  type PreparedOperation,
+} from './model.js';
+
+export const DEFAULT_LIST_SIZE = 10;
+
+/**
+ * Throws a QuiltError (GRAPHQL_VALIDATION_FAILED) when a @listSize field does not get exactly
+ * one slicing argument and requires it.
+ */
+export function estimateCost(op: PreparedOperation, defaultListSize = DEFAULT_LIST_SIZE): number {
+  const root = op.schema.getRootType(op.operation.operation);
+  if (!root) return 0;
+  return roundCost(operationBaseCost(op) + new Estimator(op, defaultListSize).object(root, [op.operation.selectionSet]));
+}
+
+/** Sizes that a field's @listSize(sizedFields:) hands down to its child fields. */
+interface Sizing {
+  names: ReadonlySet<string>;
+  size: number;
+  key: string;
+}
+
+class Estimator {
+  readonly #op: PreparedOperation;
+  readonly #defaultListSize: number;
+  /**
+   * Per (type, selection sets, sizing): the cost of one object. Fragments spread under many
+   * aliases would otherwise make the walk exponential in the document's size.
+   */
+  readonly #memo = new Map<string, number>();
+  readonly #ids = new Map<SelectionSetNode, number>();
+
+  constructor(op: PreparedOperation, defaultListSize: number) {
+    this.#op = op;
+    this.#defaultListSize = defaultListSize;
+  }
+
+  /** The cost of the fields selected on one object of `type`. */
+  object(type: GraphQLObjectType, sets: readonly SelectionSetNode[], sizing?: Sizing): number {
+    const key = `${type.name}|${sets.map((s) => this.#id(s)).join(',')}|${sizing?.key ?? ''}`;
+    let cost = this.#memo.get(key);
+    if (cost === undefined) {
+      cost = 0;
+      for (const nodes of collectFields(this.#op, type, sets).values()) cost += this.#field(type, nodes, sizing);
+      this.#memo.set(key, cost);
+    }
+    return cost;
+  }
+
+  #field(parent: GraphQLObjectType, nodes: FieldNode[], sizing: Sizing | undefined): number {
+    const def = parent.getFields()[nodes[0].name.value];
+    if (!def) return 0; // introspection
+    const { schema } = this.#op;
+    const info = fieldCost(def);
+    const args = argumentValues(def, nodes[0], this.#op);
+    const size = slicingSize(info.listSize, args, parent, def);
+    const sized = info.listSize?.sizedFields.length ? info.listSize.sizedFields : undefined;
+    const children: Sizing | undefined =
+      sized && size !== undefined ? { names: new Set(sized), size, key: `${sized.join(',')}=${size}` } : undefined;
+    let n = 1;
+    if (info.listDepth > 0) {
+      const outer = sizing?.names.has(def.name) ? sizing.size : (sized ? undefined : size);
+      n = (outer ?? this.#defaultListSize) * this.#defaultListSize ** (info.listDepth - 1);
+    }
+    const named = getNamedType(def.type);
+    const sets = subSelections(nodes);
+    let item: number;
+    if (isObjectType(named)) item = (info.weight ?? typeWeight(schema, named)) + this.object(named, sets, children);
+    else if (isAbstractType(named))
+      item = Math.max(0, ...schema.getPossibleTypes(named).map((t) => (info.weight ?? typeWeight(schema, t)) + this.object(t, sets, children)));
+    else item = info.weight ?? typeWeight(schema, named);
+    return Math.max(0, n * item + argumentsCost(def, args));
+  }
+
+  #id(set: SelectionSetNode): number {
+    let id = this.#ids.get(set);
+    if (id === undefined) this.#ids.set(set, (id = this.#ids.size + 1));
+    return id;
+  }
+}
+
+/** The size @listSize gives: the largest slicing argument with a value, else assumedSize. */
+function slicingSize(listSize: ListSize | undefined, args: Record<string, unknown>, parent: GraphQLObjectType, def: GraphQLField<unknown, unknown>): number | undefined {
+  if (!listSize) return undefined;
+  const given = listSize.slicingArguments.map((a) => args[a]).filter((v): v is number => typeof v === 'number');
+  if (listSize.slicingArguments.length && listSize.requireOneSlicingArgument && given.length !== 1) {
+    throw new QuiltError(
+      'GRAPHQL_VALIDATION_FAILED',
+      `Field "${parent.name}.${def.name}" needs exactly one of its slicing arguments (${listSize.slicingArguments.join(', ')}) for its cost to be estimated; it has ${given.length}.`,
+      { extensions: { http: { status: 400, spec: true } } },
+    );
+  }
+  return given.length ? Math.max(0, ...given) : (listSize.assumedSize ?? undefined);
+}
