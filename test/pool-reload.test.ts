@@ -9,7 +9,7 @@ import { httpUpstream, startHarness, type Harness } from './helpers/gateway-harn
 import { sendJson, startTestServer, type TestServer } from './helpers/json-server.js';
 import { eventually } from './helpers/grpc-fixtures.js';
 
-const HEALTH = 'health: { path: "/health", intervalMs: 100, timeoutMs: 200, healthyThreshold: 1, unhealthyThreshold: 1 }';
+const HEALTH = 'health: { path: "/health", intervalMs: 100, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 1 }';
 let replicas: TestServer[];
 let healthDown: TestServer | undefined;
 let harness: Harness;
