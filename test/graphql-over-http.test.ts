@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { serverAudits, type AuditResult } from 'graphql-http';
 import { startUsersService, type RunningService } from '../demo/backends/users.js';
 import { startHarness, type Harness } from './helpers/gateway-harness.js';
+import { DEFAULT_SECURITY } from '../src/security/options.js';
 
 const demoUsers = readFileSync(new URL('../schemas/users.graphql', import.meta.url), 'utf8');
 
@@ -38,7 +39,10 @@ describe('GraphQL over HTTP (graphql-http server audit)', () => {
 
   before(async () => {
     users = await startUsersService();
-    harness = await startHarness({ 'users.graphql': usersSchema(users.url) }, { watch: false, logLevel: 'warn' });
+    // CSRF prevention (on by default) refuses the audit's header-less GETs; it is a browser
+    // protection on top of the protocol, tested in security-hardening.test.ts.
+    const hardening = { ...DEFAULT_SECURITY.hardening, csrfPrevention: false };
+    harness = await startHarness({ 'users.graphql': usersSchema(users.url) }, { watch: false, logLevel: 'warn', security: { ...DEFAULT_SECURITY, hardening } });
     endpoint = `${harness.gateway.url}/graphql`;
     // The schema really serves data, so the audits exercise a working gateway.
     const res = await harness.query('{ user(id: "7") { name } }');

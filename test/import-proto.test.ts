@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { loadGrpcService } from '../src/connectors/grpc/proto.js';
 import { startMappingServer, type MappingServer } from './fixtures/grpc/mapping-server.js';
-import { startHarness, type Harness } from './helpers/gateway-harness.js';
+import { startHarness, type Harness, payload } from './helpers/gateway-harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUTE_GUIDE = join(ROOT, 'test/fixtures/route-guide/route_guide.proto');
@@ -123,9 +123,9 @@ describe('quilt import proto: the route guide', () => {
   test('2 getFeature serves through the gateway (and an empty name where there is no feature)', async () => {
     const q = 'query($lat: Int, $lng: Int) { getFeature(latitude: $lat, longitude: $lng) { name location { latitude longitude } } }';
     const found = await h.query(q, { lat: 408122808, lng: -743999179 });
-    assert.deepEqual(found.body, { data: { getFeature: FEATURES[1] } });
+    assert.deepEqual(payload(found.body), { data: { getFeature: FEATURES[1] } });
     const none = await h.query(q, { lat: 1, lng: 2 });
-    assert.deepEqual(none.body, { data: { getFeature: { name: '', location: { latitude: 1, longitude: 2 } } } });
+    assert.deepEqual(payload(none.body), { data: { getFeature: { name: '', location: { latitude: 1, longitude: 2 } } } });
   });
 
   test('3 listFeatures streams every feature in the rectangle over SSE', async () => {
@@ -189,7 +189,7 @@ describe('quilt import proto: the mapping fixture', () => {
         big color tagsByName namesById choice choiceTag { name } choiceText at maybeText maybeInt nothing { _ } tags { name weight color } meta small
       }
     }`, { byId: { 7: 'seven' } });
-    assert.deepEqual(res.body, {
+    assert.deepEqual(payload(res.body), {
       data: {
         echo: {
           big: '9007199254740993', color: 'RED', tagsByName: { a: { name: 'x', weight: '5', color: 'GREEN' } }, namesById: { 7: 'seven' },
@@ -199,7 +199,7 @@ describe('quilt import proto: the mapping fixture', () => {
       },
     });
     // A google.protobuf.Empty reply is an Empty object whose one field is null.
-    assert.deepEqual((await h.query('mutation { slow(delayMs: 1) { _ } }')).body, { data: { slow: { _: null } } });
+    assert.deepEqual(payload((await h.query('mutation { slow(delayMs: 1) { _ } }')).body), { data: { slow: { _: null } } });
     const fail = await h.query('mutation { fail(code: 13, details: "boom") { _ } }');
     assert.equal(fail.body.errors?.[0]?.extensions?.code, 'UPSTREAM_ERROR');
   });

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { httpUpstream, tempSchemasDir } from './helpers/gateway-harness.js';
+import { httpUpstream, payload, tempSchemasDir } from './helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from './helpers/json-server.js';
 
 const repoRoot = new URL('..', import.meta.url).pathname;
@@ -75,7 +75,7 @@ type Query { fast: Thing @http(GET: "/fast") slow: Thing @http(GET: "/slow") }`,
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const res = await inFlight;
-    assert.deepEqual(await res.json(), { data: { slow: { id: '/slow' } } });
+    assert.deepEqual(payload(await res.json()), { data: { slow: { id: '/slow' } } });
     const [code] = await exited;
     assert.equal(code, 0);
     await assert.rejects(fetch(`${url}/healthz`), 'no new connections after shutdown');

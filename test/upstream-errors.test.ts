@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startHarness, httpUpstream, type Harness } from './helpers/gateway-harness.js';
+import { startHarness, httpUpstream, type Harness, payload } from './helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from './helpers/json-server.js';
 
 const SECRET_BODY = 'db password is hunter2';
@@ -91,7 +91,7 @@ type Query { half: Item @http(GET: "/ok") }
 
   test('a 404 on a nullable single object is null without an error', async () => {
     const r = await h.query('{ ok { id } missing { id } }');
-    assert.deepEqual(r.body, { data: { ok: { id: 'ok' }, missing: null } });
+    assert.deepEqual(payload(r.body), { data: { ok: { id: 'ok' }, missing: null } });
   });
 
   test('a 404 on a non-null field is an error that nulls the parent', async () => {
@@ -103,7 +103,7 @@ type Query { half: Item @http(GET: "/ok") }
   test('a replica that refuses connections is skipped: the call goes to the next one', async () => {
     for (let i = 0; i < 4; i++) {
       const r = await h.query('{ half { id } }');
-      assert.deepEqual(r.body, { data: { half: { id: 'ok' } } });
+      assert.deepEqual(payload(r.body), { data: { half: { id: 'ok' } } });
     }
   });
 

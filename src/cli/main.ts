@@ -3,10 +3,12 @@ import { resolve } from 'node:path';
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { compileSchema } from '../compose/compile-schema.js';
 import { ConfigError, formatProblem } from '../errors.js';
+import { JwtConfigError } from '../security/jwt/index.js';
 import { startGateway } from '../server/gateway.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
 import { importCommand } from './import-proto.js';
-import { helpText, parseOptions, UsageError } from './options.js';
+import { helpText, parseOptions, UsageError, type OptionSources, type Options } from './options.js';
+import { securityOptionsFrom } from './security-options.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
@@ -16,9 +18,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   try {
     if (command === 'import') return await importCommand(rest);
-    const { options, positionals } = parseOptions(rest, env);
+    const { options, positionals, sources } = parseOptions(rest, env);
     if (command === 'check') return await check(String(positionals[0] ?? options.schemas));
-    if (command === 'serve') return await serve(options, env);
+    if (command === 'serve') return await serve(options, sources, env);
     throw new UsageError(`unknown command "${command}" (see --help)`);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -27,6 +29,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
     if (e instanceof ConfigError) {
       for (const p of e.problems) console.error(formatProblem(p));
+      return 1;
+    }
+    // A key file that cannot be read, a JWKS URL that is not http(s): found at start-up.
+    if (e instanceof JwtConfigError) {
+      console.error(`quilt: ${e.message}`);
       return 1;
     }
     throw e;
@@ -50,7 +57,9 @@ async function check(dir: string): Promise<number> {
   }
 }
 
-async function serve(options: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<number> {
+async function serve(options: Options, sources: OptionSources, env: NodeJS.ProcessEnv): Promise<number> {
+  // Checked before anything starts: a bad security setting is a usage error (exit 2).
+  const security = securityOptionsFrom(options, sources);
   const gateway = await startGateway({
     schemasDir: resolve(String(options.schemas)),
     port: Number(options.port),
@@ -59,6 +68,7 @@ async function serve(options: Record<string, unknown>, env: NodeJS.ProcessEnv): 
     graphiql: Boolean(options.graphiql),
     watch: Boolean(options.watch),
     env,
+    security,
   });
   await new Promise<void>((done) => {
     const stop = (signal: string) => {

@@ -1,20 +1,32 @@
 // Command-line flags, each with its QUILT_* environment variable (DESIGN.md section 2).
-// A flag wins over its variable; the variable wins over the default.
+// A flag wins over its variable; the variable wins over the default. A boolean flag that is
+// on by default is turned off by --no-X, QUILT_X=false or QUILT_NO_X=true. A list flag takes
+// comma-separated values and may be repeated; its flags replace its variable's list.
+import { SECURITY_FLAGS } from './security-flags.js';
 
 export interface FlagSpec {
   name: string;
-  type: 'string' | 'number' | 'boolean';
+  type: 'string' | 'number' | 'boolean' | 'list';
   default?: string | number | boolean;
   description: string;
+  /** Heading in --help. */
+  group?: string;
+  /** The only values a string flag takes. */
+  choices?: readonly string[];
+  /** A number flag that takes fractions (a rate); others take whole numbers. */
+  fractional?: boolean;
+  /** The value's name in --help ("FILE", "CIDR,..."). */
+  arg?: string;
 }
 
 export const FLAGS: FlagSpec[] = [
-  { name: 'schemas', type: 'string', default: 'schemas', description: 'folder of schema files (*.graphql)' },
+  { name: 'schemas', type: 'string', arg: 'DIR', default: 'schemas', description: 'folder of schema files (*.graphql)' },
   { name: 'port', type: 'number', default: 4000, description: 'port to listen on' },
-  { name: 'host', type: 'string', default: '0.0.0.0', description: 'address to listen on' },
-  { name: 'log-level', type: 'string', default: 'info', description: 'fatal, error, warn, info, debug or trace' },
+  { name: 'host', type: 'string', arg: 'ADDR', default: '0.0.0.0', description: 'address to listen on' },
+  { name: 'log-level', type: 'string', arg: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug or trace' },
   { name: 'graphiql', type: 'boolean', default: true, description: 'serve GraphiQL on GET /graphql (--no-graphiql to turn off)' },
   { name: 'watch', type: 'boolean', default: true, description: 'reload when the schemas folder changes (--no-watch to turn off)' },
+  ...SECURITY_FLAGS,
 ];
 
 /** `quilt import proto`'s own flags: no environment variables, not accepted by serve or check. */
@@ -29,44 +41,71 @@ export function envName(flag: string): string {
   return `QUILT_${flag.replace(/-/g, '_').toUpperCase()}`;
 }
 
-export type Options = Record<string, string | number | boolean | undefined>;
+export type OptionValue = string | number | boolean | string[];
+export type Options = Record<string, OptionValue | undefined>;
+/** Where each option that is not its default came from: "--max-depth" or "QUILT_MAX_DEPTH". */
+export type OptionSources = Record<string, string>;
 
 export class UsageError extends Error {}
 
 /** Parses `--name value`, `--name=value`, `--flag` and `--no-flag`; positionals are returned apart. */
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, flags: FlagSpec[] = FLAGS): { options: Options; positionals: string[] } {
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, flags: FlagSpec[] = FLAGS): { options: Options; positionals: string[]; sources: OptionSources } {
   const options: Options = {};
+  const sources: OptionSources = {};
   for (const f of flags) {
+    options[f.name] = f.default;
     const fromEnv = env[envName(f.name)];
-    options[f.name] = fromEnv !== undefined ? coerce(f, fromEnv, envName(f.name)) : f.default;
+    if (fromEnv !== undefined) {
+      options[f.name] = coerce(f, fromEnv, envName(f.name));
+      sources[f.name] = envName(f.name);
+    }
+    const negatedName = `QUILT_NO_${envName(f.name).slice('QUILT_'.length)}`;
+    const negated = f.type === 'boolean' ? env[negatedName] : undefined;
+    if (negated !== undefined) {
+      const value = !coerce(f, negated, negatedName);
+      if (fromEnv !== undefined && options[f.name] !== value) throw new UsageError(`${envName(f.name)}=${fromEnv} and ${negatedName}=${negated} contradict each other: set one of them`);
+      options[f.name] = value;
+      sources[f.name] = negatedName;
+    }
   }
   const positionals: string[] = [];
+  const listsFromFlags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = argv[i]!;
     if (!arg.startsWith('--')) {
       positionals.push(arg);
       continue;
     }
-    const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const negated = rawName.startsWith('no-') && flags.some((f) => f.name === rawName.slice(3) && f.type === 'boolean');
     const name = negated ? rawName.slice(3) : rawName;
     const spec = flags.find((f) => f.name === name);
     if (!spec) throw new UsageError(`unknown flag --${rawName} (see --help)`);
+    sources[name] = `--${name}`;
     if (spec.type === 'boolean') {
       options[name] = negated ? false : inline === undefined ? true : coerce(spec, inline, `--${name}`);
       continue;
     }
     const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    options[name] = coerce(spec, value, `--${name}`);
+    const coerced = coerce(spec, value, `--${name}`);
+    if (spec.type === 'list') {
+      // The first occurrence replaces the variable's list; later ones add to it.
+      const previous = listsFromFlags.has(name) ? (options[name] as string[]) : [];
+      listsFromFlags.add(name);
+      options[name] = [...previous, ...(coerced as string[])];
+    } else {
+      options[name] = coerced;
+    }
   }
-  return { options, positionals };
+  return { options, positionals, sources };
 }
 
-function coerce(spec: FlagSpec, value: string, where: string): string | number | boolean {
+function coerce(spec: FlagSpec, value: string, where: string): OptionValue {
   if (spec.type === 'number') {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${where}: expected a whole number, received "${value}"`);
+    const n = value.trim() === '' ? NaN : Number(value);
+    const valid = spec.fractional ? Number.isFinite(n) && n >= 0 : Number.isInteger(n) && n >= 0;
+    if (!valid) throw new UsageError(`${where}: expected ${spec.fractional ? 'a number >= 0' : 'a whole number >= 0'}, received "${value}"`);
     return n;
   }
   if (spec.type === 'boolean') {
@@ -74,11 +113,34 @@ function coerce(spec: FlagSpec, value: string, where: string): string | number |
     if (['0', 'false', 'no'].includes(value)) return false;
     throw new UsageError(`${where}: expected true or false, received "${value}"`);
   }
+  if (spec.type === 'list') {
+    return value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  }
+  if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`${where}: expected ${spec.choices.join(' or ')}, received "${value}"`);
   return value;
 }
 
+function flagLabel(f: FlagSpec): string {
+  if (f.type === 'boolean') return f.default === true ? `no-${f.name}` : f.name;
+  return `${f.name} ${f.arg ?? (f.choices ? f.choices.join('|') : f.type === 'list' ? 'X,...' : f.type === 'number' ? 'N' : 'VALUE')}`;
+}
+
 export function helpText(): string {
-  const rows = FLAGS.map((f) => `  --${f.name.padEnd(12)} ${envName(f.name).padEnd(18)} ${f.description}${f.default !== undefined ? ` (default ${f.default})` : ''}`);
+  const width = Math.max(...FLAGS.map((f) => flagLabel(f).length)) + 2;
+  const envWidth = Math.max(...FLAGS.map((f) => envName(f.name).length)) + 2;
+  const rows: string[] = [];
+  let group: string | undefined;
+  for (const f of FLAGS) {
+    if (f.group !== group) {
+      group = f.group;
+      rows.push('', `${group ?? 'server'}:`);
+    }
+    const fallback = f.default !== undefined && f.type !== 'boolean' ? ` (default ${f.default})` : '';
+    rows.push(`  --${flagLabel(f).padEnd(width)}${envName(f.name).padEnd(envWidth)}${f.description}${fallback}`);
+  }
   return [
     'Usage:',
     '  quilt serve [--schemas DIR] [--port N] [...]   serve the gateway over a schemas folder',
@@ -86,7 +148,8 @@ export function helpText(): string {
     '  quilt import proto FILE.proto [--service NAME] [--out FILE] [--upstream-name NAME] [--replicas host:port,...]',
     '                                                 write a schema file serving a gRPC service',
     '',
-    'Flags (each also read from its environment variable):',
+    'Flags, each also read from its environment variable (a flag wins). --no-X is also',
+    'QUILT_X=false or QUILT_NO_X=true. X,... flags take a comma-separated list and may be repeated.',
     ...rows,
     '',
     'quilt import proto flags:',

@@ -7,11 +7,12 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { SecurityOptions } from './options.js';
-// [imports: hardening]
-// [imports: jwt]
-// [imports: limits]
-// [imports: cost]
-// [imports: authz]
+import { hardeningPlugins } from './hardening/index.js';
+import { useJwtAuth } from './jwt/index.js';
+import { createLimitStore } from './limits/index.js';
+import { rateLimitTransform } from './rate-limit/index.js';
+import { useCostLimits } from './cost/index.js';
+import { useAuthorization } from './authz/index.js';
 
 export interface SecurityDeps {
   log: Logger;
@@ -30,11 +31,18 @@ export function securityLayer(options: SecurityOptions, deps: SecurityDeps): Sec
   const plugins: Plugin[] = [];
   const schemaTransforms: ((schema: GraphQLSchema) => void)[] = [];
   const closers: (() => Promise<void> | void)[] = [];
-  // [body: hardening]
-  // [body: jwt]
-  // [body: limits]
-  // [body: cost]
-  // [body: authz]
+  plugins.push(...hardeningPlugins(options.hardening, deps));
+  if (options.jwt) {
+    const jwt = useJwtAuth(options.jwt, deps);
+    plugins.push(jwt.plugin);
+    closers.push(jwt.close);
+  }
+  // Cost budgets (below) and @rateLimit windows share one store: Redis with --redis-url.
+  const limitStore = createLimitStore(options.shared, deps);
+  closers.push(() => limitStore.close());
+  schemaTransforms.push(rateLimitTransform(limitStore, deps));
+  plugins.push(useCostLimits(options.cost, limitStore, deps));
+  plugins.push(useAuthorization({ scopeClaim: options.scopeClaim }));
   return {
     plugins,
     schemaTransforms,

@@ -18,6 +18,7 @@ import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
 import { securityLayer } from '../security/plugins.js';
+import { yogaHardening } from '../security/hardening/index.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -25,7 +26,6 @@ export interface GatewayOptions {
   host: string;
   logLevel?: string;
   graphiql?: boolean;
-  introspection?: boolean;
   /** Watch the schemas folder and reload on change (default true). */
   watch?: boolean;
   /** GraphiQL's preloaded tabs; default `<schemas>/examples/*.graphql`. */
@@ -52,7 +52,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });
   // The pool gauges read the manager's registry at scrape time, after both exist.
   const metrics: GatewayMetrics = new GatewayMetrics({ snapshots: () => manager.registry.snapshot() });
-  const security = securityLayer(options.security ?? DEFAULT_SECURITY, { log, metrics });
+  const securityOptions = options.security ?? DEFAULT_SECURITY;
+  const security = securityLayer(securityOptions, { log, metrics });
   const manager = new SchemaManager(options.schemasDir, log, options.env, { observer: metrics, schemaTransforms: security.schemaTransforms });
   const first = await manager.reload();
   if (!first.ok) {
@@ -79,13 +80,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       };
     },
     plugins,
-    graphiql: options.graphiql === false ? false : { title: 'Quilt', defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')) },
+    // GraphiQL cannot show a schema it may not introspect.
+    graphiql: options.graphiql === false || !securityOptions.hardening.introspection ? false : { title: 'Quilt', defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')) },
     // GraphiQL's assets inline, not from a CDN: the gateway must work on a closed network.
     // The page is ~9 MB, so it is loaded on the first visit, not held by every instance.
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     landingPage: false,
     maskedErrors: { maskError: createErrorMasker(log) },
     logging: log.child({ component: 'yoga' }) as never,
+    ...yogaHardening(securityOptions.hardening),
   });
 
   const server = createServer(yoga);

@@ -69,3 +69,9 @@ export async function startHarness(files: Record<string, string>, options: Parti
 export function httpUpstream(name: string, urls: string[], extra = ''): string {
   return `extend schema @upstream(name: "${name}", protocol: HTTP, replicas: [${urls.map((u) => `{ url: "${u}" }`).join(', ')}]${extra ? `, ${extra}` : ''})\n`;
 }
+
+/** A response body without `extensions` (every response carries extensions.cost): what most tests compare. */
+export function payload(body: GraphQLResponse['body']): Omit<GraphQLResponse['body'], 'extensions'> {
+  const { extensions: _extensions, ...rest } = body as GraphQLResponse['body'] & { extensions?: unknown };
+  return rest;
+}

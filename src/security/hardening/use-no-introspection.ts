@@ -1,0 +1,44 @@
+// --no-introspection: __schema and __type are refused by yoga's plugin (graphql-js's
+// NoSchemaIntrospectionCustomRule; __typename stays allowed), and no error suggests names
+// ("Did you mean ...?"), which would let a client rebuild the schema by guessing.
+// graphql-armor masks the field, argument and type suggestions of validation errors; the
+// enum value suggestions ('Did you mean the enum value "X"?'), which its pattern misses and
+// which also come from variable coercion at execution, are removed here.
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+function withoutSuggestion<E extends Error>(error: E): E | GraphQLError {
+  if (!(error instanceof GraphQLError) || !error.message.includes('Did you mean')) return error;
+  return new GraphQLError(error.message.replace(SUGGESTION, '').trim(), {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions,
+  });
+}
+
+export function useNoIntrospection(): Plugin[] {
+  return [
+    useDisableIntrospection(),
+    blockFieldSuggestionsPlugin({ mask: '' }),
+    {
+      onValidate() {
+        return function dropSuggestions({ valid, result, setResult }) {
+          if (!valid) setResult(result.map(withoutSuggestion));
+        };
+      },
+      onExecutionResult({ result, setResult }) {
+        if (Symbol.asyncIterator in Object(result)) return;
+        const single = result as ExecutionResult;
+        if (!single.errors?.length) return;
+        setResult({ ...single, errors: single.errors.map(withoutSuggestion) });
+      },
+    },
+  ];
+}
