@@ -2,7 +2,7 @@
 // on the fixed demo ports, the example queries work, and Ctrl-C (SIGINT) stops every
 // process it started, leaving none behind.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -33,9 +33,9 @@ function alive(pid: number): boolean {
   }
 }
 
-async function gql(query: string) {
-  const res = await fetch('http://127.0.0.1:4000/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
-  return (await res.json()) as { data?: any; errors?: unknown[] };
+async function gql(query: string, headers: Record<string, string> = {}) {
+  const res = await fetch('http://127.0.0.1:4000/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+  return (await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
 }
 
 test('npm start: demo up, example queries answer, Ctrl-C leaves no process behind', { timeout: 90_000 }, async () => {
@@ -76,8 +76,15 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
     const order = fanOut.data.users[0].orders[0];
     const sum = order.items.reduce((t: number, i: { quantity: number; product: { price: number } }) => t + i.quantity * i.product.price, 0);
     assert.equal(Math.round(sum * 100), Math.round(order.total * 100), 'the REST -> gRPC -> REST fan-out agrees with itself');
-    const created = await gql('mutation { createUser(input: { name: "Ada", email: "ada@example.com" }) { id name } }');
+    const createAda = 'mutation { createUser(input: { name: "Ada", email: "ada@example.com" }) { id name } }';
+    const anonymous = await gql(createAda);
+    assert.deepEqual([anonymous.data?.createUser, anonymous.errors?.[0]?.extensions?.code], [null, 'UNAUTHENTICATED']);
+    // The token README tells a newcomer to mint, exactly as they would.
+    const token = execFileSync('npm', ['run', '--silent', 'token', '--', '--sub', 'ada'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const created = await gql(createAda, { authorization: `Bearer ${token}` });
     assert.equal(created.data.createUser.name, 'Ada');
+    const forged = await fetch('http://127.0.0.1:4000/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token.slice(0, -4)}AAAA` }, body: JSON.stringify({ query: createAda }) });
+    assert.equal(forged.status, 401);
 
     const exited = once(launcher, 'exit');
     launcher.kill('SIGINT');
