@@ -1,0 +1,139 @@
+// What a limit check does when the shared store (Redis) cannot answer: unreachable, timed
+// out, or any other error. The store is a safeguard of the gateway, not the service itself,
+// so the default is to fail open; an operator who would rather refuse than over-serve sets
+// redisFailure 'closed'.
+//
+// - 'open' (default): the check passes (take ok, hit counts nothing), quilt_limit_store_errors_total
+//   {action="allowed"} counts it, and a warning is logged at most once per `warnIntervalMs`.
+// - 'closed': the request is refused as over its limit, code RATE_LIMITED, so clients retry
+//   the way they already do for limits: a cost budget take returns ok: false with
+//   retryAfterSec 1 (HTTP 429 + Retry-After: 1 from the cost plugin); a @rateLimit field is
+//   null with RATE_LIMITED (the hit throws StoreUnavailableError). Counted {action="refused"}.
+//   429 rather than 503: the client's remedy (back off, retry later) is the same, and
+//   DESIGN.md's catalog has no separate code for it.
+// - A refund that fails is dropped (the client loses those points until the bucket refills);
+//   it is logged but neither allowed nor refused anything.
+//
+// Every call also has a deadline (`deadlineMs`, 250 ms), so no request waits on Redis longer
+// than that whatever the client library does. A dead Redis fails at once (no connection: the
+// client queues nothing); the deadline is for a hung one.
+import type { Logger } from 'pino';
+import { QuiltError } from '../../errors.js';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import type { BucketSpec, BucketState, LimitStore } from './types.js';
+
+export type FailurePolicy = 'open' | 'closed';
+
+export interface FailurePolicyOptions {
+  /** Default 250 ms. */
+  deadlineMs?: number;
+  /** Default 5000 ms. */
+  warnIntervalMs?: number;
+}
+
+/** A @rateLimit check that could not be made under redisFailure 'closed'. */
+export class StoreUnavailableError extends QuiltError {
+  constructor() {
+    super('RATE_LIMITED', 'Rate limits cannot be checked right now; retry shortly', { extensions: { retryAfterSec: 1 } });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+class DeadlineError extends Error {
+  constructor(ms: number) {
+    super(`limit store did not answer within ${ms} ms`);
+    this.name = 'DeadlineError';
+  }
+}
+
+export class FailurePolicyStore implements LimitStore {
+  readonly #inner: LimitStore;
+  readonly #policy: FailurePolicy;
+  readonly #metrics: GatewayMetrics;
+  readonly #deadlineMs: number;
+  readonly #warn: (err: unknown, op: string) => void;
+
+  constructor(inner: LimitStore, policy: FailurePolicy, deps: { log: Logger; metrics: GatewayMetrics }, options: FailurePolicyOptions = {}) {
+    this.#inner = inner;
+    this.#policy = policy;
+    this.#metrics = deps.metrics;
+    this.#deadlineMs = options.deadlineMs ?? 250;
+    this.#warn = rateLimitedWarning(deps.log, policy, options.warnIntervalMs ?? 5000);
+  }
+
+  /** Logs a store error through the same rate-limited warning (for client-level error events). */
+  reportError(err: unknown): void {
+    this.#warn(err, 'connection');
+  }
+
+  async take(key: string, cost: number, spec: BucketSpec): Promise<BucketState> {
+    try {
+      return await this.#withDeadline(this.#inner.take(key, cost, spec));
+    } catch (err) {
+      this.#warn(err, 'take');
+      if (this.#policy === 'closed') {
+        this.#metrics.limitStoreError('refused');
+        return { ok: false, remaining: 0, retryAfterSec: 1 };
+      }
+      this.#metrics.limitStoreError('allowed');
+      return { ok: true, remaining: Math.max(0, spec.capacity - cost), retryAfterSec: 0 };
+    }
+  }
+
+  async refund(key: string, points: number, spec: BucketSpec): Promise<BucketState> {
+    try {
+      return await this.#withDeadline(this.#inner.refund(key, points, spec));
+    } catch (err) {
+      this.#warn(err, 'refund');
+      return { ok: true, remaining: 0, retryAfterSec: 0 };
+    }
+  }
+
+  async hit(key: string, count: number, windowMs: number): Promise<number[]> {
+    try {
+      return await this.#withDeadline(this.#inner.hit(key, count, windowMs));
+    } catch (err) {
+      this.#warn(err, 'hit');
+      if (this.#policy === 'closed') {
+        this.#metrics.limitStoreError('refused');
+        throw new StoreUnavailableError();
+      }
+      this.#metrics.limitStoreError('allowed');
+      return [];
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  #withDeadline<T>(operation: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      // Timers run before I/O in each turn of the event loop: on a busy gateway the timer can
+      // fire while Redis's answer is already waiting in the socket. setImmediate runs after
+      // that I/O, so only an answer that has really not come yet misses the deadline.
+      timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(this.#deadlineMs))), this.#deadlineMs);
+    });
+    // A late answer (or error) of the abandoned operation is ignored.
+    operation.catch(() => {});
+    return Promise.race([operation, deadline]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** One warning now, then at most one per interval with the number of failures in between. */
+function rateLimitedWarning(log: Logger, policy: FailurePolicy, intervalMs: number): (err: unknown, op: string) => void {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  return (err, op) => {
+    const now = performance.now();
+    if (now - lastAt < intervalMs) {
+      suppressed++;
+      return;
+    }
+    lastAt = now;
+    const action = policy === 'closed' ? 'refusing limited requests' : 'letting requests through unchecked';
+    log.warn({ err: err instanceof Error ? { message: err.message, name: err.name } : String(err), op, suppressed }, `limit store (Redis) unavailable: ${action}`);
+    suppressed = 0;
+  };
+}
