@@ -42,7 +42,7 @@ describe('security flags -> SecurityOptions', () => {
         csrfPrevention: true,
         trustedDocuments: undefined,
       },
-      shared: { redisUrl: undefined, redisFailure: 'open' },
+      shared: { redisUrl: undefined, redisFailure: 'open', redisTimeoutMs: 250 },
     });
   });
 
@@ -91,7 +91,7 @@ describe('security flags -> SecurityOptions', () => {
         csrfPrevention: false,
         trustedDocuments: 'docs.json',
       },
-      shared: { redisUrl: 'redis://127.0.0.1:6379', redisFailure: 'closed' },
+      shared: { redisUrl: 'redis://127.0.0.1:6379', redisFailure: 'closed', redisTimeoutMs: 250 },
     });
   });
 

@@ -152,7 +152,7 @@ describe('redis unreachable: the failure policy', () => {
     const logs: Record<string, any>[] = [];
     const sink = new Writable({ write: (c, _e, done) => (logs.push(JSON.parse(String(c))), done()) });
     const metrics = new GatewayMetrics({ processMetrics: false });
-    const store = createLimitStore({ redisUrl: server.url, redisFailure: policy }, { log: pino(sink), metrics });
+    const store = createLimitStore({ redisUrl: server.url, redisFailure: policy, redisTimeoutMs: 250 }, { log: pino(sink), metrics });
     try {
       await body(store, metrics, logs);
     } finally {

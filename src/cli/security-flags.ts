@@ -45,4 +45,5 @@ export const SECURITY_FLAGS: FlagSpec[] = [
   { group: hardening, name: 'trusted-documents', arg: 'FILE', type: 'string', description: 'JSON file {"<sha256>": "<document>"}: only these operations run' },
   { group: shared, name: 'redis-url', arg: 'URL', type: 'string', description: 'share cost budgets and @rateLimit windows across instances (redis://host:6379)' },
   { group: shared, name: 'redis-failure', type: 'string', choices: ['open', 'closed'], default: DEFAULT_SECURITY.shared.redisFailure, description: 'when Redis is unreachable: let requests through (open) or refuse them (closed)' },
+  { group: shared, name: 'redis-timeout-ms', arg: 'MS', type: 'number', default: DEFAULT_SECURITY.shared.redisTimeoutMs, description: 'longest a limit check waits for Redis before --redis-failure applies' },
 ];

@@ -67,6 +67,7 @@ export function securityOptionsFrom(options: Options, sources: OptionSources): S
     shared: {
       redisUrl: text('redis-url'),
       redisFailure: options['redis-failure'] === 'closed' ? 'closed' : 'open',
+      redisTimeoutMs: num('redis-timeout-ms'),
     },
   };
 }

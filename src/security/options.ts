@@ -52,6 +52,8 @@ export interface SharedStateOptions {
   redisUrl?: string;
   /** When Redis cannot be reached: 'open' lets the request through (and counts it), 'closed' refuses it. */
   redisFailure: 'open' | 'closed';
+  /** Longest a limit check waits for Redis before the failure policy applies. */
+  redisTimeoutMs: number;
 }
 
 export interface SecurityOptions {
@@ -67,5 +69,5 @@ export interface SecurityOptions {
 export const DEFAULT_SECURITY: SecurityOptions = {
   cost: { restoreRate: 10, defaultListSize: 10 },
   hardening: { maxBatch: 0, introspection: true, csrfPrevention: true, maxBodyBytes: 1_048_576 },
-  shared: { redisFailure: 'open' },
+  shared: { redisFailure: 'open', redisTimeoutMs: 250 },
 };

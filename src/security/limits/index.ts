@@ -29,6 +29,6 @@ export function createLimitStore(options: SharedStateOptions, deps: { log: Logge
       failed = false;
     },
   });
-  wrapped = new FailurePolicyStore(redis, options.redisFailure, { log, metrics: deps.metrics });
+  wrapped = new FailurePolicyStore(redis, options.redisFailure, { log, metrics: deps.metrics }, { deadlineMs: options.redisTimeoutMs });
   return wrapped;
 }
