@@ -40,11 +40,17 @@ export interface LoadResult {
   failures: number; // non-2xx responses + connection errors + timeouts
 }
 
-export async function runLoad(url: string, query: string, connections: number, seconds: number): Promise<LoadResult> {
+export async function runLoad(
+  url: string,
+  query: string,
+  connections: number,
+  seconds: number,
+  headers: Record<string, string> = {}, // sent with every request (e.g. Authorization)
+): Promise<LoadResult> {
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...headers, 'content-type': 'application/json' },
     body: JSON.stringify({ query }),
     connections,
     duration: seconds,

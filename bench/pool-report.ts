@@ -1,7 +1,8 @@
 // The pool section's results (bench/pool.ts) as markdown, and how that section and the
 // gateway-vs-baseline report (bench/report.ts) share bench/RESULTS.md: the pool section
-// starts at POOL_HEADING and runs to the end of the file, so `BENCH_ONLY=pool` rewrites
-// only it and `BENCH_ONLY=main` only what comes before it.
+// starts at POOL_HEADING and runs to the end of what mergeResults is given, so
+// `BENCH_ONLY=pool` rewrites only it and `BENCH_ONLY=main` only what comes before it.
+// The security section comes last and is split off first (security-report.ts).
 import type { LoadResult } from './measure.js';
 
 // The bars (issue 4 item 9).

@@ -2,9 +2,10 @@
 // (bench/baseline.ts) over the same demo backends, same queries, same load.
 //
 //   tsx bench/run.ts [--write] [--out FILE] [--only baseline|gateway]
-//   env BENCH_ONLY=main|pool: run only the gateway-vs-baseline queries, or only the
-//       upstream pool section (bench/pool.ts); --write then rewrites only that part of
-//       the results file. Default: both (--only baseline skips the pool section)
+//   env BENCH_ONLY=main|pool|security: run only the gateway-vs-baseline queries, only the
+//       upstream pool section (bench/pool.ts), or only the security section
+//       (bench/security.ts); --write then rewrites only that part of the results file.
+//       Default: all three (--only baseline skips the pool and security sections)
 //   env BENCH_SECONDS (default 5): measured seconds per query, target and round
 //   env BENCH_ROUNDS (default 3): rounds per query, the targets' order alternating; the
 //       report keeps each target's median round (and its peak RSS over all rounds), and
@@ -37,8 +38,10 @@ import {
 } from '../demo/backends/topology.js';
 import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
 import { LOOKUP_QUERY, poolPorts, runPoolBench } from './pool.js';
-import { mergeResults, poolProblems, renderPoolSection } from './pool-report.js';
+import { poolProblems, renderPoolSection } from './pool-report.js';
 import { renderReport, systemFacts, type BenchQuery, type Measurement, type Target } from './report.js';
+import { FAN_OUT_QUERY, runSecurityBench, securityPorts } from './security.js';
+import { mergeAllResults, renderSecuritySection, securityProblems } from './security-report.js';
 
 const QUERIES: readonly BenchQuery[] = [
   { name: 'lookup', query: LOOKUP_QUERY },
@@ -49,7 +52,7 @@ const QUERIES: readonly BenchQuery[] = [
   // REST products by ids (1 call for every distinct product): 3 upstream calls.
   {
     name: 'fan-out',
-    query: '{ users(limit: 20) { id name orders { id total items { quantity product { id name price } } } } }',
+    query: FAN_OUT_QUERY,
     expectedUpstreamCalls: 3,
   },
 ];
@@ -85,8 +88,8 @@ function parseArgs(argv: readonly string[]) {
     throw new Error(`--only must be "baseline" or "gateway", got "${only}"`);
   }
   const benchOnly = process.env.BENCH_ONLY ?? '';
-  if (benchOnly !== '' && benchOnly !== 'main' && benchOnly !== 'pool') {
-    throw new Error(`BENCH_ONLY must be "main" or "pool", got "${benchOnly}"`);
+  if (benchOnly !== '' && benchOnly !== 'main' && benchOnly !== 'pool' && benchOnly !== 'security') {
+    throw new Error(`BENCH_ONLY must be "main", "pool" or "security", got "${benchOnly}"`);
   }
   const wholeSeconds = (name: string, fallback: string, min: number): number => {
     const text = process.env[name] ?? fallback;
@@ -101,8 +104,9 @@ function parseArgs(argv: readonly string[]) {
     rounds: wholeSeconds('BENCH_ROUNDS', '3', 1),
     warmupSeconds: wholeSeconds('BENCH_WARMUP_SECONDS', '2', 0),
     targets: TARGETS.filter((target) => only === undefined || target.name === only),
-    runMain: benchOnly !== 'pool',
-    runPool: benchOnly !== 'main' && only !== 'baseline',
+    runMain: benchOnly === '' || benchOnly === 'main',
+    runPool: (benchOnly === '' || benchOnly === 'pool') && only !== 'baseline',
+    runSecurity: (benchOnly === '' || benchOnly === 'security') && only !== 'baseline',
     write: argv.includes('--write') || argv.includes('--out'),
     outFile: valueOf('--out') ?? join(REPO_ROOT, 'bench', 'RESULTS.md'),
   };
@@ -253,7 +257,7 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const needsGateway = options.runPool || (options.runMain && options.targets.some((target) => target.name === 'gateway'));
+  const needsGateway = options.runPool || options.runSecurity || (options.runMain && options.targets.some((target) => target.name === 'gateway'));
   if (needsGateway && !existsSync(join(REPO_ROOT, GATEWAY_ENTRY))) {
     throw new Error(`gateway entry point ${GATEWAY_ENTRY} not found (use --only baseline to bench the baseline alone)`);
   }
@@ -261,6 +265,7 @@ async function main(): Promise<void> {
     [
       ...(options.runMain ? [...backendPorts(), ...options.targets.map((target) => target.port)] : []),
       ...(options.runPool ? poolPorts() : []),
+      ...(options.runSecurity ? securityPorts() : []),
     ],
     DEMO_HOST,
     'stop whatever holds them (`npm start`?) and retry',
@@ -274,7 +279,7 @@ async function main(): Promise<void> {
   log(`CPU layout: ${pinning}`);
 
   const problems: string[] = [];
-  const parts: { main?: string; pool?: string } = {};
+  const parts: { main?: string; pool?: string; security?: string } = {};
   if (options.runMain) {
     const queries = await runQueries(options, facts, pin, pinning);
     console.log(`\n${queries.report}`);
@@ -295,10 +300,26 @@ async function main(): Promise<void> {
     console.log(`\n${parts.pool}`);
     problems.push(...poolProblems(results));
   }
+  if (options.runSecurity) {
+    // The earlier sections' processes (the pool's replicas) must not share the CPUs.
+    for (const each of supervisors) await each.stopAll();
+    if (pin) pinProcess(process.pid, LOAD_CPU);
+    const results = await runSecurityBench({
+      seconds: options.seconds,
+      rounds: options.rounds,
+      warmupSeconds: options.warmupSeconds,
+      cpus: pin ? { target: TARGET_CPU, load: LOAD_CPU } : undefined,
+      newSupervisor,
+      log,
+    });
+    parts.security = renderSecuritySection(results);
+    console.log(`\n${parts.security}`);
+    problems.push(...securityProblems(results));
+  }
 
   if (options.write) {
     const existing = existsSync(options.outFile) ? readFileSync(options.outFile, 'utf8') : '';
-    writeFileSync(options.outFile, mergeResults(existing, parts));
+    writeFileSync(options.outFile, mergeAllResults(existing, parts));
     const shown = relative(process.cwd(), options.outFile);
     log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
   }
