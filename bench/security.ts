@@ -1,0 +1,373 @@
+// The "security" section of `npm run bench` (issue 5 item 8): the fan-out query against
+// two gateway processes over the demo backends, in alternating paired rounds:
+// - off: `quilt serve --schemas schemas`, as the main section runs it;
+// - on:  JWT verification (HS256, the demo secret and issuer), --max-cost, a per-client
+//        cost budget and @rateLimit on Query.users, every limit set high enough never to
+//        refuse, over a copy of schemas/ generated at bench time; every request carries a
+//        valid token, so each one pays for verification, costing, the budget's take and
+//        refund, and the rate-limit window.
+// Bar: on keeps at least SECURITY_MIN_RATIO of off's req/s (median of per-round ratios).
+// Before the load: both answer the same data without errors, "on" refuses a bad token
+// with 401 and reports extensions.cost with a live budget. After it: the gateways' own
+// metrics show that no response had errors and no limit refused anything.
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { waitForHealthy, type ManagedChild, type ProcessSupervisor } from '../demo/backends/process-supervisor.js';
+import {
+  backendPorts,
+  DEMO_BACKENDS,
+  DEMO_HOST,
+  DEMO_JWT,
+  GATEWAY_ENTRY,
+  GATEWAY_SCHEMAS_DIR,
+  REPO_ROOT,
+} from '../demo/backends/topology.js';
+import { backendCalls, runLoad, samplePeakRss, waitForQuietBackends, type LoadResult } from './measure.js';
+import { medianOf } from './pool-report.js';
+import type { ResponseOutcomes, SecurityCheck, SecurityLabel, SecurityMeasurement, SecurityResults } from './security-report.js';
+
+/**
+ * The bench's fan-out query (bench/run.ts measures it too): REST users (1 call) -> gRPC
+ * ListOrdersByUsers (1 call for the 20 users) -> REST products by ids (1 call): 3 calls.
+ */
+export const FAN_OUT_QUERY = '{ users(limit: 20) { id name orders { id total items { quantity product { id name price } } } } }';
+/** As in the main section's fan-out. */
+export const SECURITY_CONNECTIONS = 20;
+const HEALTH_TIMEOUT_MS = 20_000;
+const OFF_PORT = 4401;
+const ON_PORT = 4402;
+
+/** On Query.users in the "on" gateway's schema copy: a window the bench can never fill. */
+export const RATE_LIMIT_DIRECTIVE = '@rateLimit(max: 100000000, window: "1m")';
+/** Limits high enough never to refuse the bench's load (the query is estimated at a few thousand). */
+const ON_LIMIT_FLAGS = ['--max-cost', '1000000', '--cost-budget', '1000000000', '--cost-restore-rate', '1000000'];
+const BENCH_SUBJECT = 'bench';
+
+/** Every port the security section listens on, for the up-front "is it free" check. */
+export function securityPorts(): number[] {
+  return [...backendPorts(), OFF_PORT, ON_PORT];
+}
+
+export interface SecurityBenchOptions {
+  seconds: number;
+  rounds: number;
+  warmupSeconds: number;
+  /** Pin the gateways to `target`, the backends to `load` (where this process runs too); unset: not pinned. */
+  cpus?: { target: number; load: number };
+  /** A fresh supervisor; the section stops it before returning (the caller's finish() on an abort). */
+  newSupervisor: () => ProcessSupervisor;
+  log: (message: string) => void;
+}
+
+interface GatewaySpec {
+  label: SecurityLabel;
+  port: number;
+  args: string[];
+  headers: Record<string, string>;
+}
+
+/**
+ * schemas/ copied to `dir` (its files, not its examples/ folder: the gateway reads only
+ * the folder's own *.graphql files, and orders.proto beside them), with RATE_LIMIT_DIRECTIVE
+ * added to the `users` field of users.graphql's Query type.
+ */
+export function writeRateLimitedSchemas(dir: string, directive = RATE_LIMIT_DIRECTIVE): void {
+  const source = join(REPO_ROOT, GATEWAY_SCHEMAS_DIR);
+  for (const entry of readdirSync(source, { withFileTypes: true })) {
+    if (entry.isFile()) copyFileSync(join(source, entry.name), join(dir, entry.name));
+  }
+  const file = join(dir, 'users.graphql');
+  const text = readFileSync(file, 'utf8');
+  const queryType = /^type Query \{\n[\s\S]*?^\}/m.exec(text);
+  if (!queryType) throw new Error('schemas/users.graphql has no `type Query { ... }` block to add @rateLimit to');
+  // `  users(limit: Int = 20, offset: Int = 0): [User!]! @http(...)`: the directive goes
+  // right after the field's type, before the field's other directives.
+  const field = /^(\s*users\s*(?:\([^)]*\))?\s*:\s*[^@\n]*?)(\s*@.*)?$/m;
+  if (!field.test(queryType[0])) throw new Error('schemas/users.graphql: no `users` field in type Query to add @rateLimit to');
+  const patched = queryType[0].replace(field, (_, head: string, rest: string | undefined) => `${head} ${directive}${rest ?? ''}`);
+  writeFileSync(file, text.slice(0, queryType.index) + patched + text.slice(queryType.index + queryType[0].length));
+}
+
+async function mintToken(secret: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(BENCH_SUBJECT)
+    .setIssuer(DEMO_JWT.issuer)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+}
+
+const backendAdminUrls = (): string[] => DEMO_BACKENDS.map((backend) => backend.adminUrl);
+const graphqlUrl = (spec: GatewaySpec): string => `http://${DEMO_HOST}:${spec.port}/graphql`;
+
+async function totalCalls(): Promise<number> {
+  const counts = await Promise.all(backendAdminUrls().map((url) => backendCalls(url, 'GET')));
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/** One POST with the backends' call counters reset first: status, parsed body, upstream calls. */
+async function postCounted(
+  spec: GatewaySpec,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: { data?: unknown; errors?: unknown[]; extensions?: { cost?: unknown } } | undefined; text: string; upstreamCalls: number }> {
+  await waitForQuietBackends(backendAdminUrls(), 200);
+  await Promise.all(backendAdminUrls().map((url) => backendCalls(url, 'DELETE')));
+  const response = await fetch(graphqlUrl(spec), {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query: FAN_OUT_QUERY }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  let body: { data?: unknown; errors?: unknown[]; extensions?: { cost?: unknown } } | undefined;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, body, text, upstreamCalls: await totalCalls() };
+}
+
+/** The answer must be 200 with data and no errors; returns the data and what the check saw. */
+async function checkAnswer(spec: GatewaySpec): Promise<{ check: SecurityCheck; data?: unknown }> {
+  try {
+    const { status, body, text, upstreamCalls } = await postCounted(spec, spec.headers);
+    if (status !== 200 || body?.data == null || (body.errors?.length ?? 0) > 0) {
+      throw new Error(`answered ${status} with an unusable result: ${text.slice(0, 400)}`);
+    }
+    const cost = body.extensions?.cost;
+    if (cost === undefined) throw new Error('the response has no extensions.cost');
+    if (spec.label === 'on') {
+      const available = (cost as { throttleStatus?: { currentlyAvailable?: unknown } } | null)?.throttleStatus?.currentlyAvailable;
+      if (typeof available !== 'number') {
+        throw new Error(`extensions.cost.throttleStatus.currentlyAvailable is not a number (the budget is off?): ${JSON.stringify(cost)}`);
+      }
+    }
+    return { check: { label: spec.label, upstreamCalls, cost }, data: body.data };
+  } catch (error) {
+    return { check: { label: spec.label, upstreamCalls: 0, cost: undefined, error: error instanceof Error ? error.message : String(error) } };
+  }
+}
+
+/** Sums of the gateway's request and limit counters, from its /metrics. */
+async function readOutcomes(spec: GatewaySpec): Promise<ResponseOutcomes> {
+  const response = await fetch(`http://${DEMO_HOST}:${spec.port}/metrics`, { signal: AbortSignal.timeout(5000) });
+  if (response.status !== 200) throw new Error(`GET /metrics of ${spec.label} answered ${response.status}`);
+  const text = await response.text();
+  const sum = (pattern: RegExp): number => {
+    let total = 0;
+    for (const line of text.split('\n')) {
+      if (pattern.test(line)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return total;
+  };
+  return {
+    success: sum(/^quilt_graphql_requests_total\{.*outcome="success"/),
+    error: sum(/^quilt_graphql_requests_total\{.*outcome="error"/),
+    failed: sum(/^quilt_graphql_requests_total\{.*outcome="failed"/),
+    limitRejections: sum(/^quilt_limit_rejections_total\{/),
+  };
+}
+
+const minus = (after: ResponseOutcomes, before: ResponseOutcomes): ResponseOutcomes => ({
+  success: after.success - before.success,
+  error: after.error - before.error,
+  failed: after.failed - before.failed,
+  limitRejections: after.limitRejections - before.limitRejections,
+});
+
+let clockTicks: number | undefined;
+/** CPU time (user + system, every thread) a process has used so far, in ms; undefined without procfs. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    if (clockTicks === undefined) {
+      try {
+        clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      } catch {
+        clockTicks = 100;
+      }
+    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 3, utime 14 and stime 15 (proc(5)).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+type RoundMeasurement = LoadResult & { peakRssMb: number | undefined; cpuMsPerRequest: number | undefined };
+
+/**
+ * One measured run. Besides autocannon's figures: the gateway's CPU time per answered
+ * request, from the moment the load starts until its last straggler is answered (the
+ * gateway's own request counter over the same span). On a machine shared with other work
+ * throughput swings with what else runs, the CPU a request costs much less.
+ */
+async function measureOnce(spec: GatewaySpec, child: ManagedChild, seconds: number): Promise<RoundMeasurement> {
+  // A previous run's stragglers must be done, or their CPU is billed to this one.
+  await waitForQuietBackends(backendAdminUrls());
+  const [outcomesBefore, cpuBefore] = [await readOutcomes(spec), processCpuMs(child.pid)];
+  const rss = samplePeakRss(child.pid);
+  const load = await runLoad(graphqlUrl(spec), FAN_OUT_QUERY, SECURITY_CONNECTIONS, seconds, spec.headers);
+  const peakRssMb = rss.stop();
+  await waitForQuietBackends(backendAdminUrls());
+  const cpuAfter = processCpuMs(child.pid);
+  const outcomes = minus(await readOutcomes(spec), outcomesBefore);
+  const answered = outcomes.success + outcomes.error;
+  const cpuMsPerRequest =
+    cpuBefore !== undefined && cpuAfter !== undefined && answered > 0 ? (cpuAfter - cpuBefore) / answered : undefined;
+  return { ...load, peakRssMb, cpuMsPerRequest };
+}
+
+export async function runSecurityBench(options: SecurityBenchOptions): Promise<SecurityResults> {
+  const startedAt = Date.now();
+  const supervisor = options.newSupervisor();
+  const schemaDir = mkdtempSync(join(tmpdir(), 'quilt-bench-security-'));
+  const removeSchemas = (): void => rmSync(schemaDir, { recursive: true, force: true });
+  process.once('exit', removeSchemas); // an interrupted run exits from finish(), past our finally
+  try {
+    writeRateLimitedSchemas(schemaDir);
+    const token = await mintToken(DEMO_JWT.secret);
+    const badToken = await mintToken(`${DEMO_JWT.secret}-but-not-this-one`);
+    const onFlags = [
+      '--jwt-secret', DEMO_JWT.secret, '--jwt-algorithms', DEMO_JWT.algorithms, '--jwt-issuer', DEMO_JWT.issuer, ...ON_LIMIT_FLAGS,
+    ];
+    const specs: GatewaySpec[] = [
+      { label: 'off', port: OFF_PORT, args: ['--schemas', GATEWAY_SCHEMAS_DIR], headers: {} },
+      { label: 'on', port: ON_PORT, args: ['--schemas', schemaDir, ...onFlags], headers: { authorization: `Bearer ${token}` } },
+    ];
+
+    const backends = DEMO_BACKENDS.map((backend) => ({
+      backend,
+      child: supervisor.start({ name: backend.name, script: backend.script, args: ['--port', String(backend.port)], cpu: options.cpus?.load }),
+    }));
+    await Promise.all(backends.map(({ backend, child }) => waitForHealthy(child, `${backend.adminUrl}/health`, HEALTH_TIMEOUT_MS)));
+    const gateways = specs.map((spec) => ({
+      spec,
+      child: supervisor.start({
+        name: `gateway ${spec.label}`,
+        script: GATEWAY_ENTRY,
+        args: ['serve', ...spec.args, '--port', String(spec.port), '--log-level', 'warn'],
+        cpu: options.cpus?.target,
+      }),
+    }));
+    await Promise.all(gateways.map(({ spec, child }) => waitForHealthy(child, `http://${DEMO_HOST}:${spec.port}/healthz`, HEALTH_TIMEOUT_MS)));
+
+    // Checks: both answer, the same data; "on" refuses a bad token before any upstream call.
+    const answers: Array<{ check: SecurityCheck; data?: unknown }> = [];
+    for (const spec of specs) answers.push(await checkAnswer(spec)); // one at a time: each counts the backends' calls
+    const checks = answers.map((a) => a.check);
+    const [off, on] = answers;
+    let sameData: boolean | undefined;
+    if (off!.check.error === undefined && on!.check.error === undefined) {
+      sameData = JSON.stringify(off!.data) === JSON.stringify(on!.data);
+      if (!sameData) on!.check.error = `answered other data than "off": ${JSON.stringify(on!.data).slice(0, 300)}`;
+      else if (on!.check.upstreamCalls !== off!.check.upstreamCalls) {
+        on!.check.error = `made ${on!.check.upstreamCalls} upstream calls, "off" ${off!.check.upstreamCalls}`;
+      }
+    }
+    let badTokenStatus: number | undefined;
+    let badTokenUpstreamCalls: number | undefined;
+    if (on!.check.error === undefined) {
+      const bad = await postCounted(specs[1]!, { authorization: `Bearer ${badToken}` });
+      badTokenStatus = bad.status;
+      badTokenUpstreamCalls = bad.upstreamCalls;
+      if (bad.status !== 401) on!.check.error = `a token signed with another secret got HTTP ${bad.status}, expected 401: ${bad.text.slice(0, 300)}`;
+      else if (bad.upstreamCalls !== 0) on!.check.error = `a request with a bad token made ${bad.upstreamCalls} upstream calls`;
+    }
+    for (const check of checks) {
+      options.log(
+        check.error === undefined
+          ? `security / ${check.label}: ${check.upstreamCalls} upstream call(s)/query, extensions.cost ${JSON.stringify(check.cost)}`
+          : `security / ${check.label}: check failed, skipping its load runs: ${check.error}`,
+      );
+    }
+    if (badTokenStatus !== undefined) options.log(`security / on: bad token -> HTTP ${badTokenStatus}, ${badTokenUpstreamCalls} upstream calls`);
+    const failed = checks.some((c) => c.error !== undefined);
+
+    const base: Omit<SecurityResults, 'durationSeconds' | 'rows' | 'roundRatios' | 'ratio' | 'cpuRatio' | 'outcomes'> = {
+      date: new Date(startedAt).toISOString(),
+      seconds: options.seconds,
+      rounds: options.rounds,
+      warmupSeconds: options.warmupSeconds,
+      connections: SECURITY_CONNECTIONS,
+      pinning: options.cpus
+        ? `taskset: gateways on CPU ${options.cpus.target}; backends and load generator on CPU ${options.cpus.load}`
+        : 'not pinned (taskset unavailable or fewer than 2 CPUs)',
+      query: FAN_OUT_QUERY,
+      onFlags: `--schemas <copy> --jwt-secret <DEMO_JWT.secret> --jwt-algorithms ${DEMO_JWT.algorithms} --jwt-issuer ${DEMO_JWT.issuer} ${ON_LIMIT_FLAGS.join(' ')}`,
+      rateLimitDirective: RATE_LIMIT_DIRECTIVE,
+      checks,
+      sameData,
+      badTokenStatus,
+      badTokenUpstreamCalls,
+    };
+    if (failed) {
+      // One configuration alone measures nothing the bar can use.
+      return {
+        ...base, durationSeconds: Math.round((Date.now() - startedAt) / 1000), rows: [], roundRatios: [], ratio: undefined, cpuRatio: undefined, outcomes: {},
+      };
+    }
+
+    const before = await Promise.all(specs.map((spec) => readOutcomes(spec)));
+    if (options.warmupSeconds > 0) {
+      for (const { spec } of gateways) {
+        options.log(`security / ${spec.label}: warming up ${options.warmupSeconds} s`);
+        await runLoad(graphqlUrl(spec), FAN_OUT_QUERY, SECURITY_CONNECTIONS, options.warmupSeconds, spec.headers);
+      }
+    }
+    const rounds: Array<Record<SecurityLabel, RoundMeasurement>> = [];
+    for (let round = 0; round < options.rounds; round++) {
+      const order = round % 2 === 0 ? gateways : [...gateways].reverse();
+      const results: Partial<Record<SecurityLabel, RoundMeasurement>> = {};
+      for (const { spec, child } of order) {
+        const m = await measureOnce(spec, child, options.seconds);
+        results[spec.label] = m;
+        options.log(
+          `security / ${spec.label} (round ${round + 1}/${options.rounds}): ${m.requestsPerSecond.toFixed(0)} req/s, ` +
+            `p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms, peak RSS ${m.peakRssMb?.toFixed(1) ?? 'n/a'} MB, ` +
+            `gateway CPU ${m.cpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/request` +
+            (m.failures > 0 ? `, ${m.failures} FAILED requests` : ''),
+        );
+      }
+      rounds.push(results as Record<SecurityLabel, RoundMeasurement>);
+    }
+    await waitForQuietBackends(backendAdminUrls());
+    const after = await Promise.all(specs.map((spec) => readOutcomes(spec)));
+
+    const rows: SecurityMeasurement[] = specs.map(({ label }) => {
+      const all = rounds.map((r) => r[label]);
+      const median = [...all].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(all.length / 2)]!;
+      const peaks = all.map((m) => m.peakRssMb).filter((v): v is number => v !== undefined);
+      const cpu = all.map((m) => m.cpuMsPerRequest).filter((v): v is number => v !== undefined);
+      return {
+        label,
+        ...median,
+        peakRssMb: peaks.length > 0 ? Math.max(...peaks) : undefined,
+        cpuMsPerRequest: cpu.length === all.length ? medianOf(cpu) : undefined,
+      };
+    });
+    const roundRatios = rounds.map((r) => (r.off.requestsPerSecond > 0 ? r.on.requestsPerSecond / r.off.requestsPerSecond : 0));
+    const cpuRatios = rounds.flatMap((r) =>
+      r.on.cpuMsPerRequest !== undefined && r.off.cpuMsPerRequest !== undefined ? [r.on.cpuMsPerRequest / r.off.cpuMsPerRequest] : [],
+    );
+    return {
+      ...base,
+      durationSeconds: Math.round((Date.now() - startedAt) / 1000),
+      rows,
+      roundRatios,
+      ratio: medianOf(roundRatios),
+      cpuRatio: cpuRatios.length === rounds.length ? medianOf(cpuRatios) : undefined,
+      outcomes: { off: minus(after[0]!, before[0]!), on: minus(after[1]!, before[1]!) },
+    };
+  } finally {
+    await supervisor.stopAll();
+    process.off('exit', removeSchemas);
+    removeSchemas();
+  }
+}
