@@ -11,67 +11,135 @@
 //   the data: an upper bound, exact unless two possible types share field names.
 // - No data at all (execution failed at the root): the operation's base cost only.
 // - Never above the estimate when every list is within the size the estimate assumed.
-import { getNamedType, isAbstractType, isObjectType, type FieldNode, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
+//
+// This runs on every response, over every object in it, so the walk is planned once per
+// selection set and type (and kept across requests for operations without variables): per
+// object it only adds numbers. A field that always costs 0 (a scalar or enum of weight 0
+// without costed arguments) is left out of the plan.
+import {
+  getNamedType,
+  isAbstractType,
+  isObjectType,
+  type GraphQLAbstractType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import { argumentsCost, argumentValues, collectFields, fieldCost, operationBaseCost, roundCost, subSelections, typeWeight, type PreparedOperation } from './model.js';
+
+interface FieldPlan {
+  key: string;
+  listDepth: number;
+  argsCost: number;
+  /** Cost of one item that is not an object (a scalar or enum). */
+  leafWeight: number;
+  /** For object-typed fields: the field's own weight per item and the plan under it. */
+  object?: { weight: number; plan: () => FieldPlan[] };
+  /** For interface / union fields: a plan per possible type. */
+  abstract?: AbstractPlan;
+}
+
+interface AbstractPlan {
+  schema: GraphQLSchema;
+  named: GraphQLAbstractType;
+  /** @cost on the field; else each possible type's own weight. */
+  weight: number | undefined;
+  plan: (type: GraphQLObjectType) => FieldPlan[];
+}
+
+// Plans of operations without variables (so without variable-dependent @skip/@include or
+// arguments), kept with the operation's AST node.
+const sharedPlans = new WeakMap<OperationDefinitionNode, Planner>();
 
 export function actualCost(op: PreparedOperation, data: Record<string, unknown> | null | undefined): number {
   const root = op.schema.getRootType(op.operation.operation);
   const base = operationBaseCost(op);
   if (!root || !data) return base;
-  return roundCost(base + new ResponseCounter(op).object(root, [op.operation.selectionSet], data));
+  let planner = op.operation.variableDefinitions?.length ? undefined : sharedPlans.get(op.operation);
+  if (!planner) {
+    planner = new Planner(op);
+    if (!op.operation.variableDefinitions?.length) sharedPlans.set(op.operation, planner);
+  }
+  return roundCost(base + objectCost(planner.plan(root, [op.operation.selectionSet]), data));
 }
 
-class ResponseCounter {
+function objectCost(plan: readonly FieldPlan[], data: Record<string, unknown>): number {
+  let cost = 0;
+  for (const f of plan) {
+    if (f.key in data) {
+      const c = itemCost(f, data[f.key], f.listDepth) + f.argsCost;
+      if (c > 0) cost += c;
+    }
+  }
+  return cost;
+}
+
+function itemCost(f: FieldPlan, v: unknown, depth: number): number {
+  if (v === null || v === undefined) return 0;
+  if (depth > 0 && Array.isArray(v)) {
+    let sum = 0;
+    for (const x of v) sum += itemCost(f, x, depth - 1);
+    return sum;
+  }
+  if (f.object) return f.object.weight + objectCost(f.object.plan(), v as Record<string, unknown>);
+  if (f.abstract) return abstractCost(f.abstract, v as Record<string, unknown>);
+  return f.leafWeight;
+}
+
+function abstractCost(a: AbstractPlan, obj: Record<string, unknown>): number {
+  const own = typeof obj.__typename === 'string' ? a.schema.getType(obj.__typename) : undefined;
+  const candidates = own && isObjectType(own) && a.schema.isSubType(a.named, own) ? [own] : a.schema.getPossibleTypes(a.named);
+  let max = 0;
+  for (const t of candidates) max = Math.max(max, (a.weight ?? typeWeight(a.schema, t)) + objectCost(a.plan(t), obj));
+  return max;
+}
+
+class Planner {
   readonly #op: PreparedOperation;
-  // A list of n objects has the same fields n times: collect them, and their arguments, once.
-  readonly #fields = new Map<string, Map<string, FieldNode[]>>();
-  readonly #args = new Map<FieldNode, { args: Record<string, unknown>; cost: number }>();
+  readonly #plans = new Map<string, FieldPlan[]>();
   readonly #ids = new Map<SelectionSetNode, number>();
 
   constructor(op: PreparedOperation) {
     this.#op = op;
   }
 
-  object(type: GraphQLObjectType, sets: readonly SelectionSetNode[], data: Record<string, unknown>): number {
-    let cost = 0;
-    for (const [key, nodes] of this.#collect(type, sets)) {
-      if (key in data) cost += this.#field(type, nodes, data[key]);
-    }
-    return cost;
-  }
-
-  #field(parent: GraphQLObjectType, nodes: FieldNode[], value: unknown): number {
-    const def = parent.getFields()[nodes[0].name.value];
-    if (!def) return 0; // introspection
-    const { schema } = this.#op;
-    const info = fieldCost(def);
-    let args = this.#args.get(nodes[0]);
-    if (!args) {
-      const values = argumentValues(def, nodes[0], this.#op);
-      this.#args.set(nodes[0], (args = { args: values, cost: argumentsCost(def, values) }));
-    }
-    const named = getNamedType(def.type);
-    const sets = subSelections(nodes);
-    const item = (v: unknown, depth: number): number => {
-      if (v === null || v === undefined) return 0;
-      if (depth > 0 && Array.isArray(v)) return v.reduce((sum: number, x) => sum + item(x, depth - 1), 0);
-      if (isObjectType(named)) return (info.weight ?? typeWeight(schema, named)) + this.object(named, sets, v as Record<string, unknown>);
-      if (isAbstractType(named)) {
-        const obj = v as Record<string, unknown>;
-        const own = typeof obj.__typename === 'string' ? schema.getType(obj.__typename) : undefined;
-        const candidates = own && isObjectType(own) && schema.isSubType(named, own) ? [own] : schema.getPossibleTypes(named);
-        return Math.max(0, ...candidates.map((t) => (info.weight ?? typeWeight(schema, t)) + this.object(t, sets, obj)));
-      }
-      return info.weight ?? typeWeight(schema, named);
-    };
-    return Math.max(0, item(value, info.listDepth) + args.cost);
-  }
-
-  #collect(type: GraphQLObjectType, sets: readonly SelectionSetNode[]): Map<string, FieldNode[]> {
+  plan(type: GraphQLObjectType, sets: readonly SelectionSetNode[]): FieldPlan[] {
     const key = `${type.name}|${sets.map((s) => this.#id(s)).join(',')}`;
-    let fields = this.#fields.get(key);
-    if (!fields) this.#fields.set(key, (fields = collectFields(this.#op, type, sets)));
-    return fields;
+    let plan = this.#plans.get(key);
+    if (!plan) this.#plans.set(key, (plan = this.#build(type, sets)));
+    return plan;
+  }
+
+  #build(type: GraphQLObjectType, sets: readonly SelectionSetNode[]): FieldPlan[] {
+    const { schema } = this.#op;
+    const plan: FieldPlan[] = [];
+    for (const [key, nodes] of collectFields(this.#op, type, sets)) {
+      const def = type.getFields()[nodes[0].name.value];
+      if (!def) continue; // introspection
+      const info = fieldCost(def);
+      const argsCost = argumentsCost(def, argumentValues(def, nodes[0], this.#op));
+      const named = getNamedType(def.type);
+      const children = subSelections(nodes);
+      const f: FieldPlan = { key, listDepth: info.listDepth, argsCost, leafWeight: 0 };
+      if (isObjectType(named)) {
+        let child: FieldPlan[] | undefined;
+        f.object = { weight: info.weight ?? typeWeight(schema, named), plan: () => (child ??= this.plan(named, children)) };
+      } else if (isAbstractType(named)) {
+        const byType = new Map<string, FieldPlan[]>();
+        const plan = (t: GraphQLObjectType) => {
+          let p = byType.get(t.name);
+          if (!p) byType.set(t.name, (p = this.plan(t, children)));
+          return p;
+        };
+        f.abstract = { schema, named, weight: info.weight, plan };
+      } else {
+        f.leafWeight = info.weight ?? typeWeight(schema, named);
+        if (f.leafWeight === 0 && argsCost === 0) continue; // always 0: nothing to add per object
+      }
+      plan.push(f);
+    }
+    return plan;
   }
 
   #id(set: SelectionSetNode): number {

@@ -7,7 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { createRequire } from 'node:module';
+
+// The plugin (~13 MB resident with what it loads) only when trusted documents are configured.
+const loadPersistedOperations = (): typeof import('@graphql-yoga/plugin-persisted-operations').usePersistedOperations =>
+  createRequire(import.meta.url)('@graphql-yoga/plugin-persisted-operations').usePersistedOperations;
 import { ConfigError, persistedQueryIdRequired, persistedQueryNotInList } from '../../errors.js';
 import type { RejectionCounter } from './respond.js';
 
@@ -51,7 +55,7 @@ function documentIdOf(params: GraphQLParams & { documentId?: unknown }): string 
 }
 
 export function useTrustedDocuments(documents: ReadonlyMap<string, string>, count: RejectionCounter): Plugin {
-  return usePersistedOperations({
+  return loadPersistedOperations()({
     allowArbitraryOperations: false,
     extractPersistedOperationId: documentIdOf,
     getPersistedOperation: (id) => documents.get(id) ?? null,

@@ -11,7 +11,11 @@
 // backstop, because ioredis's timer fires even when the answer is already in the socket
 // behind a busy event loop. Errors are thrown to the caller; what a failure means for the
 // request is failure-policy.ts's decision.
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
+
+// ioredis (~16 MB resident) is loaded when a Redis store is created, not by every gateway.
+const loadRedis = (): typeof import('ioredis').Redis => createRequire(import.meta.url)('ioredis').Redis;
 import { MAX_WINDOW_ENTRIES } from './memory-store.js';
 import { HIT_SCRIPT, REFUND_SCRIPT, TAKE_SCRIPT } from './redis-scripts.js';
 import type { BucketSpec, BucketState, LimitStore } from './types.js';
@@ -50,7 +54,7 @@ export class RedisLimitStore implements LimitStore {
       // Reconnect forever, soon at first, then every 2 s at most.
       retryStrategy: (times) => Math.min(50 * times, 2000),
     };
-    const redis = new Redis(url, clientOptions);
+    const redis = new (loadRedis())(url, clientOptions);
     redis.defineCommand('quiltTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     redis.defineCommand('quiltRefund', { numberOfKeys: 1, lua: REFUND_SCRIPT });
     redis.defineCommand('quiltHit', { numberOfKeys: 2, lua: HIT_SCRIPT });

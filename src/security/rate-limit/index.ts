@@ -14,7 +14,7 @@
 // is never called; the rest of the operation runs.
 import { createRequire } from 'node:module';
 import { defaultFieldResolver, isObjectType, type GraphQLField, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { getGraphQLRateLimiter, type GraphQLRateLimitDirectiveArgs, type Identity, type Store } from 'graphql-rate-limit';
+import type { GraphQLRateLimitDirectiveArgs, Identity, Store } from 'graphql-rate-limit';
 import { readDirective } from '../../config/directives.js';
 import { QuiltError } from '../../errors.js';
 import type { QuiltContext } from '../../execution/context.js';
@@ -22,8 +22,16 @@ import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { clientIdOf } from '../identity.js';
 import type { LimitStore } from '../limits/types.js';
 
-// The same `ms` the package parses windows with, resolved from the package itself.
-const ms = createRequire(createRequire(import.meta.url).resolve('graphql-rate-limit'))('ms') as (text: string) => number | undefined;
+// The package bundles graphql-shield, graphql-middleware, yup and lodash (~270 modules): it is
+// loaded when a schema first uses @rateLimit, not by every gateway.
+const requireHere = createRequire(import.meta.url);
+let rateLimitPackage: { getGraphQLRateLimiter: typeof import('graphql-rate-limit').getGraphQLRateLimiter; ms: (text: string) => number | undefined } | undefined;
+function rateLimitLibrary(): NonNullable<typeof rateLimitPackage> {
+  return (rateLimitPackage ??= {
+    getGraphQLRateLimiter: requireHere('graphql-rate-limit').getGraphQLRateLimiter,
+    ms: createRequire(requireHere.resolve('graphql-rate-limit'))('ms'),
+  });
+}
 
 /** graphql-rate-limit's defaults, for a directive that leaves them out. */
 const DEFAULT_WINDOW_MS = 60_000;
@@ -65,7 +73,7 @@ function fieldLimit(coordinate: string, field: GraphQLField<unknown, unknown>): 
   const values = readDirective(node) as { max?: number | null; window?: string | null; identityArgs?: (string | null)[] | null; arrayLengthField?: string | null; message?: string | null };
   let windowMs = DEFAULT_WINDOW_MS;
   if (values.window != null) {
-    const parsed = ms(values.window);
+    const parsed = rateLimitLibrary().ms(values.window);
     // An unreadable window would make the package's limiter count nothing: refuse the schema.
     if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
       throw new Error(`${coordinate}: @rateLimit(window: "${values.window}") is not a duration (write e.g. "1s", "5m", "1h")`);
@@ -95,7 +103,7 @@ function limited(resolve: Resolver, limit: FieldLimit, store: LimitStore, deps: 
       },
       setForIdentity() {},
     };
-    const limiter = getGraphQLRateLimiter({
+    const limiter = rateLimitLibrary().getGraphQLRateLimiter({
       store: adapter,
       identifyContext: (context: QuiltContext) => clientIdOf(context),
       formatError: ({ max }) => `Too many calls to ${limit.coordinate}: at most ${max} per ${limit.args.window ?? '1m'}`,
