@@ -286,16 +286,18 @@ async function main(): Promise<void> {
     parts.main = queries.report;
     problems.push(...queries.problems);
   }
+  // The pool and security sections run with the same timing and CPU layout.
+  const sectionSettings = {
+    seconds: options.seconds,
+    rounds: options.rounds,
+    warmupSeconds: options.warmupSeconds,
+    cpus: pin ? { target: TARGET_CPU, load: LOAD_CPU } : undefined,
+    newSupervisor,
+    log,
+  };
   if (options.runPool) {
     if (pin) pinProcess(process.pid, LOAD_CPU);
-    const results = await runPoolBench({
-      seconds: options.seconds,
-      rounds: options.rounds,
-      warmupSeconds: options.warmupSeconds,
-      cpus: pin ? { target: TARGET_CPU, load: LOAD_CPU } : undefined,
-      newSupervisor,
-      log,
-    });
+    const results = await runPoolBench(sectionSettings);
     parts.pool = renderPoolSection(results);
     console.log(`\n${parts.pool}`);
     problems.push(...poolProblems(results));
@@ -304,14 +306,7 @@ async function main(): Promise<void> {
     // The earlier sections' processes (the pool's replicas) must not share the CPUs.
     for (const each of supervisors) await each.stopAll();
     if (pin) pinProcess(process.pid, LOAD_CPU);
-    const results = await runSecurityBench({
-      seconds: options.seconds,
-      rounds: options.rounds,
-      warmupSeconds: options.warmupSeconds,
-      cpus: pin ? { target: TARGET_CPU, load: LOAD_CPU } : undefined,
-      newSupervisor,
-      log,
-    });
+    const results = await runSecurityBench(sectionSettings);
     parts.security = renderSecuritySection(results);
     console.log(`\n${parts.security}`);
     problems.push(...securityProblems(results));
