@@ -2,6 +2,7 @@
 // the JSON <-> proto mapping both ways over the wire, status -> error mapping, which
 // failures may be retried elsewhere (never reached) and which may not, and server streaming.
 import assert from 'node:assert/strict';
+import type { ServiceDefinition } from '@grpc/grpc-js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import { TransportFailure } from '../src/upstream/types.js';
 import { compileDecoder, compileEncoder, jsonName } from '../src/connectors/grpc/mapping.js';
 import { loadGrpcService, ProtoLoadError, type GrpcServiceInfo } from '../src/connectors/grpc/proto.js';
 import { grpcCallError, grpcStatusToError } from '../src/connectors/grpc/status.js';
-import { GrpcStatusError, GrpcTransport, grpcTarget } from '../src/connectors/grpc/transport.js';
+import { GrpcStatusError, GrpcTransport, grpcTarget } from '../src/upstream/transport/grpc.js';
 import { startMappingServer, type MappingServer } from './fixtures/grpc/mapping-server.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'grpc');
@@ -106,7 +107,7 @@ describe('gRPC against a real server', () => {
   before(async () => {
     info = loadGrpcService(join(FIXTURES, 'mapping.proto'), SERVICE);
     server = await startMappingServer(info);
-    transport = new GrpcTransport(info);
+    transport = new GrpcTransport(info.service, info.packageDefinition[info.service] as ServiceDefinition);
     // Accepts TCP connections and never speaks HTTP/2: no gRPC connection is ever established.
     silent = createServer((socket) => silentSockets.add(socket));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));

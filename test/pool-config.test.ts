@@ -24,16 +24,16 @@ test('every balancing algorithm and the pool settings are read with their defaul
   for (const algorithm of ['ROUND_ROBIN', 'WEIGHTED_ROUND_ROBIN', 'STICKY', 'LEAST_CONNECTIONS', 'LEAST_RESPONSE_TIME', 'RANDOM']) {
     const loaded = await load(`balance: { algorithm: ${algorithm} }`);
     assert.deepEqual(loaded.problems, [], algorithm);
-    assert.equal(loaded.sources[0].upstream.pool.balance.algorithm, algorithm);
+    assert.equal(loaded.sources[0].upstream.cluster.pool.balance.algorithm, algorithm);
   }
   const loaded = await load('balance: { algorithm: HASH, hashOn: "header:X-Tenant" }, health: { path: "/ready" }, tryTimeoutMs: 500');
   assert.deepEqual(loaded.problems, []);
-  const pool = loaded.sources[0].upstream.pool;
+  const pool = loaded.sources[0].upstream.cluster.pool;
   assert.equal(pool.balance.hashOn, 'header:X-Tenant');
   assert.deepEqual({ ...pool.health }, { path: '/ready', service: '', intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2 });
   assert.deepEqual({ ...pool.outlier }, { consecutiveFailures: 5, baseEjectionMs: 30000, maxEjectionMs: 300000, maxEjectionPercent: 50 });
   assert.deepEqual([pool.timeoutMs, pool.tryTimeoutMs, pool.retry.retries, pool.maxInFlight, pool.slowStartMs], [10000, 500, 2, 1024, 0]);
-  assert.equal((await load('')).sources[0].upstream.pool.health, undefined, 'no active checks unless asked for');
+  assert.equal((await load('')).sources[0].upstream.cluster.pool.health, undefined, 'no active checks unless asked for');
 });
 
 test('a wrong pool setting names the file, the line, the setting, the expected and the received value', async () => {

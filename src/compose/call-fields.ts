@@ -5,7 +5,7 @@ import DataLoader from 'dataloader';
 import type { GraphQLFieldResolver } from 'graphql';
 import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
 import { upstreamError } from '../errors.js';
-import { perRequest, type QuiltContext } from '../execution/context.js';
+import { perRequest, type QuiltContext } from '../request-context/context.js';
 import { getPath, isMissing } from '../templates/placeholders.js';
 import { compileJson } from '../templates/render.js';
 import { callOf, type FieldModel } from './model.js';

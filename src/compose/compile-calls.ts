@@ -1,10 +1,9 @@
 // One compiled upstream call per field that makes one: the protocol's connector with the
 // field's templates turned into functions at load time.
-import { HttpCall } from '../connectors/http-connector.js';
-import type { UpstreamCall } from '../connectors/upstream-call.js';
-import { compileJson, compileText, compileUrl } from '../templates/render.js';
-import type { UpstreamRuntime } from '../upstream/registry.js';
 import type { SourceFile } from '../config/load-folder.js';
+import { HttpCall } from '../connectors/http/http-call.js';
+import type { UpstreamCall, UpstreamRuntime } from '../connectors/upstream-call.js';
+import { compileJson, compileText, compileUrl } from '../templates/render.js';
 import type { GrpcSource } from './grpc-source.js';
 import type { FieldModel } from './model.js';
 

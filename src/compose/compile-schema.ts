@@ -1,30 +1,33 @@
-// The compiler of local sources into one flat executable schema (DESIGN.md section 9).
+// The compiler of local sources into one flat executable schema (docs/ARCHITECTURE.md,
+// "Compile local sources, delegate to remote ones").
 // Type definitions are merged with @graphql-tools/merge; every field gets at most one
 // resolver, generated here once: an upstream call, a property access, or a delegation to a
 // remote GraphQL source, wrapped in entity completion when it returns a shared type.
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { Kind, parse, printSchema, visit, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { QUILT_DIRECTIVE_NAMES, SECURITY_DIRECTIVES_SDL } from '../config/directives.js';
+import { Kind, parse, printSchema, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { SECURITY_DIRECTIVES_SDL, stripQuiltDirectives } from '../config/directives.js';
 import { sortProblems, type LoadedFolder, type SourceFile } from '../config/load-folder.js';
 import { ProblemList } from '../config/problems.js';
+import type { GrpcCall } from '../connectors/grpc/grpc-call.js';
+import type { UpstreamRuntime } from '../connectors/upstream-call.js';
 import { ConfigError } from '../errors.js';
-import type { QuiltContext } from '../execution/context.js';
+import type { QuiltContext } from '../request-context/context.js';
 import { getPath } from '../templates/placeholders.js';
-import type { UpstreamRegistry, UpstreamRuntime } from '../upstream/registry.js';
-import { callPlaceholders, checkModel, mergeKeyField } from './checks.js';
+import type { PreparedClusters, UpstreamRegistry } from '../upstream/registry.js';
 import { fromPathResolver, upstreamFieldResolver } from './call-fields.js';
+import { callPlaceholders, checkModel, mergeKeyField } from './checks.js';
 import { CallCompiler } from './compile-calls.js';
-import { GrpcSource } from './grpc-source.js';
-import type { GrpcCall } from '../connectors/grpc-connector.js';
 import { CallEntityLookup, EntityCompleter, type EntityLookup } from './entities.js';
+import { GrpcSource } from './grpc-source.js';
 import { buildModel, callOf, isListType, namedTypeOf, selectionFieldNames, type CompositionModel, type FieldModel } from './model.js';
 import { RemoteSource } from './remote-source.js';
 
 export interface CompiledSchema {
   schema: GraphQLSchema;
   sdl: string;
-  upstreams: Map<string, UpstreamRuntime>;
+  /** The pools this schema calls through: UpstreamRegistry.commit() serves them. */
+  clusters: PreparedClusters;
   sources: SourceFile[];
 }
 
@@ -44,7 +47,10 @@ export async function compileSchema(loaded: LoadedFolder, registry: UpstreamRegi
 
 async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promise<CompiledSchema> {
   const files = loaded.sources;
-  const upstreams = registry.prepare(files.map((f) => f.upstream));
+  const clusters = registry.prepare(files.map((f) => f.upstream.cluster));
+  const upstreams = new Map<string, UpstreamRuntime>(
+    files.map((f) => [f.upstream.name, { config: f.upstream, cluster: clusters.clusters.get(f.upstream.name)!, http: registry.http }]),
+  );
   const problems = new ProblemList();
   loaded.problems.forEach((p) => problems.add(p));
   const remotes = new Map<SourceFile, RemoteSource>();
@@ -93,7 +99,7 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
     throw new ConfigError([{ file: files[0]?.file ?? '', line: 1, column: 1, message: `the sources do not compose: ${(e as Error).message}` }]);
   }
   for (const remote of remotes.values()) remote.attach(completer);
-  return { schema, sdl: printSchema(schema), upstreams, sources };
+  return { schema, sdl: printSchema(schema), clusters, sources };
 }
 
 interface SubscriptionResolver {
@@ -182,9 +188,7 @@ function requiredParentFields(model: CompositionModel): Map<string, string[]> {
 
 /** The SDL clients see: Quilt's directives removed, non-canonical duplicates of a field dropped. */
 function publicDocument(document: DocumentNode, model: CompositionModel): DocumentNode {
-  return visit(document, {
-    Directive: (node) => (QUILT_DIRECTIVE_NAMES.has(node.name.value) ? null : undefined),
-    SchemaExtension: () => null,
+  return stripQuiltDirectives(document, {
     FieldDefinition: {
       enter(node, _key, _parent, _path, ancestors) {
         const typeNode = ancestors[ancestors.length - 1] as { name?: { value: string } };

@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { SourceFile } from '../config/load-folder.js';
 import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
-import { perRequest, type QuiltContext } from '../execution/context.js';
+import { perRequest, type QuiltContext } from '../request-context/context.js';
 import type { CompositionModel } from './model.js';
 import { selectedFields, type SelectedField } from './selection.js';
 

@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto';
 import { Kind, print, type TypeNode } from 'graphql';
 import type { SourceFile } from '../config/load-folder.js';
 import type { ProblemList } from '../config/problems.js';
-import { GrpcCall } from '../connectors/grpc-connector.js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { GrpcCall } from '../connectors/grpc/grpc-call.js';
 import { compileDecoder, compileEncoder, jsonName } from '../connectors/grpc/mapping.js';
 import { loadGrpcService, ProtoLoadError, type GrpcServiceInfo, type ProtoField } from '../connectors/grpc/proto.js';
-import { GrpcTransport } from '../connectors/grpc/transport.js';
+import type { UpstreamRuntime } from '../connectors/upstream-call.js';
 import { compileJson } from '../templates/render.js';
-import type { UpstreamRegistry, UpstreamRuntime } from '../upstream/registry.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { GrpcTransport } from '../upstream/transport/grpc.js';
 import { callDirectiveNode, isListType, namedTypeOf, type CompositionModel, type FieldModel } from './model.js';
 
 const SCALARS_FOR: Record<string, string[]> = {
@@ -61,8 +63,9 @@ export class GrpcSource {
     try {
       const info = loadGrpcService(proto!, service!);
       // Channels are kept across reloads while the proto text and service are the same.
-      const identity = `${file.upstream.transportIdentity}|${createHash('sha1').update(readFileSync(proto!)).digest('hex')}`;
-      return new GrpcSource(file, info, registry.grpcTransport(name, identity, () => new GrpcTransport(info)));
+      const identity = `${proto} ${service} ${createHash('sha1').update(readFileSync(proto!)).digest('hex')}`;
+      const definition = info.packageDefinition[info.service] as ServiceDefinition;
+      return new GrpcSource(file, info, registry.grpcTransport(name, identity, info.service, definition));
     } catch (e) {
       if (!(e instanceof ProtoLoadError)) throw e;
       const where = e.line ? `${e.file ?? proto}:${e.line}:${e.column ?? 1}` : (e.file ?? proto);

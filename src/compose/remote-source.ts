@@ -1,10 +1,10 @@
 // A remote GraphQL API as a source. Delegation is inherent here, so it uses
-// @graphql-tools/delegate and batch-delegate (DESIGN.md section 9): root fields delegate with
-// delegateToSchema, merged-type lookups with batchDelegateToSchema, and the executor sends
-// every request through the upstream's cluster like any other call.
+// @graphql-tools/delegate and batch-delegate (docs/ARCHITECTURE.md, "Compile local sources,
+// delegate to remote ones"): root fields delegate with delegateToSchema, merged-type lookups
+// with batchDelegateToSchema, and the executor (src/connectors/graphql) sends every request
+// through the upstream's cluster like any other call.
 import { batchDelegateToSchema } from '@graphql-tools/batch-delegate';
 import { defaultMergedResolver, delegateToSchema, type SubschemaConfig } from '@graphql-tools/delegate';
-import type { ExecutionRequest, ExecutionResult } from '@graphql-tools/utils';
 import {
   buildASTSchema,
   buildClientSchema,
@@ -14,9 +14,7 @@ import {
   Kind,
   OperationTypeNode,
   parse,
-  print,
   Source,
-  visit,
   type DocumentNode,
   type FieldNode,
   type GraphQLFieldResolver,
@@ -26,14 +24,11 @@ import {
   type SelectionSetNode,
   printSchema,
 } from 'graphql';
-import { QUILT_DIRECTIVE_NAMES } from '../config/directives.js';
+import { stripQuiltDirectives } from '../config/directives.js';
 import type { SourceFile } from '../config/load-folder.js';
-import { logged, transportError, upstreamHeaders } from '../connectors/http-connector.js';
-import { upstreamBadResponse, upstreamError } from '../errors.js';
-import type { QuiltContext } from '../execution/context.js';
-import { callRouting } from '../execution/routing.js';
-import { TransportFailure } from '../upstream/types.js';
-import type { UpstreamRuntime } from '../upstream/registry.js';
+import { GraphqlExecutor } from '../connectors/graphql/graphql-executor.js';
+import type { UpstreamRuntime } from '../connectors/upstream-call.js';
+import type { QuiltContext } from '../request-context/context.js';
 import type { EntityCompleter, EntityLookup } from './entities.js';
 import type { FieldModel } from './model.js';
 import { FieldNodesCache } from './selection.js';
@@ -46,18 +41,18 @@ export class RemoteSource {
   #completer?: EntityCompleter;
   #withKeys = new FieldNodesCache<FieldNode[]>();
 
-  private constructor(readonly file: SourceFile, private readonly runtime: UpstreamRuntime) {
-    const typesOnly = visit(file.document, {
-      Directive: (node) => (QUILT_DIRECTIVE_NAMES.has(node.name.value) ? null : undefined),
-      SchemaExtension: () => null,
-    });
-    this.subschema = { schema: buildASTSchema(typesOnly, { assumeValidSDL: true }), executor: (req) => this.#execute(req) };
+  private constructor(
+    readonly file: SourceFile,
+    runtime: UpstreamRuntime,
+  ) {
+    const typesOnly = stripQuiltDirectives(file.document);
+    const executor = new GraphqlExecutor(runtime);
+    this.subschema = { schema: buildASTSchema(typesOnly, { assumeValidSDL: true }), executor: (req) => executor.execute(req) };
   }
 
   static async load(file: SourceFile, runtime: UpstreamRuntime): Promise<RemoteSource> {
     if (!file.upstream.introspect) return new RemoteSource(file, runtime);
-    const probe = new RemoteSource({ ...file, document: { kind: Kind.DOCUMENT, definitions: [] } }, runtime);
-    const result = await probe.#send(getIntrospectionQuery(), {}, undefined, undefined, true);
+    const result = await new GraphqlExecutor(runtime).send(getIntrospectionQuery(), {}, undefined, undefined, true);
     if (!result.data) throw new Error(`introspection returned no data${result.errors ? `: ${result.errors[0]?.message}` : ''}`);
     const sdl = printSchema(buildClientSchema(result.data as never));
     const introspected = parse(new Source(sdl, `${file.file} (introspected)`));
@@ -130,48 +125,6 @@ export class RemoteSource {
       selections.push({ kind: Kind.FIELD, name: { kind: Kind.NAME, value: key } });
     }
     return { ...set, selections };
-  }
-
-  #execute(request: ExecutionRequest): Promise<ExecutionResult> {
-    const idempotent = request.operationType === 'query';
-    return this.#send(print(request.document), request.variables ?? {}, request.operationName, request.context as QuiltContext | undefined, idempotent);
-  }
-
-  async #send(query: string, variables: Record<string, unknown>, operationName: string | undefined, ctx: QuiltContext | undefined, idempotent: boolean): Promise<ExecutionResult> {
-    const { config, cluster, http } = this.runtime;
-    const headers = ctx ? upstreamHeaders(config, { jwt: ctx.jwt, headers: ctx.headers }, ctx) : { accept: 'application/json' };
-    headers['content-type'] = 'application/json';
-    headers.accept = 'application/graphql-response+json, application/json';
-    const body = JSON.stringify({ query, variables, operationName });
-    const detail = { method: 'POST', path: config.endpoint };
-    let response;
-    try {
-      response = await cluster.call(
-        async (replica, tryTimeoutMs) => {
-          const answer = await http.send(replica.url, { method: 'POST', path: config.endpoint, headers, body, timeoutMs: tryTimeoutMs });
-          if (answer.status >= 500) throw new TransportFailure('status', true, replica.url, `HTTP ${answer.status}`, { status: answer.status, answer });
-          return answer;
-        },
-        { idempotent, routing: callRouting(ctx, config.endpoint) },
-      );
-    } catch (e) {
-      const error = transportError(config.name, config.timeoutMs, e, detail);
-      throw ctx ? logged(ctx, error) : error;
-    }
-    let json: ExecutionResult | undefined;
-    try {
-      json = JSON.parse(response.text) as ExecutionResult;
-    } catch {
-      json = undefined;
-    }
-    // A GraphQL server may answer 4xx with a well-formed errors list; anything else is an error.
-    if (!json || typeof json !== 'object' || (!('data' in json) && !('errors' in json))) {
-      const error = response.status >= 400
-        ? upstreamError(config.name, response.status, { ...detail, body: response.text.slice(0, 500) })
-        : upstreamBadResponse(config.name, { ...detail, body: response.text.slice(0, 200) });
-      throw ctx ? logged(ctx, error) : error;
-    }
-    return json;
   }
 }
 

@@ -2,10 +2,11 @@
 // definitions, so an unknown directive or argument, or a value of the wrong type, is a
 // load error with its file:line:column. Only directives Quilt enforces are defined: a
 // schema asking for protection that is not implemented must fail, not be silently open.
-import { buildSchema, getDirectiveValues, GraphQLError, type DirectiveNode, type GraphQLDirective } from 'graphql';
+import { buildSchema, getDirectiveValues, GraphQLError, visit, type ASTVisitor, type DirectiveNode, type DocumentNode, type GraphQLDirective } from 'graphql';
 
 /**
- * Auth, cost and limit directives (DESIGN.md section 3, standard names). Unlike the directives
+ * Auth, cost and limit directives (their standard names, as in Apollo Router and the IBM cost
+ * spec; see the README's "Security and limits"). Unlike the directives
  * below, they stay in the composed schema: the security plugins read them from the served
  * schema's AST (src/security/schema-policy.ts).
  */
@@ -136,4 +137,17 @@ export function readDirective(node: DirectiveNode): Record<string, unknown> {
   const values = getDirectiveValues(def, { directives: [node] });
   if (!values) throw new GraphQLError(`@${node.name.value} could not be read`, { nodes: node });
   return values;
+}
+
+/**
+ * The SDL of a source without what only Quilt reads: its own directives and the `extend
+ * schema @upstream(...)`. The security directives stay (the served schema keeps them).
+ * `also` adds visitors (the composed schema drops non-canonical duplicates with it).
+ */
+export function stripQuiltDirectives(document: DocumentNode, also: ASTVisitor = {}): DocumentNode {
+  return visit(document, {
+    ...also,
+    Directive: (node) => (QUILT_DIRECTIVE_NAMES.has(node.name.value) ? null : undefined),
+    SchemaExtension: () => null,
+  });
 }

@@ -1,18 +1,14 @@
-// @upstream(...) of one schema file, read into the settings a connector and a pool use.
+// @upstream(...) of one schema file, read into the settings its connector uses and the
+// ClusterSpec its pool is built from (src/upstream knows nothing of schema files).
 import { dirname, resolve } from 'node:path';
 import type { DirectiveNode } from 'graphql';
 import { compileText } from '../templates/render.js';
 import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/placeholders.js';
-import type { PoolSettings } from '../upstream/types.js';
+import type { ClusterSpec, Protocol, ReplicaSpec } from '../upstream/types.js';
 import { readPoolSettings } from './pool.js';
 import type { ProblemList } from './problems.js';
 
-export type Protocol = 'HTTP' | 'GRPC' | 'GRAPHQL';
-
-export interface ReplicaConfig {
-  url: string;
-  weight: number;
-}
+export type { Protocol };
 
 export interface HeaderTemplate {
   name: string;
@@ -22,21 +18,19 @@ export interface HeaderTemplate {
 export interface UpstreamConfig {
   name: string;
   protocol: Protocol;
-  replicas: ReplicaConfig[];
   headers: HeaderTemplate[];
   /** Incoming request headers copied onto every upstream call, lower-cased. */
   forwardHeaders: string[];
-  /** Balancing, health, retries and deadlines of the upstream's pool. */
-  pool: PoolSettings;
-  /** Overall deadline of one call (pool.timeoutMs), the default of a field's own timeoutMs. */
+  /** What the upstream's pool is built from: replicas, balancing, health, retries, deadlines. */
+  cluster: ClusterSpec;
+  /** Overall deadline of one call (the pool's timeoutMs), the default of a field's own timeoutMs. */
   timeoutMs: number;
+  /** GRAPHQL: the path of the remote endpoint on each replica. */
   endpoint: string;
   introspect: boolean;
   /** GRPC: absolute path of the .proto file, and the service in it. */
   proto?: string;
   service?: string;
-  /** Identity of what a protocol transport is built from (protocol, proto, service): kept across reloads while unchanged. */
-  transportIdentity: string;
   node: DirectiveNode;
 }
 
@@ -66,8 +60,8 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
     problems.at(node, file, '@upstream(protocol: GRPC) needs proto: (the .proto file, relative to this file) and service: (e.g. "pkg.v1.Service")');
     ok = false;
   }
-  // An env value holding commas gives one replica per item (DESIGN.md section 3).
-  const replicas = raw.replicas.flatMap((r) =>
+  // An env value holding commas gives one replica per item.
+  const replicas: ReplicaSpec[] = raw.replicas.flatMap((r) =>
     r.url.split(',').map((url) => url.trim()).filter(Boolean).map((url) => ({ url: url.replace(/\/+$/, ''), weight: r.weight })),
   );
   if (replicas.length === 0) {
@@ -101,16 +95,14 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
   return {
     name: raw.name,
     protocol: raw.protocol,
-    replicas,
     headers: headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
     forwardHeaders: (raw.forwardHeaders ?? []).map((h) => h.toLowerCase()),
-    pool,
+    cluster: { name: raw.name, protocol: raw.protocol, replicas, pool, graphqlEndpoint: raw.endpoint },
     timeoutMs: raw.timeoutMs,
     endpoint: raw.endpoint,
     introspect: raw.introspect,
     proto: raw.proto ? resolve(dirname(file), raw.proto) : undefined,
     service: raw.service ?? undefined,
-    transportIdentity: JSON.stringify([raw.protocol, raw.proto, raw.service]),
     node,
   };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
-import type { QuiltContext } from '../execution/context.js';
+import type { QuiltContext } from '../request-context/context.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { useAccessLog } from '../plugins/use-access-log.js';
 import { useMetrics } from '../plugins/use-metrics.js';

@@ -81,7 +81,7 @@ export class SchemaManager {
         this.registry.discard();
         throw e;
       }
-      this.registry.commit(compiled.upstreams);
+      this.registry.commit(compiled.clusters);
       this.#current = compiled;
       this.#lastProblems = [];
       this.#version++;

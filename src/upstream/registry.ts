@@ -1,92 +1,98 @@
-// Upstreams by name, kept across schema reloads. A cluster lives as long as its upstream's
-// name: a reload that changes its replicas or pool settings reconfigures it in place (kept
-// replicas keep their health and latency, calls in flight finish), and only once the new
-// schema is the one being served. An upstream that disappears stops its health checks.
+// Clusters by upstream name, and every transport, kept across schema reloads. A cluster lives
+// as long as its upstream's name: a reload that changes its replicas or pool settings
+// reconfigures it in place (kept replicas keep their health and latency, calls in flight
+// finish), and only once the new schema is the one being served. An upstream that
+// disappears stops its health checks. The registry creates every transport: one HTTP
+// transport for all (undici pools are per replica origin), one gRPC transport per upstream.
+import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { UpstreamConfig } from '../config/upstream.js';
-import { Cluster } from './cluster.js';
-import { HttpTransport } from './http-transport.js';
-import type { ClusterObserver, UpstreamSnapshot } from './types.js';
+import { Cluster, type ClusterDeps } from './cluster.js';
+import { GrpcTransport } from './transport/grpc.js';
+import { HttpTransport } from './transport/http.js';
+import type { ClusterObserver, ClusterSpec, UpstreamSnapshot } from './types.js';
 
-/** A transport that holds channels (gRPC): closed when no schema uses it any more. */
-interface ClosableTransport {
-  close(): void;
-}
-
-export interface UpstreamRuntime {
-  config: UpstreamConfig;
-  cluster: Cluster;
-  http: HttpTransport;
+/** The clusters a schema being built will use, by upstream name; served once committed. */
+export interface PreparedClusters {
+  readonly clusters: ReadonlyMap<string, Cluster>;
+  readonly specs: readonly ClusterSpec[];
 }
 
 export interface RegistryOptions {
   observer?: ClusterObserver;
   log?: Logger;
+  /** Passed to every cluster (tests inject a clock). */
+  clusterDeps?: Pick<ClusterDeps, 'clock' | 'random'>;
 }
 
+interface KeptTransport {
+  identity: string;
+  transport: GrpcTransport;
+}
+
+/** Requests still running on a replaced schema may be using its transports this long. */
 const TRANSPORT_DRAIN_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export class UpstreamRegistry {
-  #byName = new Map<string, UpstreamRuntime>();
-  #transports = new Map<string, { identity: string; transport: ClosableTransport }>();
-  #pendingTransports = new Map<string, { identity: string; transport: ClosableTransport }>();
-  /** One transport: undici pools are per replica origin, shared by upstreams naming the same one. */
-  readonly http = new HttpTransport(5_000);
+  #clusters = new Map<string, Cluster>();
+  #grpc = new Map<string, KeptTransport>();
+  #pendingGrpc = new Map<string, KeptTransport>();
+  readonly http = new HttpTransport(CONNECT_TIMEOUT_MS);
 
   constructor(private readonly options: RegistryOptions = {}) {}
 
-  /** The runtimes for a new schema. Existing clusters are reused, and reconfigured only by commit(). */
-  prepare(configs: readonly UpstreamConfig[]): Map<string, UpstreamRuntime> {
-    const next = new Map<string, UpstreamRuntime>();
-    for (const config of configs) {
-      const cluster = this.#byName.get(config.name)?.cluster ?? new Cluster(config, { observer: this.options.observer, log: this.options.log });
-      next.set(config.name, { config, cluster, http: this.http });
+  /** The clusters for a new schema. Existing ones are reused, and reconfigured only by commit(). */
+  prepare(specs: readonly ClusterSpec[]): PreparedClusters {
+    const clusters = new Map<string, Cluster>();
+    for (const spec of specs) {
+      const cluster = this.#clusters.get(spec.name) ?? new Cluster(spec, { observer: this.options.observer, log: this.options.log, ...this.options.clusterDeps });
+      clusters.set(spec.name, cluster);
     }
-    return next;
+    return { clusters, specs };
   }
 
-  /** The protocol transport of an upstream, reused while `identity` (protocol, service, proto text) is unchanged. */
-  grpcTransport<T extends ClosableTransport>(name: string, identity: string, create: () => T): T {
-    const current = this.#transports.get(name);
-    const transport = current?.identity === identity ? current.transport : create();
-    this.#pendingTransports.set(name, { identity, transport });
-    return transport as T;
+  /**
+   * The gRPC transport of an upstream, reused while `identity` (the proto text and service)
+   * is unchanged, so channels survive reloads that did not touch them.
+   */
+  grpcTransport(upstream: string, identity: string, service: string, definition: ServiceDefinition): GrpcTransport {
+    const current = this.#grpc.get(upstream);
+    const transport = current?.identity === identity ? current.transport : new GrpcTransport(service, definition);
+    this.#pendingGrpc.set(upstream, { identity, transport });
+    return transport;
   }
 
   /** A schema load failed: transports it created are not going to be used (new clusters never started). */
   discard(): void {
-    for (const [name, pending] of this.#pendingTransports) {
-      if (this.#transports.get(name)?.transport !== pending.transport) pending.transport.close();
+    for (const [name, pending] of this.#pendingGrpc) {
+      if (this.#grpc.get(name)?.transport !== pending.transport) pending.transport.close();
     }
-    this.#pendingTransports = new Map();
+    this.#pendingGrpc = new Map();
   }
 
   /** Called once a schema built from `prepare` is the one being served. */
-  commit(runtimes: Map<string, UpstreamRuntime>): void {
-    for (const [name, old] of this.#byName) if (!runtimes.has(name)) old.cluster.close();
-    for (const runtime of runtimes.values()) {
-      runtime.cluster.configure(runtime.config);
-      runtime.cluster.start();
+  commit(prepared: PreparedClusters): void {
+    for (const [name, old] of this.#clusters) if (!prepared.clusters.has(name)) old.close();
+    for (const spec of prepared.specs) {
+      const cluster = prepared.clusters.get(spec.name)!;
+      cluster.configure(spec);
+      cluster.start();
     }
-    this.#byName = new Map(runtimes);
-    const replaced = [...this.#transports.values()].filter((old) => ![...this.#pendingTransports.values()].some((n) => n.transport === old.transport));
-    this.#transports = this.#pendingTransports;
-    this.#pendingTransports = new Map();
-    // Requests still running on the old schema may be using these: close them later.
+    this.#clusters = new Map(prepared.clusters);
+    const next = [...this.#pendingGrpc.values()].map((kept) => kept.transport);
+    const replaced = [...this.#grpc.values()].filter((old) => !next.includes(old.transport));
+    this.#grpc = this.#pendingGrpc;
+    this.#pendingGrpc = new Map();
     if (replaced.length) setTimeout(() => replaced.forEach((t) => t.transport.close()), TRANSPORT_DRAIN_MS).unref();
   }
 
-  list(): UpstreamRuntime[] {
-    return [...this.#byName.values()];
-  }
-
   snapshot(): UpstreamSnapshot[] {
-    return this.list().map((r) => r.cluster.snapshot());
+    return [...this.#clusters.values()].map((c) => c.snapshot());
   }
 
   async close(): Promise<void> {
-    for (const runtime of this.#byName.values()) runtime.cluster.close();
-    for (const t of [...this.#transports.values(), ...this.#pendingTransports.values()]) t.transport.close();
+    for (const cluster of this.#clusters.values()) cluster.close();
+    for (const kept of [...this.#grpc.values(), ...this.#pendingGrpc.values()]) kept.transport.close();
     await this.http.close();
   }
 }

@@ -1,8 +1,45 @@
-// Roles of the upstream layer, Envoy's split (STYLE.md "For Quilt" 2): a Cluster owns the
-// replicas of one upstream and runs each call's attempts; a LoadBalancer picks a replica
-// per attempt; a HealthChecker probes replicas on a timer (active health); the cluster's
-// OutlierDetector ejects replicas that fail calls (passive health). Protocol transports know
-// how to talk to a replica and nothing about picking; none of this knows GraphQL.
+// Roles of the upstream layer (docs/ARCHITECTURE.md, "src/upstream"): a Cluster owns the
+// replicas of one upstream and runs each call's attempts; a LoadBalancer picks a replica per
+// attempt; a HealthChecker probes replicas on a timer (active health); an OutlierDetector
+// ejects replicas that fail calls (passive health). Transports (transport/) know how to talk
+// to a replica and nothing about picking. None of this knows GraphQL, schema files or
+// connectors: the cluster's input is a ClusterSpec, which src/config maps from @upstream.
+import type { ReplicaState } from './replica.js';
+
+export type Protocol = 'HTTP' | 'GRPC' | 'GRAPHQL';
+
+/** Everything a cluster is built from: one upstream's replicas and pool settings. */
+export interface ClusterSpec {
+  /** Unique upstream name (logs, metrics, snapshots). */
+  name: string;
+  /** Picks the active health probe: HTTP GET, grpc.health.v1 Check or GraphQL `{ __typename }`. */
+  protocol: Protocol;
+  replicas: readonly ReplicaSpec[];
+  pool: PoolSettings;
+  /** GRAPHQL: the path the health probe posts to on each replica ("" when the replica url is the endpoint). */
+  graphqlEndpoint: string;
+}
+
+export interface ReplicaSpec {
+  /** Base url (HTTP, GRAPHQL) or host:port (GRPC), as declared. */
+  url: string;
+  weight: number;
+}
+
+/**
+ * Time as the pool sees it, injectable so that tests of deadlines, ejections and health
+ * intervals run on a clock they advance rather than sleeping.
+ */
+export interface Clock {
+  /** Epoch milliseconds, with sub-millisecond precision where the platform has it. */
+  now(): number;
+  /** An unref'ed timer: it never keeps the process alive. */
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle | undefined): void;
+}
+
+/** What Clock.setTimeout returns; only its own clearTimeout reads it. */
+export type TimerHandle = unknown;
 
 /** What a balancer may read of a replica. */
 export interface Replica {
@@ -114,6 +151,19 @@ export interface PoolSettings {
   maxInFlight: number;
   /** A replica that comes back ramps its weight up over this long (0 = off). */
   slowStartMs: number;
+}
+
+/**
+ * Passive health: fed the outcome of every attempt, it ejects replicas that keep failing
+ * (it sets and clears only their ejection, never the active health flag).
+ */
+export interface OutlierDetector {
+  /** The replica answered (whatever it answered, short of a TransportFailure). */
+  success(replica: ReplicaState, now: number): void;
+  /** An attempt on the replica failed; may eject it. */
+  failure(replica: ReplicaState, kind: FailureKind, now: number): void;
+  /** New settings from a reload; replica state is kept. */
+  configure(settings: OutlierSettings): void;
 }
 
 /** How an attempt failed, as far as the retry and outlier rules need to know. */

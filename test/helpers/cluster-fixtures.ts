@@ -1,7 +1,8 @@
-// A Cluster outside a schema, with the pool settings @upstream defaults to (src/config/directives.ts).
-import type { ReplicaConfig } from '../../src/config/upstream.js';
+// A Cluster outside a schema, with the pool settings @upstream defaults to
+// (src/config/directives.ts), on a FakeClock unless the test passes another.
 import { Cluster, type ClusterDeps } from '../../src/upstream/cluster.js';
-import type { PoolSettings } from '../../src/upstream/types.js';
+import type { PoolSettings, ReplicaSpec } from '../../src/upstream/types.js';
+import { FakeClock, seededRandom } from './fake-clock.js';
 
 export const DEFAULT_POOL: PoolSettings = {
   balance: { algorithm: 'ROUND_ROBIN', stickyTtlMs: 600_000, stickyMaxClients: 10_000 },
@@ -12,6 +13,10 @@ export const DEFAULT_POOL: PoolSettings = {
   slowStartMs: 0,
 };
 
-export function testCluster(name: string, replicas: ReplicaConfig[], pool: Partial<PoolSettings> = {}, deps: ClusterDeps = {}): Cluster {
-  return new Cluster({ name, protocol: 'HTTP', endpoint: '/graphql', replicas, pool: { ...DEFAULT_POOL, ...pool } }, deps);
+export function clusterSpec(name: string, replicas: ReplicaSpec[], pool: Partial<PoolSettings> = {}) {
+  return { name, protocol: 'HTTP' as const, graphqlEndpoint: '/graphql', replicas, pool: { ...DEFAULT_POOL, ...pool } };
+}
+
+export function testCluster(name: string, replicas: ReplicaSpec[], pool: Partial<PoolSettings> = {}, deps: ClusterDeps = {}): Cluster {
+  return new Cluster(clusterSpec(name, replicas, pool), { clock: new FakeClock(), random: seededRandom(), ...deps });
 }

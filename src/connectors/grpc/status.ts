@@ -1,11 +1,11 @@
-// gRPC outcomes -> the error catalog of DESIGN.md section 6. Status details and replica
+// gRPC outcomes -> the error catalogue (src/errors.ts). Status details and replica
 // addresses go to QuiltError.detail (the log), never into the message a client reads, the
 // same split the HTTP connector makes.
 import { QuiltError, upstreamError, upstreamTimeout, upstreamUnavailable } from '../../errors.js';
-import { transportError } from '../http-connector.js';
-import { NOT_FOUND } from '../upstream-call.js';
-import { GrpcStatusError } from './transport.js';
+import { GrpcStatusError } from '../../upstream/transport/grpc.js';
 import { TransportFailure } from '../../upstream/types.js';
+import { transportError } from '../call-rules.js';
+import { NOT_FOUND } from '../upstream-call.js';
 
 /**
  * NOT_FOUND -> the NOT_FOUND symbol (the field decides null vs error); INVALID_ARGUMENT ->

@@ -13,7 +13,7 @@
 // rewritten document also keeps the field-node caches of the executors warm.
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { isAsyncIterable, isPromise, mapAsyncIterator, type Plugin } from 'graphql-yoga';
-import type { QuiltContext } from '../../execution/context.js';
+import type { QuiltContext } from '../../request-context/context.js';
 import { Access, authKeyOf, callerOf, SchemaPolicy, type Caller } from './access.js';
 import { patchResult, type PatchSource } from './patch.js';
 import { fragmentsOf, onlyTypeHelper, rewriteOperation, typeKeyFor } from './rewrite.js';

@@ -23,7 +23,7 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSch
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { QuiltError } from '../../errors.js';
-import type { QuiltContext } from '../../execution/context.js';
+import type { QuiltContext } from '../../request-context/context.js';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { clientIdOf } from '../identity.js';
 import type { BucketSpec, BucketState, LimitStore } from '../limits/types.js';

@@ -17,7 +17,7 @@ import { defaultFieldResolver, isObjectType, type GraphQLField, type GraphQLFiel
 import type { GraphQLRateLimitDirectiveArgs, Identity, Store } from 'graphql-rate-limit';
 import { readDirective } from '../../config/directives.js';
 import { QuiltError } from '../../errors.js';
-import type { QuiltContext } from '../../execution/context.js';
+import type { QuiltContext } from '../../request-context/context.js';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { clientIdOf } from '../identity.js';
 import type { LimitStore } from '../limits/types.js';

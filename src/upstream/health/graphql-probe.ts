@@ -1,4 +1,4 @@
-// GraphQL health probe (DESIGN.md section 4): POST `{ __typename }` to the replica's GraphQL
+// GraphQL health probe: POST `{ __typename }` to the replica's GraphQL
 // endpoint. A 2xx alone is not enough: a proxy or a default page also answers 200, so the
 // replica is up only when the answer is GraphQL, with data.__typename a string. Uses its
 // own undici Agent like the HTTP probe (see http-probe.ts for why).

@@ -1,19 +1,14 @@
-// gRPC health probe (DESIGN.md section 4): grpc.health.v1.Health/Check, SERVING = up. grpc-js
-// has no health-check client, so this calls Check with the method definition that the
-// grpc-health-check package loads from its own proto (once, when imported). One channel per
-// replica, separate from the traffic transport's, with the same short reconnect backoff: the
-// probe must notice a replica that came back within a few seconds, not grpc-js's 120 s.
+// gRPC health probe: grpc.health.v1.Health/Check, SERVING = up. grpc-js has no health-check
+// client, so this calls Check with the method definition that the grpc-health-check package
+// loads from its own proto (once, when imported). One channel per replica, separate from the
+// traffic transport's, with the same short reconnect backoff: the probe must notice a replica
+// that came back within a few seconds, not grpc-js's 120 s.
 // NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, any error status (NOT_FOUND for a service the
 // replica does not know, UNAVAILABLE, DEADLINE_EXCEEDED, ...) = down.
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { grpcCodeName, grpcTarget } from '../../connectors/grpc/transport.js';
+import { GRPC_CHANNEL_OPTIONS, grpcCodeName, grpcTarget } from '../transport/grpc.js';
 import type { ClosableProbe } from './http-probe.js';
-
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.initial_reconnect_backoff_ms': 200,
-  'grpc.max_reconnect_backoff_ms': 2_000,
-};
 
 /** A channel no probe used for this long belongs to a removed replica: closed on the next probe. */
 const IDLE_CHANNEL_MS = 10 * 60_000;
@@ -43,7 +38,7 @@ export function createGrpcProbe(service: string): ClosableProbe {
     if (!entry) {
       const { address, secure } = grpcTarget(replicaUrl);
       const credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-      entry = { client: new grpc.Client(address, credentials, CHANNEL_OPTIONS), lastUsed: now };
+      entry = { client: new grpc.Client(address, credentials, GRPC_CHANNEL_OPTIONS), lastUsed: now };
       channels.set(replicaUrl, entry);
     }
     entry.lastUsed = now;

@@ -1,13 +1,14 @@
-// Active health checks (DESIGN.md section 4): each replica is probed on its own timer and
-// turns unhealthy after unhealthyThreshold consecutive failures, healthy again after
-// healthyThreshold consecutive passes (Envoy's rise/fall thresholds, STYLE.md E3). Replicas
-// start healthy: a new pool must serve at once, and the cluster's outlier detection covers
-// a bad replica until its first failed checks. The checker knows nothing of the balancer; it
-// only reports flips through onChange, and the cluster sets its own flag from them (E5).
+// Active health checks: each replica is probed on its own timer and turns unhealthy after
+// unhealthyThreshold consecutive failures, healthy again after healthyThreshold consecutive
+// passes (Envoy's rise/fall thresholds). Replicas start healthy: a new pool must serve at
+// once, and the cluster's outlier detection covers a bad replica until its first failed
+// checks. The checker knows nothing of the balancer; it only reports flips through onChange,
+// and the cluster sets its own flag from them (cluster-health-checks.ts).
 // Probes are spread out with random delays so many replicas (and many gateways) do not
 // probe in lockstep, and the next probe is scheduled only once the previous one settled,
 // so a slow replica never has more than one probe in flight.
-import type { HealthProbe, HealthSettings } from '../types.js';
+import { systemClock } from '../clock.js';
+import type { Clock, HealthProbe, HealthSettings, TimerHandle } from '../types.js';
 
 /** Random share of intervalMs added to each wait (and the most the first probe is delayed). */
 const JITTER_SHARE = 0.1;
@@ -19,7 +20,14 @@ interface Target {
   healthy: boolean;
   passes: number;
   failures: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
+}
+
+export interface HealthCheckerDeps {
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Jitter source; default Math.random. */
+  random?: () => number;
 }
 
 export class HealthChecker {
@@ -27,6 +35,7 @@ export class HealthChecker {
   readonly #probe: HealthProbe;
   readonly #onChange: (url: string, healthy: boolean, reason: string) => void;
   readonly #random: () => number;
+  readonly #clock: Clock;
   readonly #targets = new Map<string, Target>();
   /** Urls with a probe running, kept across remove and re-add so they never get two at once. */
   readonly #inFlight = new Set<string>();
@@ -36,12 +45,13 @@ export class HealthChecker {
     settings: HealthSettings,
     probe: HealthProbe,
     onChange: (url: string, healthy: boolean, reason: string) => void,
-    random: () => number = Math.random,
+    deps: HealthCheckerDeps = {},
   ) {
     this.#settings = settings;
     this.#probe = probe;
     this.#onChange = onChange;
-    this.#random = random;
+    this.#random = deps.random ?? Math.random;
+    this.#clock = deps.clock ?? systemClock;
   }
 
   /** The replica list: new urls start (healthy) and are probed soon; removed urls are forgotten; kept urls keep their state. */
@@ -50,7 +60,7 @@ export class HealthChecker {
     const wanted = new Set(urls);
     for (const [url, target] of this.#targets) {
       if (wanted.has(url)) continue;
-      clearTimeout(target.timer);
+      this.#clock.clearTimeout(target.timer);
       this.#targets.delete(url); // a probe still in flight finds itself gone and is ignored
     }
     for (const url of wanted) {
@@ -64,13 +74,12 @@ export class HealthChecker {
   /** Final: clears every timer; results of probes still in flight are dropped. */
   stop(): void {
     this.#stopped = true;
-    for (const target of this.#targets.values()) clearTimeout(target.timer);
+    for (const target of this.#targets.values()) this.#clock.clearTimeout(target.timer);
     this.#targets.clear();
   }
 
   #schedule(target: Target, delayMs: number): void {
-    target.timer = setTimeout(() => this.#run(target), delayMs);
-    target.timer.unref();
+    target.timer = this.#clock.setTimeout(() => this.#run(target), delayMs);
   }
 
   #run(target: Target): void {
@@ -82,7 +91,7 @@ export class HealthChecker {
     const finish = (error: unknown, failed: boolean): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(guard);
+      this.#clock.clearTimeout(guard);
       this.#inFlight.delete(target.url);
       // Removed by update(), removed and added again, or stopped: this result is stale.
       if (this.#targets.get(target.url) !== target) return;
@@ -90,8 +99,7 @@ export class HealthChecker {
       this.#record(target, failed ? reasonOf(error) : undefined);
     };
     // A probe that never settles (a bug, or a library ignoring its deadline) still fails.
-    const guard = setTimeout(() => finish(new Error(`health check timed out after ${timeoutMs} ms`), true), timeoutMs + GUARD_GRACE_MS);
-    guard.unref();
+    const guard = this.#clock.setTimeout(() => finish(new Error(`health check timed out after ${timeoutMs} ms`), true), timeoutMs + GUARD_GRACE_MS);
     try {
       this.#probe(target.url, timeoutMs).then(
         () => finish(undefined, false),

@@ -1,4 +1,4 @@
-// HTTP health probe (DESIGN.md section 4): GET `${replica}${path}`, any 2xx = up. Probes use
+// HTTP health probe: GET `${replica}${path}`, any 2xx = up. Probes use
 // their own undici Agent (one kept-alive connection per replica) rather than the gateway's
 // traffic pools: a probe must not queue behind traffic on a saturated pool, nor take one of
 // its connections, and a replica that is down for traffic should still be probed.

@@ -3,7 +3,7 @@
 // balancing or GraphQL; failures become TransportFailure with whether the request reached
 // the replica, which the cluster's retry rule needs.
 import { Pool } from 'undici';
-import { TransportFailure } from './types.js';
+import { TransportFailure } from '../types.js';
 
 export interface HttpRequest {
   method: string;

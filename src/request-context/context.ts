@@ -8,7 +8,7 @@ export interface QuiltContext {
   headers: Record<string, string | undefined>;
   /** The client's address (the TCP peer), for HASH/STICKY balancing and per-client limits. */
   clientIp?: string;
-  /** Verified JWT claims, when the request carried a token (auth arrives with issue 5). */
+  /** Verified JWT claims, when the request carried a valid token. */
   jwt?: Record<string, unknown>;
   log: Logger;
   /** DataLoaders and identical-call promises of this request, by a key naming their purpose. */

@@ -1,11 +1,13 @@
-// The pool's rules, exercised through Cluster.call with attempts standing in for transports:
-// which replica each attempt goes to, when a failure is retried, when a replica is ejected.
-// (The same rules against real replica processes: pool-faults*.test.ts.)
-import { test } from 'node:test';
+// The pool's rules, exercised through Cluster.call with attempts standing in for transports,
+// on a FakeClock: which replica each attempt goes to, when a failure is retried, when a
+// replica is ejected and for exactly how long. (The same rules against real replica
+// processes: pool-faults.test.ts.)
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { TransportFailure, type Replica } from '../src/upstream/types.js';
-import { DEFAULT_POOL, testCluster } from './helpers/cluster-fixtures.js';
+import { test } from 'node:test';
+import { TransportFailure, type Replica } from '../../src/upstream/types.js';
+import { clusterSpec, DEFAULT_POOL, testCluster } from '../helpers/cluster-fixtures.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { settle } from '../helpers/wait.js';
 
 const A = { url: 'http://a', weight: 1 };
 const B = { url: 'http://b', weight: 1 };
@@ -67,23 +69,62 @@ test('the retry budget caps retries of reached calls; calls that were never sent
   for (let i = 0; i < 10; i++) assert.equal(await unsent.call(r.attempt, { idempotent: false }), 'http://b');
 });
 
+test('the retry budget is a window: ten seconds later the retries are allowed again', async () => {
+  const clock = new FakeClock();
+  const neverEject = { ...DEFAULT_POOL.outlier, consecutiveFailures: 1000 };
+  const cluster = testCluster('u', [A, B], { retry: { retries: 1, budgetPercent: 0, budgetMinPerSecond: 1 }, outlier: neverEject }, { clock });
+  const { attempt } = recorder({ 'http://a': status503 });
+  const run = async () => {
+    let failed = 0;
+    for (let i = 0; i < 40; i++) await cluster.call(attempt, { idempotent: true }).catch(() => failed++);
+    return failed;
+  };
+  // 1 retry per second over a 10 s window: the first 10 calls on a are retried on b (each
+  // retry takes b's turn, so the next call starts on a again); then calls alternate and
+  // every one on a fails.
+  assert.equal(await run(), 15);
+  assert.equal(await run(), 20, 'the window is spent');
+  await clock.advance(10_000);
+  assert.equal(await run(), 15, 'a new window');
+});
+
 test('outlier detection: consecutive failures eject for a time that grows; one ejection is always allowed', async () => {
-  const cluster = testCluster('u', [A, B], { outlier: { consecutiveFailures: 3, baseEjectionMs: 200, maxEjectionMs: 1000, maxEjectionPercent: 10 } });
+  const clock = new FakeClock();
+  const cluster = testCluster('u', [A, B], { outlier: { consecutiveFailures: 3, baseEjectionMs: 200, maxEjectionMs: 1000, maxEjectionPercent: 10 } }, { clock });
   const { seen, attempt } = recorder({ 'http://a': refused });
   for (let i = 0; i < 6; i++) await cluster.call(attempt, { idempotent: true });
-  const ejectedAt = seen.filter((u) => u === 'http://a').length;
-  assert.equal(ejectedAt, 3);
+  assert.equal(seen.filter((u) => u === 'http://a').length, 3);
   let snap = cluster.snapshot().replicas[0];
-  assert.equal(snap.health, 'ejected');
-  assert.equal(snap.ejections, 1);
+  assert.deepEqual([snap.health, snap.ejections, snap.ejectedUntil], ['ejected', 1, new Date(clock.now() + 200).toISOString()]);
   for (let i = 0; i < 20; i++) await cluster.call(attempt, { idempotent: true });
   assert.equal(seen.filter((u) => u === 'http://a').length, 3, 'no call reaches an ejected replica');
-  await sleep(230);
+  await clock.advance(199);
+  await cluster.call(attempt, { idempotent: true });
+  assert.equal(seen.filter((u) => u === 'http://a').length, 3, 'still out 1 ms before the end');
+  await clock.advance(31);
   for (let i = 0; i < 10; i++) await cluster.call(attempt, { idempotent: true });
   snap = cluster.snapshot().replicas[0];
   assert.equal(snap.ejections, 2);
-  const until = Date.parse(snap.ejectedUntil!) - Date.now();
-  assert.ok(until > 250 && until <= 400, `second ejection lasts 2 x base, ${until} ms left`);
+  assert.equal(Date.parse(snap.ejectedUntil!) - clock.now(), 400, 'the second ejection in a row lasts 2 x base');
+});
+
+test('outlier detection: the ejection level falls by one per base period served without one', async () => {
+  const clock = new FakeClock();
+  const cluster = testCluster('u', [A, B], { outlier: { consecutiveFailures: 1, baseEjectionMs: 100, maxEjectionMs: 250, maxEjectionPercent: 50 } }, { clock });
+  const failing = recorder({ 'http://a': refused });
+  const ejectA = async () => {
+    // Round robin: at most two calls until one lands on a.
+    for (let i = 0; i < 2; i++) await cluster.call(failing.attempt, { idempotent: true });
+    const until = cluster.snapshot().replicas[0].ejectedUntil;
+    return until === null ? 0 : Date.parse(until) - clock.now();
+  };
+  assert.equal(await ejectA(), 100);
+  await clock.advance(100);
+  assert.equal(await ejectA(), 200);
+  await clock.advance(200);
+  assert.equal(await ejectA(), 250, 'capped at maxEjectionMs');
+  await clock.advance(250 + 300); // three base periods back in service
+  assert.equal(await ejectA(), 100, 'level 3 - 3 + 1');
 });
 
 test('at most maxEjectionPercent of the replicas are ejected; with none healthy every replica is tried (panic)', async () => {
@@ -97,46 +138,62 @@ test('at most maxEjectionPercent of the replicas are ejected; with none healthy 
 });
 
 test('per-try timeout and overall deadline: each attempt gets what is left, no retry past the deadline', async () => {
-  const cluster = testCluster('u', [A, B, C], { tryTimeoutMs: 100, timeoutMs: 150 });
+  const clock = new FakeClock();
+  const cluster = testCluster('u', [A, B, C], { tryTimeoutMs: 100, timeoutMs: 150 }, { clock });
   const budgets: number[] = [];
-  const started = Date.now();
+  const started = clock.now();
   await assert.rejects(
     cluster.call(async (r, ms) => {
       budgets.push(ms);
-      await sleep(ms);
+      await clock.advance(ms);
       throw new TransportFailure('timeout', true, r.url, 'headers timeout');
     }, { idempotent: true }),
   );
-  assert.equal(budgets.length, 2);
-  assert.equal(budgets[0], 100);
-  assert.ok(budgets[1] <= 50 && budgets[1] > 30, `second attempt gets the rest: ${budgets[1]}`);
-  assert.ok(Date.now() - started < 200);
+  assert.deepEqual(budgets, [100, 50], 'the second attempt gets the 50 ms left; no third one');
+  assert.equal(clock.now() - started, 150);
+});
+
+test('a call option timeoutMs replaces the upstream deadline', async () => {
+  const clock = new FakeClock();
+  const cluster = testCluster('u', [A, B], { timeoutMs: 10_000 }, { clock });
+  const budgets: number[] = [];
+  await cluster.call(async (_r, ms) => void budgets.push(ms), { idempotent: true, timeoutMs: 300 });
+  assert.deepEqual(budgets, [300]);
 });
 
 test('circuit breaker: calls above maxInFlight fail fast without an attempt', async () => {
   const cluster = testCluster('u', [A], { maxInFlight: 2 });
   let attempts = 0;
-  const slow = () => cluster.call(async () => (attempts++, sleep(50)), { idempotent: true });
-  const running = [slow(), slow()];
-  const started = performance.now();
-  await assert.rejects(slow(), (e: unknown) => e instanceof TransportFailure && e.kind === 'overload');
-  assert.ok(performance.now() - started < 10);
+  const releases: Array<() => void> = [];
+  const held = () => cluster.call(() => (attempts++, new Promise<void>((resolve) => releases.push(resolve))), { idempotent: true });
+  const running = [held(), held()];
+  await settle();
+  await assert.rejects(held(), (e: unknown) => e instanceof TransportFailure && e.kind === 'overload' && !e.reached);
+  assert.equal(attempts, 2, 'the refused call made no attempt');
+  releases.forEach((release) => release());
   await Promise.all(running);
-  assert.equal(attempts, 2);
-  await slow();
+  const after = held();
+  await settle();
+  releases[2]();
+  await after;
+  assert.equal(attempts, 3, 'accepted again once calls finished');
 });
 
 test('LEAST_RESPONSE_TIME sends at least 80% of calls to a 1 ms replica over a 50 ms one', async () => {
-  const cluster = testCluster('u', [A, B], { balance: { ...DEFAULT_POOL.balance, algorithm: 'LEAST_RESPONSE_TIME' } });
+  const clock = new FakeClock();
+  const cluster = testCluster('u', [A, B], { balance: { ...DEFAULT_POOL.balance, algorithm: 'LEAST_RESPONSE_TIME' } }, { clock });
   const counts = new Map<string, number>();
-  const attempt = async (r: Replica) => {
+  const attempt = (r: Replica) => {
     counts.set(r.url, (counts.get(r.url) ?? 0) + 1);
-    await sleep(r.url === 'http://a' ? 1 : 50);
+    return clock.sleep(r.url === 'http://a' ? 1 : 50);
   };
+  let done = 0;
   const worker = async () => {
     for (let i = 0; i < 50; i++) await cluster.call(attempt, { idempotent: true });
+    done++;
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  const workers = Array.from({ length: 8 }, worker);
+  while (done < workers.length) await clock.fireNext();
   const fast = counts.get('http://a') ?? 0;
   assert.ok(fast / 400 >= 0.8, `fast replica got ${fast} of 400`);
 });
@@ -146,8 +203,7 @@ test('a reload keeps the state of kept replicas and lets removed ones finish the
   await cluster.call(recorder({ 'http://a': refused }).attempt, { idempotent: true });
   let release!: () => void;
   const onB = cluster.call((r) => (assert.equal(r.url, 'http://b'), new Promise<string>((res) => (release = () => res('done')))), { idempotent: true });
-  const config = { name: 'u', protocol: 'HTTP' as const, endpoint: '/graphql', pool: DEFAULT_POOL };
-  cluster.configure({ ...config, replicas: [A, C] });
+  cluster.configure(clusterSpec('u', [A, C]));
   assert.deepEqual(cluster.snapshot().replicas.map((r) => [r.url, r.health]), [['http://a', 'ejected'], ['http://c', 'healthy']]);
   release();
   assert.equal(await onB, 'done');
@@ -157,11 +213,12 @@ test('a reload keeps the state of kept replicas and lets removed ones finish the
 });
 
 test('slow start: a replica back from ejection ramps its weight up', async () => {
-  const cluster = testCluster('u', [A, B], { slowStartMs: 1000, outlier: { ...DEFAULT_POOL.outlier, consecutiveFailures: 1, baseEjectionMs: 50 } });
+  const clock = new FakeClock();
+  const cluster = testCluster('u', [A, B], { slowStartMs: 1000, outlier: { ...DEFAULT_POOL.outlier, consecutiveFailures: 1, baseEjectionMs: 50 } }, { clock });
   await cluster.call(recorder({ 'http://a': refused }).attempt, { idempotent: true });
   const a = cluster.replicas.find((r) => r.url === 'http://a')!;
-  await sleep(60);
-  const w = a.effectiveWeight(Date.now());
-  assert.ok(w >= 0.1 && w < 0.2, `weight just after return: ${w}`);
-  assert.equal(a.effectiveWeight(Date.now() + 1000), 1);
+  await clock.advance(50 + 500);
+  assert.equal(a.effectiveWeight(clock.now()), 0.5, 'half way through slow start');
+  assert.equal(a.effectiveWeight(clock.now() - 490), 0.1, 'never below a tenth');
+  assert.equal(a.effectiveWeight(clock.now() + 500), 1);
 });

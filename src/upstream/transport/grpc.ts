@@ -1,11 +1,17 @@
-// gRPC to one replica: one grpc-js channel per replica (DESIGN.md section 4), created on first
-// use and kept. Knows nothing of picking or retrying; failures become TransportFailure with
-// whether the call reached the replica (the cluster's retry rule) or GrpcStatusError for a
-// status the replica answered with. Requests and replies are proto-loader objects: the
-// JSON mapping (mapping.ts) runs before and after.
+// gRPC to one replica: one grpc-js channel per replica, created on first use and kept.
+// Knows nothing of picking or retrying; failures become TransportFailure with whether the
+// call reached the replica (the cluster's retry rule) or GrpcStatusError for a status the
+// replica answered with. Requests and replies are proto-loader objects: the connector's
+// JSON mapping (src/connectors/grpc/mapping.ts) runs before and after.
 import * as grpc from '@grpc/grpc-js';
-import { TransportFailure } from '../../upstream/types.js';
-import type { GrpcMethodInfo, GrpcServiceInfo } from './proto.js';
+import { TransportFailure } from '../types.js';
+
+/** The method a call names: its name in the service definition and the HTTP/2 path grpc-js sends. */
+export interface GrpcMethodRef {
+  name: string;
+  /** "/pkg.Service/Method". */
+  path: string;
+}
 
 export class GrpcStatusError extends Error {
   constructor(
@@ -33,8 +39,9 @@ export function grpcCodeName(code: number): string {
 }
 
 // grpc-js backs off up to 120 s between reconnects to a replica that refused; Quilt's own
-// health checks decide when a replica is back, so the channel must not lag behind them.
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+// health checks decide when a replica is back, so neither the traffic channels nor the
+// health probe's (health/grpc-probe.ts) may lag behind them.
+export const GRPC_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 2_000,
 };
@@ -50,9 +57,9 @@ export class GrpcTransport {
   readonly #clients = new Map<string, grpc.Client>();
   #closed = false;
 
-  constructor(info: GrpcServiceInfo) {
-    const definition = info.packageDefinition[info.service] as grpc.ServiceDefinition;
-    this.#Client = grpc.makeClientConstructor(definition, info.service);
+  /** `service`: the fully qualified name; `definition`: its proto-loader service definition. */
+  constructor(service: string, definition: grpc.ServiceDefinition) {
+    this.#Client = grpc.makeClientConstructor(definition, service);
     this.#definition = definition as unknown as Record<string, MethodDefinition>;
   }
 
@@ -65,13 +72,13 @@ export class GrpcTransport {
       const { address, secure } = grpcTarget(target);
       // createSsl() without roots verifies against Node's root store (plus NODE_EXTRA_CA_CERTS).
       const credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-      client = new this.#Client(address, credentials, CHANNEL_OPTIONS);
+      client = new this.#Client(address, credentials, GRPC_CHANNEL_OPTIONS);
       this.#clients.set(target, client);
     }
     return client;
   }
 
-  #method(method: GrpcMethodInfo): MethodDefinition {
+  #method(method: GrpcMethodRef): MethodDefinition {
     const definition = this.#definition[method.name];
     if (!definition) throw new Error(`method "${method.name}" is not part of this transport's service`);
     return definition;
@@ -102,7 +109,7 @@ export class GrpcTransport {
     });
   }
 
-  async unary(target: string, method: GrpcMethodInfo, request: unknown, metadata: Record<string, string>, timeoutMs: number): Promise<unknown> {
+  async unary(target: string, method: GrpcMethodRef, request: unknown, metadata: Record<string, string>, timeoutMs: number): Promise<unknown> {
     const client = this.#client(target);
     const { requestSerialize, responseDeserialize } = this.#method(method);
     return new Promise((resolve, reject) => {
@@ -126,7 +133,7 @@ export class GrpcTransport {
    * cancels the call upstream and ends the iteration without an error. `timeoutMs` bounds
    * the whole stream (a Query field collecting it); a subscription leaves it out.
    */
-  async *serverStream(target: string, method: GrpcMethodInfo, request: unknown, metadata: Record<string, string>, signal: AbortSignal, timeoutMs?: number): AsyncIterable<unknown> {
+  async *serverStream(target: string, method: GrpcMethodRef, request: unknown, metadata: Record<string, string>, signal: AbortSignal, timeoutMs?: number): AsyncIterable<unknown> {
     if (signal.aborted) return;
     const client = this.#client(target);
     const { requestSerialize, responseDeserialize } = this.#method(method);

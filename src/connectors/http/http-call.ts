@@ -1,15 +1,13 @@
 // The HTTP/JSON connector: renders one @http call from its templates, sends it through the
 // upstream's cluster and turns the answer into JSON or a coded error. It knows nothing of
 // how a replica is picked. Identical reads within one request are sent once.
-import { upstreamBadResponse, upstreamError, upstreamTimeout, upstreamUnavailable, QuiltError } from '../errors.js';
-import { perRequest, type QuiltContext } from '../execution/context.js';
-import { getPath, type TemplateScope } from '../templates/placeholders.js';
-import type { HeaderTemplate, UpstreamConfig } from '../config/upstream.js';
-import { TransportFailure } from '../upstream/types.js';
-import { NOT_FOUND, type UpstreamCall } from './upstream-call.js';
-import type { UpstreamRuntime } from '../upstream/registry.js';
-import type { HttpResponse } from '../upstream/http-transport.js';
-import { callRouting } from '../execution/routing.js';
+import type { HeaderTemplate } from '../../config/upstream.js';
+import { upstreamBadResponse, upstreamError } from '../../errors.js';
+import { callRouting } from '../../request-context/call-routing.js';
+import { perRequest, type QuiltContext } from '../../request-context/context.js';
+import { getPath, type TemplateScope } from '../../templates/placeholders.js';
+import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
+import { NOT_FOUND, type UpstreamCall, type UpstreamRuntime } from '../upstream-call.js';
 
 export interface HttpCallSpec {
   upstream: UpstreamRuntime;
@@ -75,10 +73,7 @@ export class HttpCall implements UpstreamCall {
       response = await upstream.cluster.call(
         async (replica, tryTimeoutMs) => {
           replicaUrl = replica.url;
-          const answer = await upstream.http.send(replica.url, { method, path, headers, body, timeoutMs: tryTimeoutMs });
-          // A server error is the replica failing: the cluster counts it and may retry a read.
-          if (answer.status >= 500) throw new TransportFailure('status', true, replica.url, `HTTP ${answer.status}`, { status: answer.status, answer });
-          return answer;
+          return failOnServerError(await upstream.http.send(replica.url, { method, path, headers, body, timeoutMs: tryTimeoutMs }), replica.url);
         },
         { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs },
       );
@@ -97,36 +92,4 @@ export class HttpCall implements UpstreamCall {
     }
     return result ? getPath(json, result) : json;
   }
-}
-
-/** Headers every call to an upstream carries: request id, forwarded and static headers. */
-export function upstreamHeaders(config: UpstreamConfig, scope: TemplateScope, ctx: QuiltContext): Record<string, string> {
-  const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': ctx.requestId };
-  for (const name of config.forwardHeaders) {
-    const v = ctx.headers[name];
-    if (v !== undefined) headers[name] = v;
-  }
-  for (const h of config.headers) {
-    const v = h.render(scope);
-    if (v !== undefined) headers[h.name] = v;
-  }
-  return headers;
-}
-
-export function transportError(upstream: string, timeoutMs: number, e: unknown, detail: Record<string, unknown>): QuiltError {
-  if (e instanceof QuiltError) return e;
-  if (e instanceof TransportFailure) {
-    const d = { ...detail, replica: e.replica, failure: e.message };
-    if (e.kind === 'status' && typeof e.status === 'number') {
-      return upstreamError(upstream, e.status, { ...d, body: (e.answer as HttpResponse | undefined)?.text.slice(0, 500) });
-    }
-    return e.kind === 'timeout' ? upstreamTimeout(upstream, timeoutMs, d) : upstreamUnavailable(upstream, d);
-  }
-  return upstreamUnavailable(upstream, { ...detail, failure: String((e as Error)?.message ?? e) });
-}
-
-/** Upstream details go to the log with the request id; the client sees only code and message. */
-export function logged(ctx: QuiltContext, error: QuiltError): QuiltError {
-  ctx.log.warn({ requestId: ctx.requestId, code: error.code, ...error.extensions, ...error.detail }, error.message);
-  return error;
 }

@@ -1,17 +1,15 @@
 // The gRPC connector: renders a request message from the field's JSON template, calls the
-// method through the upstream's cluster (one channel per replica, in GrpcTransport) and
-// maps the reply and its status. Knows nothing of how a replica is picked.
-import { QuiltError } from '../errors.js';
-import { perRequest, type QuiltContext } from '../execution/context.js';
-import { getPath, type TemplateScope } from '../templates/placeholders.js';
-import type { UpstreamRuntime } from '../upstream/registry.js';
-import type { GrpcMethodInfo } from './grpc/proto.js';
-import { grpcCallError } from './grpc/status.js';
-import { GrpcStatusError, type GrpcTransport } from './grpc/transport.js';
-import { logged, upstreamHeaders } from './http-connector.js';
-import { NOT_FOUND, type UpstreamCall } from './upstream-call.js';
-import { callRouting } from '../execution/routing.js';
-import { TransportFailure } from '../upstream/types.js';
+// method through the upstream's cluster (one channel per replica, in the upstream's
+// GrpcTransport) and maps the reply and its status. Knows nothing of how a replica is picked.
+import type { QuiltError } from '../../errors.js';
+import { callRouting } from '../../request-context/call-routing.js';
+import { perRequest, type QuiltContext } from '../../request-context/context.js';
+import { getPath, type TemplateScope } from '../../templates/placeholders.js';
+import type { GrpcTransport } from '../../upstream/transport/grpc.js';
+import { failOnUnavailable, logged, upstreamHeaders } from '../call-rules.js';
+import { NOT_FOUND, type UpstreamCall, type UpstreamRuntime } from '../upstream-call.js';
+import type { GrpcMethodInfo } from './proto.js';
+import { grpcCallError } from './status.js';
 
 export interface GrpcCallSpec {
   upstream: UpstreamRuntime;
@@ -93,7 +91,7 @@ export class GrpcCall implements UpstreamCall {
     let reply: unknown;
     try {
       reply = await spec.upstream.cluster.call(
-        (replica, tryTimeoutMs) => unavailableAsFailure(spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs)),
+        (replica, tryTimeoutMs) => failOnUnavailable(spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs)),
         { idempotent: spec.isRead, routing: callRouting(ctx, spec.method.path), timeoutMs },
       );
     } catch (e) {
@@ -119,17 +117,5 @@ export class GrpcCall implements UpstreamCall {
     const { config } = this.#spec.upstream;
     const mapped = grpcCallError(config.name, this.#spec.timeoutMs ?? config.timeoutMs, e, { method: this.#spec.method.path });
     return mapped === NOT_FOUND ? mapped : logged(ctx, mapped);
-  }
-}
-
-/** UNAVAILABLE from a replica is the replica failing: the cluster counts it and may retry a read. */
-async function unavailableAsFailure<T>(call: Promise<T>): Promise<T> {
-  try {
-    return await call;
-  } catch (e) {
-    if (e instanceof GrpcStatusError && e.codeName === 'UNAVAILABLE') {
-      throw new TransportFailure('status', true, e.replica, e.message, { status: e.codeName, cause: e });
-    }
-    throw e;
   }
 }

@@ -1,0 +1,63 @@
+// What every connector does the same way around a call: the headers it carries, the one rule
+// that makes a server error (HTTP 5xx, gRPC UNAVAILABLE) a replica failure, so that the
+// cluster counts it and may retry a read,
+// the mapping of transport failures onto the error catalogue (src/errors.ts), and logging of
+// upstream details, which never reach the client.
+import type { UpstreamConfig } from '../config/upstream.js';
+import { QuiltError, upstreamError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
+import type { QuiltContext } from '../request-context/context.js';
+import type { TemplateScope } from '../templates/placeholders.js';
+import { GrpcStatusError } from '../upstream/transport/grpc.js';
+import type { HttpResponse } from '../upstream/transport/http.js';
+import { TransportFailure } from '../upstream/types.js';
+
+/** Headers every call to an upstream carries: request id, forwarded and static headers. */
+export function upstreamHeaders(config: UpstreamConfig, scope: TemplateScope, ctx: QuiltContext): Record<string, string> {
+  const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': ctx.requestId };
+  for (const name of config.forwardHeaders) {
+    const v = ctx.headers[name];
+    if (v !== undefined) headers[name] = v;
+  }
+  for (const h of config.headers) {
+    const v = h.render(scope);
+    if (v !== undefined) headers[h.name] = v;
+  }
+  return headers;
+}
+
+/** An HTTP answer of 500 or more is the replica failing, not an answer: thrown for the cluster. */
+export function failOnServerError(answer: HttpResponse, replica: string): HttpResponse {
+  if (answer.status >= 500) throw new TransportFailure('status', true, replica, `HTTP ${answer.status}`, { status: answer.status, answer });
+  return answer;
+}
+
+/** gRPC's form of the same rule: UNAVAILABLE from a replica is the replica failing. */
+export async function failOnUnavailable<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    if (e instanceof GrpcStatusError && e.codeName === 'UNAVAILABLE') {
+      throw new TransportFailure('status', true, e.replica, e.message, { status: e.codeName, cause: e });
+    }
+    throw e;
+  }
+}
+
+/** What the cluster threw, as the error a client sees (details kept for the log). */
+export function transportError(upstream: string, timeoutMs: number, e: unknown, detail: Record<string, unknown>): QuiltError {
+  if (e instanceof QuiltError) return e;
+  if (e instanceof TransportFailure) {
+    const d = { ...detail, replica: e.replica, failure: e.message };
+    if (e.kind === 'status' && typeof e.status === 'number') {
+      return upstreamError(upstream, e.status, { ...d, body: (e.answer as HttpResponse | undefined)?.text.slice(0, 500) });
+    }
+    return e.kind === 'timeout' ? upstreamTimeout(upstream, timeoutMs, d) : upstreamUnavailable(upstream, d);
+  }
+  return upstreamUnavailable(upstream, { ...detail, failure: String((e as Error)?.message ?? e) });
+}
+
+/** Upstream details go to the log with the request id; the client sees only code and message. */
+export function logged(ctx: QuiltContext | undefined, error: QuiltError): QuiltError {
+  ctx?.log.warn({ requestId: ctx.requestId, code: error.code, ...error.extensions, ...error.detail }, error.message);
+  return error;
+}

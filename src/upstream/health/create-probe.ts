@@ -1,0 +1,20 @@
+// The probe for an upstream's protocol: HTTP GET on health.path, gRPC grpc.health.v1 Check
+// of health.service, remote GraphQL `{ __typename }` on its endpoint. A cluster with active
+// health checks builds one (cluster-health-checks.ts) and hands it to a HealthChecker;
+// closing it closes the probe's own connections.
+import type { HealthSettings, Protocol } from '../types.js';
+import { createGraphqlProbe } from './graphql-probe.js';
+import { createGrpcProbe } from './grpc-probe.js';
+import { createHttpProbe, type ClosableProbe } from './http-probe.js';
+
+/** endpoint: GRAPHQL only, the GraphQL path on each replica (e.g. "/graphql", or "" when the replica url has it). */
+export function createHealthProbe(protocol: Protocol, settings: HealthSettings, endpoint: string): ClosableProbe {
+  switch (protocol) {
+    case 'HTTP':
+      return createHttpProbe(settings.path);
+    case 'GRPC':
+      return createGrpcProbe(settings.service);
+    case 'GRAPHQL':
+      return createGraphqlProbe(endpoint);
+  }
+}
