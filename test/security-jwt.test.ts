@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { createPublicKey } from 'node:crypto';
 import { importPKCS8, jwtVerify } from 'jose';
 import pino from 'pino';
-import { GatewayMetrics } from '../src/metrics/gateway-metrics.js';
+import { GatewayMetrics } from '../src/observability/gateway-metrics.js';
 import { useJwtAuth, JwtConfigError } from '../src/security/jwt/index.js';
 import { createKeyResolver } from '../src/security/jwt/keys.js';
 import { RemoteKeySet } from '../src/security/jwt/remote-key-set.js';

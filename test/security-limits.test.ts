@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { GatewayMetrics } from '../src/metrics/gateway-metrics.js';
+import { GatewayMetrics } from '../src/observability/gateway-metrics.js';
 import { createLimitStore, MemoryLimitStore, RedisLimitStore } from '../src/security/limits/index.js';
 import type { LimitStore } from '../src/security/limits/types.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';

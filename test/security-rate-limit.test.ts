@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { SECURITY_DIRECTIVES_SDL } from '../src/config/directives.js';
-import { GatewayMetrics } from '../src/metrics/gateway-metrics.js';
+import { GatewayMetrics } from '../src/observability/gateway-metrics.js';
 import { MemoryLimitStore } from '../src/security/limits/index.js';
 import { DEFAULT_SECURITY } from '../src/security/options.js';
 import { rateLimitTransform } from '../src/security/rate-limit/index.js';

@@ -1,4 +1,4 @@
-// Everything the security plugins are configured with (DESIGN.md section 5). The CLI fills
+// Everything the security plugins are configured with. The CLI fills
 // it from flags and QUILT_* variables (src/cli/options.ts); tests pass it to startGateway.
 // Each plugin takes its own part; nothing here knows how the others work.
 

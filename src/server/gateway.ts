@@ -8,17 +8,17 @@ import { join } from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { useAccessLog } from '../observability/use-access-log.js';
+import { useMetrics } from '../observability/use-metrics.js';
+import { useOperationsEndpoints } from '../observability/use-operations-endpoints.js';
+import { requestIdOf, useRequestId } from '../observability/use-request-id.js';
 import type { QuiltContext } from '../request-context/context.js';
-import { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { useAccessLog } from '../plugins/use-access-log.js';
-import { useMetrics } from '../plugins/use-metrics.js';
-import { useOperationsEndpoints } from '../plugins/use-operations-endpoints.js';
-import { requestIdOf, useRequestId } from '../plugins/use-request-id.js';
+import { yogaHardening } from '../security/hardening/index.js';
+import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
+import { assembleSecurityLayer } from '../security/security-layer.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
-import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
-import { securityLayer } from '../security/plugins.js';
-import { yogaHardening } from '../security/hardening/index.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -51,9 +51,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });
   // The pool gauges read the manager's registry at scrape time, after both exist.
-  const metrics: GatewayMetrics = new GatewayMetrics({ snapshots: () => manager.registry.snapshot() });
+  const metrics: GatewayMetrics = new GatewayMetrics({ snapshots: () => manager.snapshot() });
   const securityOptions = options.security ?? DEFAULT_SECURITY;
-  const security = securityLayer(securityOptions, { log, metrics });
+  const security = assembleSecurityLayer(securityOptions, { log, metrics });
   const manager = new SchemaManager(options.schemasDir, log, options.env, { observer: metrics, schemaTransforms: security.schemaTransforms });
   const first = await manager.reload();
   if (!first.ok) {

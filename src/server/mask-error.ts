@@ -3,8 +3,8 @@
 // errors about the client's input get BAD_USER_INPUT; anything unexpected is logged with its stack and replaced by a generic message, so no
 // stack, replica address or upstream body leaves the gateway.
 import { GraphQLError } from 'graphql';
-import { createGraphQLError } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { badUserInput, internalError } from '../errors.js';
 
 export function createErrorMasker(log: Logger) {
   return function maskError(error: unknown, message: string): Error {
@@ -13,14 +13,14 @@ export function createErrorMasker(log: Logger) {
       // graphql-js reports bad variables and an unknown operation name without a code or a
       // path: they are about the client's input.
       if (!original && !error.path && !error.extensions?.code) {
-        return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code: 'BAD_USER_INPUT' } });
+        return badUserInput(error.message, { nodes: error.nodes, source: error.source, positions: error.positions });
       }
       if (!original || original instanceof GraphQLError) return error;
       // An Error a resolver returned or threw that is not ours: internal.
       log.error({ err: original, path: error.path }, 'unexpected resolver error');
-      return createGraphQLError(message, { nodes: error.nodes, path: error.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      return internalError(message, { nodes: error.nodes, path: error.path });
     }
     log.error({ err: error }, 'unexpected error');
-    return createGraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    return internalError(message);
   };
 }

@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { compileSchema, type CompiledSchema } from '../compose/compile-schema.js';
 import { ConfigError, formatProblem, type ConfigProblem } from '../errors.js';
+import type { ServingState } from '../observability/use-operations-endpoints.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
-import type { ClusterObserver } from '../upstream/types.js';
+import type { ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
 
 export interface SchemaManagerOptions {
   /** Told of every upstream attempt, retry, ejection and health change (metrics). */
@@ -22,7 +23,7 @@ export type ReloadResult = { ok: true; version: number } | { ok: false; problems
 
 const WATCH_DEBOUNCE_MS = 150;
 
-export class SchemaManager {
+export class SchemaManager implements ServingState {
   readonly registry: UpstreamRegistry;
   #current?: CompiledSchema;
   #version = 0;
@@ -53,6 +54,15 @@ export class SchemaManager {
 
   get lastProblems(): readonly ConfigProblem[] {
     return this.#lastProblems;
+  }
+
+  get servedUpstreams(): readonly string[] | undefined {
+    return this.#current?.sources.map((s) => s.upstream.name);
+  }
+
+  /** The pools of the schema being served. */
+  snapshot(): UpstreamSnapshot[] {
+    return this.registry.snapshot();
   }
 
   /** Loads the folder; concurrent calls are folded into one follow-up load. */

@@ -1,7 +1,7 @@
 // gRPC outcomes -> the error catalogue (src/errors.ts). Status details and replica
 // addresses go to QuiltError.detail (the log), never into the message a client reads, the
 // same split the HTTP connector makes.
-import { QuiltError, upstreamError, upstreamTimeout, upstreamUnavailable } from '../../errors.js';
+import { upstreamError, upstreamRejected, upstreamTimeout, upstreamUnavailable, type QuiltError } from '../../errors.js';
 import { GrpcStatusError } from '../../upstream/transport/grpc.js';
 import { TransportFailure } from '../../upstream/types.js';
 import { transportError } from '../call-rules.js';
@@ -15,21 +15,18 @@ import { NOT_FOUND } from '../upstream-call.js';
  */
 export function grpcStatusToError(upstream: string, e: GrpcStatusError, timeoutMs?: number): QuiltError | typeof NOT_FOUND {
   const detail = { replica: e.replica, grpcStatus: e.codeName, grpcDetails: e.details };
-  const extensions = { upstream };
   switch (e.codeName) {
     case 'NOT_FOUND':
       return NOT_FOUND;
     case 'INVALID_ARGUMENT':
-      return new QuiltError('BAD_USER_INPUT', `Upstream "${upstream}" rejected the request as invalid`, { extensions, detail });
+      return upstreamRejected(upstream, 'BAD_USER_INPUT', detail);
     case 'UNAUTHENTICATED':
-      return new QuiltError('UNAUTHENTICATED', `Upstream "${upstream}" rejected the request as unauthenticated`, { extensions, detail });
+      return upstreamRejected(upstream, 'UNAUTHENTICATED', detail);
     case 'PERMISSION_DENIED':
-      return new QuiltError('FORBIDDEN', `Upstream "${upstream}" rejected the request as forbidden`, { extensions, detail });
+      return upstreamRejected(upstream, 'FORBIDDEN', detail);
     case 'DEADLINE_EXCEEDED':
       // The replica's own deadline ran out (the client-side one is a TransportFailure).
-      return timeoutMs === undefined
-        ? new QuiltError('UPSTREAM_TIMEOUT', `Upstream "${upstream}" did not answer in time`, { extensions, detail })
-        : upstreamTimeout(upstream, timeoutMs, detail);
+      return upstreamTimeout(upstream, timeoutMs, detail);
     case 'UNAVAILABLE':
       return upstreamUnavailable(upstream, detail);
     default:

@@ -13,7 +13,6 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import type { ErrorCode } from '../../errors.js';
 import { directiveArgs } from '../schema-policy.js';
 
 type Field = GraphQLField<unknown, unknown>;
@@ -85,7 +84,7 @@ export function authKeyOf(caller: Caller | undefined): string {
 /** One auth state's view of a schema's requirements, memoized per type and field. */
 export class Access {
   /** The code of every denial: no token at all, or a token that lacks what is required. */
-  readonly code: ErrorCode;
+  readonly code: 'UNAUTHENTICATED' | 'FORBIDDEN';
   readonly #types = new Map<GraphQLNamedType, boolean>();
   readonly #fields = new Map<Field, boolean>();
 

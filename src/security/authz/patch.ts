@@ -7,7 +7,7 @@
 import {
   getDirectiveValues,
   getVariableValues,
-  GraphQLError,
+  type GraphQLError,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
   isLeafType,
@@ -24,6 +24,7 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
 } from 'graphql';
+import { accessDenied } from '../../errors.js';
 import type { Access } from './access.js';
 import { applies, type Fragments } from './rewrite.js';
 
@@ -155,9 +156,7 @@ class Patcher {
   }
 
   #deny(path: Path, coordinate: string, nodes: readonly FieldNode[]): typeof NULLED {
-    const code = this.source.access.code;
-    const message = code === 'UNAUTHENTICATED' ? `Access to ${coordinate} requires authentication` : `Access to ${coordinate} is not granted to this token`;
-    this.errors.push(new GraphQLError(message, { nodes, path, extensions: { code } }));
+    this.errors.push(accessDenied(this.source.access.code, coordinate, { nodes, path }));
     return NULLED;
   }
 }

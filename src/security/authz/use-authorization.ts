@@ -1,4 +1,4 @@
-// @authenticated and @requiresScopes (DESIGN.md section 5), enforced by rewriting the document
+// @authenticated and @requiresScopes, enforced by rewriting the document
 // at execution, as Apollo Router does: the operation is executed without the selections the
 // caller is denied, then the result is patched so that each denied field is null with its
 // error. Resolvers of denied fields never run, so whatever the source (REST, gRPC, a remote

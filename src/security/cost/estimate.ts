@@ -41,7 +41,7 @@
 //   (__typename, __schema, __type) cost 0: the hardening options limit introspection.
 // - A negative total for a field is rounded up to 0 (spec 7.1).
 import { getNamedType, isAbstractType, isObjectType, type FieldNode, type GraphQLField, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
-import { QuiltError } from '../../errors.js';
+import { slicingArgumentRequired } from '../../errors.js';
 import {
   argumentsCost,
   argumentValues,
@@ -138,11 +138,7 @@ function slicingSize(listSize: ListSize | undefined, args: Record<string, unknow
   if (!listSize) return undefined;
   const given = listSize.slicingArguments.map((a) => args[a]).filter((v): v is number => typeof v === 'number');
   if (listSize.slicingArguments.length && listSize.requireOneSlicingArgument && given.length !== 1) {
-    throw new QuiltError(
-      'GRAPHQL_VALIDATION_FAILED',
-      `Field "${parent.name}.${def.name}" needs exactly one of its slicing arguments (${listSize.slicingArguments.join(', ')}) for its cost to be estimated; it has ${given.length}.`,
-      { extensions: { http: { status: 400, spec: true } } },
-    );
+    throw slicingArgumentRequired(`${parent.name}.${def.name}`, listSize.slicingArguments, given.length);
   }
   return given.length ? Math.max(0, ...given) : (listSize.assumedSize ?? undefined);
 }

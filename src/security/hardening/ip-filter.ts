@@ -1,14 +1,7 @@
-// IP allow and deny lists (CIDR, IPv4 and IPv6), checked in onRequest: a refused client costs
-// no body read, no parse and no upstream call. The address is the TCP peer, never a header
-// such as X-Forwarded-For, which any client can write; behind a proxy, list the proxy.
-// Deny wins over allow; with an allow list, every address outside it is refused, and so is a
-// request whose peer is unknown. The operational endpoints that answer before the security
-// plugins (/healthz, /metrics, /upstreams, /status) are not covered.
+// IP allow and deny lists (CIDR, IPv4 and IPv6), parsed and checked; use-ip-filter.ts applies
+// them to requests. Deny wins over allow; with an allow list, every address outside it is
+// refused, and so is a request whose peer is unknown.
 import { BlockList, isIP } from 'node:net';
-import type { IncomingMessage } from 'node:http';
-import type { Plugin } from 'graphql-yoga';
-import { addressForbidden } from '../../errors.js';
-import { errorResponse, type RejectionCounter } from './respond.js';
 
 export interface Cidr {
   address: string;
@@ -61,17 +54,6 @@ export function ipFilter(allow: readonly string[] | undefined, deny: readonly st
       const family = version === 4 ? 'ipv4' : 'ipv6';
       if (denyList?.check(address!, family)) return false;
       return allowList === undefined || allowList.check(address!, family);
-    },
-  };
-}
-
-export function useIpFilter(filter: IpFilter, count: RejectionCounter): Plugin {
-  return {
-    onRequest({ serverContext, endResponse, fetchAPI }) {
-      const peer = (serverContext as { req?: IncomingMessage }).req?.socket?.remoteAddress;
-      if (filter.allows(peer)) return;
-      count('ip');
-      endResponse(errorResponse(fetchAPI, addressForbidden(), 403));
     },
   };
 }

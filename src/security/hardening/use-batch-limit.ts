@@ -4,7 +4,7 @@
 // is counted. Each operation of an accepted batch goes through every other limit on its own.
 import type { Plugin } from 'graphql-yoga';
 import { batchLimitExceeded } from '../../errors.js';
-import type { RejectionCounter } from './respond.js';
+import type { RejectionCounter } from '../security-metrics.js';
 
 export function useBatchLimit(maxBatch: number, count: RejectionCounter): Plugin {
   return {

@@ -5,8 +5,8 @@
 // never buffers more than the limit. This replaces yoga's own guard (maxRequestBodySize,
 // 25 MB by default), which gateway.ts turns off (see yogaHardening).
 import type { Plugin } from 'graphql-yoga';
-import { requestTooLarge } from '../../errors.js';
-import { errorResponse, type RejectionCounter } from './respond.js';
+import { refusalResponse, requestTooLarge } from '../../errors.js';
+import type { RejectionCounter } from '../security-metrics.js';
 
 export function useBodyLimit(maxBytes: number, count: RejectionCounter): Plugin {
   return {
@@ -14,7 +14,7 @@ export function useBodyLimit(maxBytes: number, count: RejectionCounter): Plugin 
       const length = request.headers.get('content-length');
       if (length === null || !/^\d+$/.test(length) || Number(length) <= maxBytes) return;
       count('body_size');
-      endResponse(errorResponse(fetchAPI, requestTooLarge(maxBytes), 413));
+      endResponse(refusalResponse(fetchAPI, request, requestTooLarge(maxBytes)));
     },
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
       if (!requestParser || !request.body || request.headers.has('content-length')) return;

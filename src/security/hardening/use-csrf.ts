@@ -5,7 +5,7 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Plugin } from 'graphql-yoga';
 import { csrfPrevented } from '../../errors.js';
-import type { RejectionCounter } from './respond.js';
+import type { RejectionCounter } from '../security-metrics.js';
 
 /** yoga's default header; any non-empty value will do. */
 export const CSRF_HEADERS = ['x-graphql-yoga-csrf'] as const;

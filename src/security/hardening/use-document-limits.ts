@@ -15,7 +15,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { documentLimitExceeded, type DocumentLimit } from '../../errors.js';
-import type { RejectionCounter } from './respond.js';
+import type { RejectionCounter } from '../security-metrics.js';
 
 export interface DocumentLimits {
   /** 0: off. */

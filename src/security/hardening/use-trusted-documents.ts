@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 const loadPersistedOperations = (): typeof import('@graphql-yoga/plugin-persisted-operations').usePersistedOperations =>
   createRequire(import.meta.url)('@graphql-yoga/plugin-persisted-operations').usePersistedOperations;
 import { ConfigError, persistedQueryIdRequired, persistedQueryNotInList } from '../../errors.js';
-import type { RejectionCounter } from './respond.js';
+import type { RejectionCounter } from '../security-metrics.js';
 
 /** "sha256:ABC..." and "abc..." name the same document. */
 export function documentKey(id: string): string {

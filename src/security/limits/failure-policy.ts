@@ -8,9 +8,9 @@
 // - 'closed': the request is refused as over its limit, code RATE_LIMITED, so clients retry
 //   the way they already do for limits: a cost budget take returns ok: false with
 //   retryAfterSec 1 (HTTP 429 + Retry-After: 1 from the cost plugin); a @rateLimit field is
-//   null with RATE_LIMITED (the hit throws StoreUnavailableError). Counted {action="refused"}.
+//   null with RATE_LIMITED (the hit throws limitStoreUnavailable()). Counted {action="refused"}.
 //   429 rather than 503: the client's remedy (back off, retry later) is the same, and
-//   DESIGN.md's catalog has no separate code for it.
+//   the error catalogue (src/errors.ts) has no separate code for it.
 // - A refund that fails is dropped (the client loses those points until the bucket refills);
 //   it is logged but neither allowed nor refused anything.
 //
@@ -18,8 +18,8 @@
 // than that whatever the client library does. A dead Redis fails at once (no connection: the
 // client queues nothing); the deadline is for a hung one.
 import type { Logger } from 'pino';
-import { QuiltError } from '../../errors.js';
-import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import { limitStoreUnavailable } from '../../errors.js';
+import type { SecurityMetrics } from '../security-metrics.js';
 import type { BucketSpec, BucketState, LimitStore } from './types.js';
 
 export type FailurePolicy = 'open' | 'closed';
@@ -29,14 +29,6 @@ export interface FailurePolicyOptions {
   deadlineMs?: number;
   /** Default 5000 ms. */
   warnIntervalMs?: number;
-}
-
-/** A @rateLimit check that could not be made under redisFailure 'closed'. */
-export class StoreUnavailableError extends QuiltError {
-  constructor() {
-    super('RATE_LIMITED', 'Rate limits cannot be checked right now; retry shortly', { extensions: { retryAfterSec: 1 } });
-    this.name = 'StoreUnavailableError';
-  }
 }
 
 class DeadlineError extends Error {
@@ -49,11 +41,11 @@ class DeadlineError extends Error {
 export class FailurePolicyStore implements LimitStore {
   readonly #inner: LimitStore;
   readonly #policy: FailurePolicy;
-  readonly #metrics: GatewayMetrics;
+  readonly #metrics: SecurityMetrics;
   readonly #deadlineMs: number;
   readonly #warn: (err: unknown, op: string) => void;
 
-  constructor(inner: LimitStore, policy: FailurePolicy, deps: { log: Logger; metrics: GatewayMetrics }, options: FailurePolicyOptions = {}) {
+  constructor(inner: LimitStore, policy: FailurePolicy, deps: { log: Logger; metrics: SecurityMetrics }, options: FailurePolicyOptions = {}) {
     this.#inner = inner;
     this.#policy = policy;
     this.#metrics = deps.metrics;
@@ -96,7 +88,7 @@ export class FailurePolicyStore implements LimitStore {
       this.#warn(err, 'hit');
       if (this.#policy === 'closed') {
         this.#metrics.limitStoreError('refused');
-        throw new StoreUnavailableError();
+        throw limitStoreUnavailable();
       }
       this.#metrics.limitStoreError('allowed');
       return [];

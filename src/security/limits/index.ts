@@ -1,34 +1,6 @@
-// The limit store the gateway's cost budgets and @rateLimit windows share: in Redis when
-// --redis-url is given (exact across every instance on that Redis), else in this process.
-// The Redis store is wrapped in the failure policy (failure-policy.ts: 'open' by default).
-import type { Logger } from 'pino';
-import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
-import type { SharedStateOptions } from '../options.js';
-import { FailurePolicyStore } from './failure-policy.js';
-import { MemoryLimitStore } from './memory-store.js';
-import { RedisLimitStore } from './redis-store.js';
-import type { LimitStore } from './types.js';
-
-export type { BucketSpec, BucketState, LimitStore } from './types.js';
+// The shared state of limits: token buckets and sliding windows, in memory or in Redis.
+export { createLimitStore } from './create-limit-store.js';
+export { FailurePolicyStore } from './failure-policy.js';
 export { MemoryLimitStore } from './memory-store.js';
 export { RedisLimitStore } from './redis-store.js';
-export { FailurePolicyStore, StoreUnavailableError } from './failure-policy.js';
-
-export function createLimitStore(options: SharedStateOptions, deps: { log: Logger; metrics: GatewayMetrics }): LimitStore {
-  if (!options.redisUrl) return new MemoryLimitStore();
-  const log = deps.log.child({ component: 'limit-store' });
-  let wrapped: FailurePolicyStore | undefined;
-  let failed = false;
-  const redis = new RedisLimitStore(options.redisUrl, {
-    onError: (err) => {
-      failed = true;
-      wrapped?.reportError(err);
-    },
-    onReady: () => {
-      if (failed) log.info('limit store (Redis) reachable again');
-      failed = false;
-    },
-  });
-  wrapped = new FailurePolicyStore(redis, options.redisFailure, { log, metrics: deps.metrics }, { deadlineMs: options.redisTimeoutMs });
-  return wrapped;
-}
+export type { BucketSpec, BucketState, LimitStore } from './types.js';

@@ -1,22 +1,23 @@
-// The security plugins in the order a request meets them (DESIGN.md section 5): checks that
-// need no parsing first (IP lists, body size, CSRF, the token), then the document checks
-// (hardening limits, trusted documents, cost), then authorization at execution. Each plugin
-// is configured from its part of SecurityOptions; none knows the others.
+// Assembles the security layer: its plugins in the order a request meets them (checks that
+// need no parsing first: IP lists, body size, CSRF, the token; then the document checks:
+// hardening limits, trusted documents, cost; then authorization at execution), the @rateLimit
+// schema transform and the limit store they share. Each plugin is configured from its part
+// of SecurityOptions; none knows the others.
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { SecurityOptions } from './options.js';
+import { useAuthorization } from './authz/index.js';
+import { useCostLimits } from './cost/index.js';
 import { hardeningPlugins } from './hardening/index.js';
 import { useJwtAuth } from './jwt/index.js';
 import { createLimitStore } from './limits/index.js';
+import type { SecurityOptions } from './options.js';
 import { rateLimitTransform } from './rate-limit/index.js';
-import { useCostLimits } from './cost/index.js';
-import { useAuthorization } from './authz/index.js';
+import type { SecurityMetrics } from './security-metrics.js';
 
 export interface SecurityDeps {
   log: Logger;
-  metrics: GatewayMetrics;
+  metrics: SecurityMetrics;
 }
 
 export interface SecurityLayer {
@@ -27,7 +28,7 @@ export interface SecurityLayer {
   close(): Promise<void>;
 }
 
-export function securityLayer(options: SecurityOptions, deps: SecurityDeps): SecurityLayer {
+export function assembleSecurityLayer(options: SecurityOptions, deps: SecurityDeps): SecurityLayer {
   const plugins: Plugin[] = [];
   const schemaTransforms: ((schema: GraphQLSchema) => void)[] = [];
   const closers: (() => Promise<void> | void)[] = [];

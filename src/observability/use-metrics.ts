@@ -8,7 +8,7 @@
 // says otherwise; a batched request (off in Quilt) counts once, under its last operation.
 import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
-import type { GatewayMetrics, OperationTypeLabel, RequestOutcome } from '../metrics/gateway-metrics.js';
+import type { GatewayMetrics, OperationTypeLabel, RequestOutcome } from './gateway-metrics.js';
 
 interface RequestState {
   started: number;

@@ -1,13 +1,25 @@
-// The operational endpoints of DESIGN.md section 7: GET /healthz (the process is alive),
+// The operational endpoints: GET /healthz (the process is alive),
 // GET /readyz (a schema is being served and every one of its upstreams has a healthy
 // replica), GET /upstreams (every pool as JSON) and GET /status (the same as a live page).
 // An upstream in panic mode still answers some calls, but readiness says no: a load
 // balancer in front should prefer an instance whose upstreams are reachable.
 import type { Plugin } from 'graphql-yoga';
-import type { SchemaManager } from '../server/schema-manager.js';
-import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from '../server/status-page.js';
+import type { ConfigProblem } from '../errors.js';
+import type { UpstreamSnapshot } from '../upstream/types.js';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
 
-export function useOperationsEndpoints(manager: SchemaManager): Plugin {
+/** What the endpoints read of the gateway: the schema being served and its pools. */
+export interface ServingState {
+  /** The upstream names of the schema being served; undefined until one loaded. */
+  readonly servedUpstreams: readonly string[] | undefined;
+  /** Counts the schemas served so far (0: none yet). */
+  readonly version: number;
+  /** The problems of the last failed load (empty after a good one). */
+  readonly lastProblems: readonly ConfigProblem[];
+  snapshot(): UpstreamSnapshot[];
+}
+
+export function useOperationsEndpoints(state: ServingState): Plugin {
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return;
@@ -17,9 +29,9 @@ export function useOperationsEndpoints(manager: SchemaManager): Plugin {
         case '/healthz':
           return json({ status: 'ok' });
         case '/readyz':
-          return readiness(manager, json);
+          return readiness(state, json);
         case '/upstreams':
-          return json({ upstreams: manager.current ? manager.registry.snapshot() : [] });
+          return json({ upstreams: state.servedUpstreams ? state.snapshot() : [] });
         case '/status':
           return endResponse(
             new fetchAPI.Response(STATUS_PAGE_HTML, { headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': STATUS_PAGE_CSP, 'cache-control': 'no-store' } }),
@@ -29,22 +41,22 @@ export function useOperationsEndpoints(manager: SchemaManager): Plugin {
   };
 }
 
-function readiness(manager: SchemaManager, json: (body: unknown, status?: number) => void): void {
-  const current = manager.current;
-  if (!current) {
-    return json({ status: 'not ready', reasons: manager.lastProblems.length ? manager.lastProblems : ['no schema loaded yet'], unhealthyUpstreams: [] }, 503);
+function readiness(state: ServingState, json: (body: unknown, status?: number) => void): void {
+  const served = state.servedUpstreams;
+  if (!served) {
+    return json({ status: 'not ready', reasons: state.lastProblems.length ? state.lastProblems : ['no schema loaded yet'], unhealthyUpstreams: [] }, 503);
   }
-  const unhealthy = manager.registry.snapshot().filter((u) => u.healthyReplicas === 0);
+  const unhealthy = state.snapshot().filter((u) => u.healthyReplicas === 0);
   if (unhealthy.length) {
     return json(
       {
         status: 'not ready',
         reasons: unhealthy.map((u) => `upstream "${u.name}" has no healthy replica (0 of ${u.replicas.length})`),
         unhealthyUpstreams: unhealthy.map((u) => u.name),
-        schemaVersion: manager.version,
+        schemaVersion: state.version,
       },
       503,
     );
   }
-  json({ status: 'ready', schemaVersion: manager.version, upstreams: current.sources.map((s) => s.upstream.name), problems: manager.lastProblems });
+  json({ status: 'ready', schemaVersion: state.version, upstreams: served, problems: state.lastProblems });
 }

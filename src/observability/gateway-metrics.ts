@@ -1,11 +1,13 @@
-// The gateway's Prometheus metrics (DESIGN.md section 7). Each gateway holds its own
+// The gateway's Prometheus metrics. Each gateway holds its own
 // prom-client Registry, never the global default one: several gateways run in one test
 // process, and a shared registry would mix their counts or throw on re-registration.
 // Upstream events arrive through ClusterObserver (counters, pushed by the clusters as they
 // happen); pool state (health, in-flight, latency) is read from the registry's snapshots at
 // scrape time, so a replica or upstream that a reload removed disappears from the output.
-// GraphQL request metrics are recorded by the useMetrics plugin through graphqlRequest().
+// GraphQL request metrics are recorded by the useMetrics plugin through graphqlRequest(); the
+// security plugins count their refusals through the SecurityMetrics interface it implements.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LimitRejectionReason, SecurityMetrics } from '../security/security-metrics.js';
 import type { AttemptOutcome, ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
 
 /**
@@ -33,7 +35,7 @@ export const MAX_OPERATION_LABEL = 100;
 // 1 ms .. 10 s: a cached upstream answer to a slow fan-out.
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export class GatewayMetrics implements ClusterObserver {
+export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   readonly registry = new Registry();
   readonly #snapshots: () => readonly UpstreamSnapshot[];
   /** Set for the duration of one scrape, so the gauges share one snapshot. */
@@ -117,7 +119,7 @@ export class GatewayMetrics implements ClusterObserver {
   // GraphQL requests
 
   /** A limit refused a request or a field. */
-  limitRejection(reason: string): void {
+  limitRejection(reason: LimitRejectionReason): void {
     this.#limitRejections.inc({ reason });
   }
 
