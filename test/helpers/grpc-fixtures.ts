@@ -124,14 +124,3 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerat
     }
   }
 }
-
-/** Resolves with the value `probe` returns (or resolves to) once it is truthy; rejects after `ms`. */
-export async function eventually<T>(probe: () => T | Promise<T>, ms = 1000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms (last value: ${String(v)})`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

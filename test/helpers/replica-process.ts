@@ -253,15 +253,3 @@ export async function startReplicas(kind: ReplicaKind, count: number, prefix: st
 export async function stopReplicas(replicas: readonly (ReplicaProcess | undefined)[] | undefined): Promise<void> {
   await Promise.all((replicas ?? []).map((r) => r?.stop()));
 }
-
-/** Poll `probe` until it returns a truthy value; rejects with `what` after `ms`. */
-export async function waitFor<T>(probe: () => T | Promise<T>, ms: number, what: string, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe();
-    if (last) return last;
-    if (Date.now() > deadline) throw new Error(`${what}: not met within ${ms} ms (last value: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
