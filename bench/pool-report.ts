@@ -142,7 +142,7 @@ export function renderPoolSection(results: PoolResults): string {
     const ratio = b === undefined ? '' : b.ratio === undefined ? 'n/a' : ratioText(b.ratio);
     lines.push(row([m.label, ...loadCells(m, ['p50Ms', 'p99Ms']), ratio, b === undefined ? '' : bar(b.passed)]));
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** What makes `npm run bench` exit non-zero: a configuration that failed its response check. */
@@ -162,5 +162,5 @@ export function mergeResults(existing: string, parts: { main?: string; pool?: st
   const oldMain = at >= 0 ? existing.slice(0, at) : existing;
   const oldPool = at >= 0 ? existing.slice(at) : '';
   const kept = [parts.main ?? oldMain, parts.pool ?? oldPool].map((part) => part.trim()).filter((part) => part !== '');
-  return kept.join('\n\n') + '\n';
+  return `${kept.join('\n\n')}\n`;
 }

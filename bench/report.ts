@@ -145,5 +145,5 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
     const expected = expectedUpstreamCalls === undefined ? '' : ` (expected: exactly ${expectedUpstreamCalls} upstream calls)`;
     lines.push(`- ${name}: \`${query}\`${expected}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

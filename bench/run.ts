@@ -79,11 +79,11 @@ const TARGETS: readonly TargetSpec[] = [
 ];
 
 function parseArgs(argv: readonly string[]) {
-  const valueOf = (flag: string): string | undefined => {
+  const flagValue = (flag: string): string | undefined => {
     const index = argv.indexOf(flag);
     return index >= 0 ? argv[index + 1] : undefined;
   };
-  const only = valueOf('--only');
+  const only = flagValue('--only');
   if (only !== undefined && only !== 'baseline' && only !== 'gateway') {
     throw new Error(`--only must be "baseline" or "gateway", got "${only}"`);
   }
@@ -108,7 +108,7 @@ function parseArgs(argv: readonly string[]) {
     runPool: (benchOnly === '' || benchOnly === 'pool') && only !== 'baseline',
     runSecurity: (benchOnly === '' || benchOnly === 'security') && only !== 'baseline',
     write: argv.includes('--write') || argv.includes('--out'),
-    outFile: valueOf('--out') ?? join(REPO_ROOT, 'bench', 'RESULTS.md'),
+    outFile: flagValue('--out') ?? join(REPO_ROOT, 'bench', 'RESULTS.md'),
   };
 }
 

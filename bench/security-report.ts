@@ -167,7 +167,7 @@ export function renderSecuritySection(results: SecurityResults): string {
         'per request, much less sensitive than req/s to other work on a shared machine.',
     );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -180,5 +180,5 @@ export function mergeAllResults(existing: string, parts: { main?: string; pool?:
   const rest = at >= 0 ? existing.slice(0, at) : existing;
   const oldSecurity = at >= 0 ? existing.slice(at) : '';
   const kept = [mergeResults(rest, { main: parts.main, pool: parts.pool }), parts.security ?? oldSecurity].map((part) => part.trim()).filter((part) => part !== '');
-  return kept.join('\n\n') + '\n';
+  return `${kept.join('\n\n')}\n`;
 }

@@ -1,23 +1,11 @@
-// Command-line flags, each with its QUILT_* environment variable (DESIGN.md section 2).
+// Command-line flags, each with its QUILT_* environment variable.
 // A flag wins over its variable; the variable wins over the default. A boolean flag that is
 // on by default is turned off by --no-X, QUILT_X=false or QUILT_NO_X=true. A list flag takes
 // comma-separated values and may be repeated; its flags replace its variable's list.
+import type { FlagSpec } from './flag-spec.js';
 import { SECURITY_FLAGS } from './security-flags.js';
 
-export interface FlagSpec {
-  name: string;
-  type: 'string' | 'number' | 'boolean' | 'list';
-  default?: string | number | boolean;
-  description: string;
-  /** Heading in --help. */
-  group?: string;
-  /** The only values a string flag takes. */
-  choices?: readonly string[];
-  /** A number flag that takes fractions (a rate); others take whole numbers. */
-  fractional?: boolean;
-  /** The value's name in --help ("FILE", "CIDR,..."). */
-  arg?: string;
-}
+export type { FlagSpec };
 
 export const FLAGS: FlagSpec[] = [
   { name: 'schemas', type: 'string', arg: 'DIR', default: 'schemas', description: 'folder of schema files (*.graphql)' },

@@ -1,10 +1,10 @@
-// The security flags of `quilt serve` (DESIGN.md section 2 and 5), in the table of
+// The security flags of `quilt serve`, in the table of
 // src/cli/options.ts; src/cli/security-options.ts turns their values into SecurityOptions.
 // Defaults come from the security modules, so --help and the gateway cannot disagree.
 import { HARDENING_DEFAULTS } from '../security/hardening/index.js';
 import { SUPPORTED_ALGORITHMS } from '../security/jwt/verify.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
-import type { FlagSpec } from './options.js';
+import type { FlagSpec } from './flag-spec.js';
 
 /** Signature algorithms --jwt-algorithms accepts (the JWT plugin's list). "none" never is. */
 export const JWT_ALGORITHMS: readonly string[] = SUPPORTED_ALGORITHMS;

@@ -52,7 +52,7 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
     files.map((f) => [f.upstream.name, { config: f.upstream, cluster: clusters.clusters.get(f.upstream.name)!, http: registry.http }]),
   );
   const problems = new ProblemList();
-  loaded.problems.forEach((p) => problems.add(p));
+  for (const p of loaded.problems) problems.add(p);
   const remotes = new Map<SourceFile, RemoteSource>();
   const grpcSources = new Map<SourceFile, GrpcSource>();
   // A remote source's types are its SDL, written in the file or fetched by introspection.
@@ -71,7 +71,7 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
       remotes.set(remote.file, remote);
       sources.push(remote.file);
     } catch (e) {
-      if (e instanceof ConfigError) e.problems.forEach((p) => problems.add(p));
+      if (e instanceof ConfigError) for (const p of e.problems) problems.add(p);
       else problems.at(file.upstream.node, file.file, `cannot load the remote schema: ${(e as Error).message}`);
     }
   }
@@ -179,7 +179,7 @@ function requiredParentFields(model: CompositionModel): Map<string, string[]> {
       const field = owners.find((o) => callOf(o));
       if (!field) continue;
       const names = new Set(callPlaceholders(field).filter((p) => p.root === 'parent').map((p) => p.path[0]));
-      for (const owner of owners) if (owner.computed) selectionFieldNames(owner.computed).forEach((n) => names.add(n));
+      for (const owner of owners) for (const n of owner.computed ? selectionFieldNames(owner.computed) : []) names.add(n);
       required.set(`${type.name}.${fieldName}`, [...names]);
     }
   }

@@ -91,7 +91,7 @@ export class RemoteSource {
           info,
           returnType,
         })) as unknown[];
-        objects.forEach((obj, i) => copyExternal(obj, results[i], copy));
+        for (const [i, obj] of objects.entries()) copyExternal(obj, results[i], copy);
       },
     };
   }

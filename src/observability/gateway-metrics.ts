@@ -63,10 +63,10 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
     this.#healthChanges = new Counter({ name: 'quilt_upstream_health_changes_total', help: 'Replica health transitions (healthy="true": came back).', labelNames: ['upstream', 'replica', 'healthy'], registers });
     this.#rejections = new Counter({ name: 'quilt_upstream_rejections_total', help: 'Upstream calls refused without an attempt (overload: in-flight cap reached).', labelNames: ['upstream', 'reason'], registers });
 
-    this.#poolGauge('quilt_upstream_replica_healthy', 'Replica is healthy (1) or not (0).', (u, r) => (r.health === 'healthy' ? 1 : 0));
-    this.#poolGauge('quilt_upstream_replica_ejected', 'Replica is ejected by outlier detection (1) or not (0).', (u, r) => (r.health.endsWith('ejected') ? 1 : 0));
-    this.#poolGauge('quilt_upstream_in_flight', 'Upstream attempts running now, per replica.', (u, r) => r.inFlight);
-    this.#poolGauge('quilt_upstream_replica_latency_ewma_seconds', 'Peak-EWMA latency of the replica, as the balancers see it.', (u, r) => r.latencyEwmaMs / 1000);
+    this.#poolGauge('quilt_upstream_replica_healthy', 'Replica is healthy (1) or not (0).', (_u, r) => (r.health === 'healthy' ? 1 : 0));
+    this.#poolGauge('quilt_upstream_replica_ejected', 'Replica is ejected by outlier detection (1) or not (0).', (_u, r) => (r.health.endsWith('ejected') ? 1 : 0));
+    this.#poolGauge('quilt_upstream_in_flight', 'Upstream attempts running now, per replica.', (_u, r) => r.inFlight);
+    this.#poolGauge('quilt_upstream_replica_latency_ewma_seconds', 'Peak-EWMA latency of the replica, as the balancers see it.', (_u, r) => r.latencyEwmaMs / 1000);
     this.#upstreamGauge('quilt_upstream_healthy_replicas', 'Healthy replicas of the upstream.', (u) => u.healthyReplicas);
     this.#upstreamGauge('quilt_upstream_panic', 'No replica is healthy and every one is tried (1) or not (0).', (u) => (u.panic ? 1 : 0));
 

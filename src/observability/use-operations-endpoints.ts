@@ -44,11 +44,12 @@ export function useOperationsEndpoints(state: ServingState): Plugin {
 function readiness(state: ServingState, json: (body: unknown, status?: number) => void): void {
   const served = state.servedUpstreams;
   if (!served) {
-    return json({ status: 'not ready', reasons: state.lastProblems.length ? state.lastProblems : ['no schema loaded yet'], unhealthyUpstreams: [] }, 503);
+    json({ status: 'not ready', reasons: state.lastProblems.length ? state.lastProblems : ['no schema loaded yet'], unhealthyUpstreams: [] }, 503);
+    return;
   }
   const unhealthy = state.snapshot().filter((u) => u.healthyReplicas === 0);
   if (unhealthy.length) {
-    return json(
+    json(
       {
         status: 'not ready',
         reasons: unhealthy.map((u) => `upstream "${u.name}" has no healthy replica (0 of ${u.replicas.length})`),
@@ -57,6 +58,7 @@ function readiness(state: ServingState, json: (body: unknown, status?: number) =
       },
       503,
     );
+    return;
   }
   json({ status: 'ready', schemaVersion: state.version, upstreams: served, problems: state.lastProblems });
 }

@@ -83,7 +83,11 @@ export class UpstreamRegistry {
     const replaced = [...this.#grpc.values()].filter((old) => !next.includes(old.transport));
     this.#grpc = this.#pendingGrpc;
     this.#pendingGrpc = new Map();
-    if (replaced.length) setTimeout(() => replaced.forEach((t) => t.transport.close()), TRANSPORT_DRAIN_MS).unref();
+    if (replaced.length) {
+      setTimeout(() => {
+        for (const kept of replaced) kept.transport.close();
+      }, TRANSPORT_DRAIN_MS).unref();
+    }
   }
 
   snapshot(): UpstreamSnapshot[] {

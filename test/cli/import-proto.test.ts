@@ -35,7 +35,9 @@ function tempDir(): string {
   tempDirs.push(dir);
   return dir;
 }
-after(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 type Point = { latitude: number; longitude: number };
 const FEATURES = [

@@ -47,7 +47,7 @@ describe('gRPC through the gateway: the demo orders service', () => {
   beforeEach(() => {
     users.reset();
     products.reset();
-    orders.forEach((o) => o.reset());
+    for (const o of orders) o.reset();
   });
 
   test('fan-out users -> orders -> products: correct data in exactly 3 upstream calls', async () => {

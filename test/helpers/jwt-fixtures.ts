@@ -77,7 +77,7 @@ export interface JwksServer {
 export async function startJwksServer(keys: JWK[]): Promise<JwksServer> {
   let current = keys;
   const state = { fetches: 0, failing: false };
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer((_req, res) => {
     state.fetches++;
     if (state.failing) return void res.writeHead(503).end();
     const body = JSON.stringify({ keys: current });

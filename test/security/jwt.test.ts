@@ -258,7 +258,12 @@ describe('JWT: configuration checked at start', () => {
 
 describe('JWT keys: cache rules', () => {
   const lines: Record<string, any>[] = [];
-  const log = pino({ level: 'info' }, new Writable({ write: (c, _e, done) => (lines.push(JSON.parse(String(c))), done()) }));
+  const log = pino({ level: 'info' }, new Writable({
+      write: (c, _e, done) => {
+        lines.push(JSON.parse(String(c)));
+        done();
+      },
+    }));
   const header = (kid: string) => ({ alg: 'RS256', kid });
   const jws = { payload: '', signature: '' };
 

@@ -150,7 +150,12 @@ describe('redis unreachable: the failure policy', () => {
 
   async function withStore(policy: 'open' | 'closed', body: (store: LimitStore, metrics: GatewayMetrics, logs: Record<string, any>[]) => Promise<void>) {
     const logs: Record<string, any>[] = [];
-    const sink = new Writable({ write: (c, _e, done) => (logs.push(JSON.parse(String(c))), done()) });
+    const sink = new Writable({
+      write: (c, _e, done) => {
+        logs.push(JSON.parse(String(c)));
+        done();
+      },
+    });
     const metrics = new GatewayMetrics({ processMetrics: false });
     const store = createLimitStore({ redisUrl: server.url, redisFailure: policy, redisTimeoutMs: 250 }, { log: pino(sink), metrics });
     try {

@@ -24,6 +24,7 @@ function demoSchema(file: string, url: string): string {
 
 /** The text of a Monaco editor inside `scope` (its rendered lines, nbsp as spaces). */
 async function editorText(page: Page, scope: string): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: innerText has the line breaks between the editor's line elements; textContent runs the lines together.
   return page.locator(`${scope} .view-lines`).first().evaluate((el) => (el as HTMLElement).innerText.replace(/\u00a0/g, ' '));
 }
 

@@ -165,12 +165,16 @@ test('circuit breaker: calls above maxInFlight fail fast without an attempt', as
   const cluster = testCluster('u', [A], { maxInFlight: 2 });
   let attempts = 0;
   const releases: Array<() => void> = [];
-  const held = () => cluster.call(() => (attempts++, new Promise<void>((resolve) => releases.push(resolve))), { idempotent: true });
+  const held = () =>
+    cluster.call(() => {
+      attempts++;
+      return new Promise<void>((resolve) => releases.push(resolve));
+    }, { idempotent: true });
   const running = [held(), held()];
   await settle();
   await assert.rejects(held(), (e: unknown) => e instanceof TransportFailure && e.kind === 'overload' && !e.reached);
   assert.equal(attempts, 2, 'the refused call made no attempt');
-  releases.forEach((release) => release());
+  for (const release of releases) release();
   await Promise.all(running);
   const after = held();
   await settle();
@@ -202,7 +206,10 @@ test('a reload keeps the state of kept replicas and lets removed ones finish the
   const cluster = testCluster('u', [A, B], { outlier: { ...DEFAULT_POOL.outlier, consecutiveFailures: 1 } });
   await cluster.call(recorder({ 'http://a': refused }).attempt, { idempotent: true });
   let release!: () => void;
-  const onB = cluster.call((r) => (assert.equal(r.url, 'http://b'), new Promise<string>((res) => (release = () => res('done')))), { idempotent: true });
+  const onB = cluster.call((r) => {
+    assert.equal(r.url, 'http://b');
+    return new Promise<string>((res) => (release = () => res('done')));
+  }, { idempotent: true });
   cluster.configure(clusterSpec('u', [A, C]));
   assert.deepEqual(cluster.snapshot().replicas.map((r) => [r.url, r.health]), [['http://a', 'ejected'], ['http://c', 'healthy']]);
   release();

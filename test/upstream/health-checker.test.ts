@@ -18,7 +18,10 @@ function watch(probe: HealthProbe, urls: string[], overrides: Partial<HealthSett
   const probes: string[] = [];
   const checker = new HealthChecker(
     { ...settings, ...overrides },
-    (url, ms) => (probes.push(`${clock.now() - start} ${url}`), probe(url, ms)),
+    (url, ms) => {
+      probes.push(`${clock.now() - start} ${url}`);
+      return probe(url, ms);
+    },
     (url, healthy, reason) => flips.push(`${clock.now() - start} ${url} ${healthy ? 'up' : 'down'}: ${reason}`),
     { clock, random },
   );

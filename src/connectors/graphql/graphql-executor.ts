@@ -8,6 +8,7 @@ import { upstreamBadResponse, upstreamError } from '../../errors.js';
 import { callRouting } from '../../request-context/call-routing.js';
 import type { QuiltContext } from '../../request-context/context.js';
 import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
+import type { HttpResponse } from '../../upstream/transport/http.js';
 import type { UpstreamRuntime } from '../upstream-call.js';
 
 export class GraphqlExecutor {
@@ -28,7 +29,7 @@ export class GraphqlExecutor {
     const body = JSON.stringify({ query, variables, operationName });
     const path = config.endpoint;
     const detail = { method: 'POST', path };
-    let response;
+    let response: HttpResponse;
     try {
       response = await cluster.call(
         async (replica, tryTimeoutMs) => failOnServerError(await http.send(replica.url, { method: 'POST', path, headers, body, timeoutMs: tryTimeoutMs }), replica.url),

@@ -12,17 +12,17 @@ import {
   FieldValueError, describe, durationFromJson, durationToJson, listFromJson, listToJson, structFromJson, structToJson,
   timestampFromJson, timestampToJson, valueFromJson, valueToJson,
 } from './well-known-types.js';
-import { decodeMapKey, encodeMapKey, scalarDefault, scalarEncoder } from './scalars.js';
+import { decodeMapKey, encodeMapKey, scalarDefault, scalarEncoder, type ProtoValue } from './scalars.js';
 
-type Convert = (value: any) => unknown;
+type Convert = (value: ProtoValue) => unknown;
 
-export function compileDecoder(info: GrpcServiceInfo, typeName: string): (message: any) => unknown {
+export function compileDecoder(info: GrpcServiceInfo, typeName: string): (message: ProtoValue) => unknown {
   const decode = compilerFor(info).decoder(typeName.replace(/^\./, ''));
   // A reply is always a message; grpc-js never hands over null for it.
   return (message) => decode(message ?? {});
 }
 
-export function compileEncoder(info: GrpcServiceInfo, typeName: string): (json: any) => unknown {
+export function compileEncoder(info: GrpcServiceInfo, typeName: string): (json: ProtoValue) => unknown {
   const encode = compilerFor(info).encoder(typeName.replace(/^\./, ''));
   return (json) => {
     try {
@@ -115,7 +115,7 @@ class MappingCompiler {
       const unset = scalarDefault(this.#fields(typeName)[0].protoType);
       return (m) => (m == null ? null : (m.value ?? unset));
     }
-    const steps: ((m: any, out: Record<string, unknown>) => void)[] = [];
+    const steps: ((m: ProtoValue, out: Record<string, unknown>) => void)[] = [];
     const oneofs = new Set<string>();
     for (const field of this.#fields(typeName)) {
       const { name } = field;
@@ -187,7 +187,7 @@ class MappingCompiler {
       const inner = scalarEncoder(this.#fields(typeName)[0].protoType);
       return (v) => ({ value: inner(v) });
     }
-    const steps: ((json: any, out: Record<string, unknown>, set: Map<string, string>) => void)[] = [];
+    const steps: ((json: ProtoValue, out: Record<string, unknown>, set: Map<string, string>) => void)[] = [];
     for (const field of this.#fields(typeName)) {
       const { name, oneof } = field;
       const alias = jsonName(name);

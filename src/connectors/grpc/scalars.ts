@@ -3,7 +3,14 @@
 // stay decimal strings from end to end and are checked with BigInt, never Number.
 import { FieldValueError, describe } from './well-known-types.js';
 
-type Convert = (value: any) => unknown;
+/**
+ * A value as proto-loader hands it over or takes it: untyped by nature, since each converter is
+ * generated at load time for one message or scalar type and knows its shape.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above; every use is inside a generated converter.
+export type ProtoValue = any;
+
+type Convert = (value: ProtoValue) => unknown;
 
 const INT64 = new Set(['int64', 'sint64', 'sfixed64']);
 const UINT64 = new Set(['uint64', 'fixed64']);

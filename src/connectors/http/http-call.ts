@@ -6,6 +6,7 @@ import { upstreamBadResponse, upstreamError } from '../../errors.js';
 import { callRouting } from '../../request-context/call-routing.js';
 import { perRequest, type QuiltContext } from '../../request-context/context.js';
 import { getPath, type TemplateScope } from '../../templates/placeholders.js';
+import type { HttpResponse } from '../../upstream/transport/http.js';
 import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
 import { NOT_FOUND, type UpstreamCall, type UpstreamRuntime } from '../upstream-call.js';
 
@@ -68,7 +69,7 @@ export class HttpCall implements UpstreamCall {
     const name = upstream.config.name;
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
     let replicaUrl = '';
-    let response;
+    let response: HttpResponse;
     try {
       response = await upstream.cluster.call(
         async (replica, tryTimeoutMs) => {

@@ -113,7 +113,7 @@ export function readKeyFile(file: string): JWK[] {
     throw new JwtConfigError(`${where}: expected PEM, a JWK or a JWKS (JSON); the file is neither`);
   }
   const keys = isKeySet(json) ? json.keys : [json as JWK];
-  keys.forEach((jwk, i) => checkPublicJwk(jwk, `${where}${isKeySet(json) ? ` keys[${i}]` : ''}`));
+  for (const [i, jwk] of keys.entries()) checkPublicJwk(jwk, `${where}${isKeySet(json) ? ` keys[${i}]` : ''}`);
   return keys;
 }
 

@@ -85,7 +85,10 @@ export class HealthChecker {
   #run(target: Target): void {
     target.timer = undefined;
     const { timeoutMs, intervalMs } = this.#settings;
-    if (this.#inFlight.has(target.url)) return this.#schedule(target, intervalMs * JITTER_SHARE);
+    if (this.#inFlight.has(target.url)) {
+      this.#schedule(target, intervalMs * JITTER_SHARE);
+      return;
+    }
     this.#inFlight.add(target.url);
     let settled = false;
     const finish = (error: unknown, failed: boolean): void => {

@@ -2,7 +2,7 @@
 // timeouts taken from the upstream, not undici's 300 s defaults). Knows nothing of
 // balancing or GraphQL; failures become TransportFailure with whether the request reached
 // the replica, which the cluster's retry rule needs.
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { TransportFailure } from '../types.js';
 
 export interface HttpRequest {
@@ -51,7 +51,7 @@ export class HttpTransport {
     // undici checks headersTimeout/bodyTimeout on a coarse timer (about 500 ms ticks: a
     // 200 ms timeout fired after 1 s), so the per-try deadline is a timer of its own.
     const deadline = AbortSignal.timeout(req.timeoutMs);
-    let res;
+    let res: Dispatcher.ResponseData;
     try {
       res = await this.#pool(origin).request({
         method: req.method as 'GET',
