@@ -19,10 +19,10 @@ import DataLoader from 'dataloader';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { Pool } from 'undici';
 import { isMainModule, stopWhenParentExits } from '../demo/backends/http-service.js';
-import { replicaUrls, REPO_ROOT } from '../demo/backends/topology.js';
-import type { Post, User } from '../demo/backends/users.js';
-import type { Product } from '../demo/backends/products.js';
 import type { Order } from '../demo/backends/orders.js';
+import type { Product } from '../demo/backends/products.js';
+import { REPO_ROOT, replicaUrls } from '../demo/backends/topology.js';
+import type { Post, User } from '../demo/backends/users.js';
 
 export const BASELINE_TYPE_DEFS = /* GraphQL */ `
   type User {
@@ -45,7 +45,10 @@ class ReplicatedJsonClient {
   private readonly pools: Pool[];
   private next = 0;
 
-  constructor(private readonly service: string, urls: readonly string[]) {
+  constructor(
+    private readonly service: string,
+    urls: readonly string[],
+  ) {
     if (urls.length === 0) throw new Error(`${service}: at least one replica URL is required`);
     this.pools = urls.map((url) => new Pool(url, { keepAliveTimeout: 30_000 }));
   }
@@ -104,15 +107,20 @@ class ReplicatedOrdersClient {
     });
     const service = definition[ORDERS_SERVICE] as unknown as grpc.ServiceDefinition;
     const Client = grpc.makeGenericClientConstructor(service, 'OrderService');
-    this.clients = targets.map((target) => new Client(target, grpc.credentials.createInsecure()) as unknown as OrdersStub);
+    this.clients = targets.map(
+      (target) => new Client(target, grpc.credentials.createInsecure()) as unknown as OrdersStub,
+    );
   }
 
   listOrdersByUsers(userIds: readonly string[]): Promise<Order[]> {
     const client = this.clients[this.next]!;
     this.next = (this.next + 1) % this.clients.length;
     return new Promise((resolve, reject) => {
-      client.ListOrdersByUsers({ user_ids: userIds }, { deadline: Date.now() + ORDERS_DEADLINE_MS }, (error, response) =>
-        error ? reject(new Error(`orders backend: ${error.message}`)) : resolve(response?.orders ?? []),
+      client.ListOrdersByUsers(
+        { user_ids: userIds },
+        { deadline: Date.now() + ORDERS_DEADLINE_MS },
+        (error, response) =>
+          error ? reject(new Error(`orders backend: ${error.message}`)) : resolve(response?.orders ?? []),
       );
     });
   }
@@ -260,7 +268,10 @@ function flagOrEnv(flag: string, envName: string): string | undefined {
 }
 
 const urlList = (value: string | undefined): string[] | undefined =>
-  value?.split(',').map((url) => url.trim()).filter((url) => url !== '');
+  value
+    ?.split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
 
 if (isMainModule(import.meta.url)) {
   const port = Number(flagOrEnv('--port', 'PORT') ?? 4200);
@@ -280,7 +291,10 @@ if (isMainModule(import.meta.url)) {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    baseline.close().then(() => process.exit(0), () => process.exit(1));
+    baseline.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -137,7 +137,11 @@ async function totalCalls(backendUrls: readonly string[]): Promise<number> {
  * it already accepted; their upstream calls must not be counted against the
  * next query, and their CPU must not be billed to the next measurement.
  */
-export async function waitForQuietBackends(backendUrls: readonly string[], quietMs = 500, timeoutMs = 30_000): Promise<void> {
+export async function waitForQuietBackends(
+  backendUrls: readonly string[],
+  quietMs = 500,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let previous = await totalCalls(backendUrls);
   for (;;) {

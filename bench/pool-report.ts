@@ -5,7 +5,7 @@
 // The security section comes last and is split off first (security-report.ts).
 import type { LoadResult } from './measure.js';
 
-// The bars (issue 4 item 9).
+// The bars.
 /** ROUND_ROBIN's p50 over LEAST_RESPONSE_TIME's, with one of two replicas slow. */
 export const SLOW_MIN_P50_RATIO = 2;
 /** Balanced pool of two equal replicas over one replica alone, in req/s: under 5% overhead. */
@@ -97,7 +97,7 @@ export function poolBars(results: PoolResults): PoolBar[] {
 export function renderPoolSection(results: PoolResults): string {
   const bars = poolBars(results);
   const lines: string[] = [
-    `${POOL_HEADING} (issue 4: balancing across replicas)`,
+    `${POOL_HEADING} (balancing across replicas)`,
     '',
     `- date: ${results.date}; the section took ${results.durationSeconds} s`,
     `- BENCH_SECONDS: ${results.seconds} per configuration and round; BENCH_ROUNDS: ${results.rounds} (configurations ` +
@@ -107,7 +107,7 @@ export function renderPoolSection(results: PoolResults): string {
     `- Replicas: the users REST service (demo/backends/users.ts), one process each; the slow one answers every call ` +
       `${results.slowDelayMs} ms late (QUILT_DEMO_DELAY_MS). One gateway process per configuration, over a schema folder ` +
       'generated from schemas/users.graphql with its `replicas` and `balance: { algorithm }` substituted. ' +
-      'Calls per replica are the replicas\' own /__calls counts over the measured run.',
+      "Calls per replica are the replicas' own /__calls counts over the measured run.",
     '',
     `### One of two replicas ${results.slowDelayMs} ms slower`,
     '',
@@ -116,8 +116,8 @@ export function renderPoolSection(results: PoolResults): string {
     ...results.slow.rows.map((m) => row([m.label, ...loadCells(m, ['p50Ms', 'p90Ms', 'p99Ms', 'meanMs'])])),
     '',
     'ROUND_ROBIN sends exactly half the calls to the slow replica, so its p50 sits on the edge between the fast half ' +
-      'and the slow half: it is the slow half\'s fastest call as soon as a few fast calls take longer than that (GC, ' +
-      'scheduling), else the fast half\'s slowest call. The mean shows the mix whichever side p50 falls on.',
+      "and the slow half: it is the slow half's fastest call as soon as a few fast calls take longer than that (GC, " +
+      "scheduling), else the fast half's slowest call. The mean shows the mix whichever side p50 falls on.",
     '',
   ];
   for (const b of bars.filter((x) => x.phase === 'slow')) {

@@ -1,4 +1,4 @@
-// The "pool" section of `npm run bench` (issue 4 item 9, DESIGN.md section 4): the
+// The "pool" section of `npm run bench` (README, "Upstream pools"): the
 // gateway's upstream pool measured with real replicas of the users REST service as
 // separate processes.
 // 1. Slow replica: two replicas, one answering every call SLOW_DELAY_MS late
@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO_DELAY_ENV } from '../demo/backends/http-service.js';
-import { waitForHealthy, type ProcessSupervisor } from '../demo/backends/process-supervisor.js';
+import { type ProcessSupervisor, waitForHealthy } from '../demo/backends/process-supervisor.js';
 import { DEMO_HOST, GATEWAY_ENTRY, REPO_ROOT } from '../demo/backends/topology.js';
 import { backendCalls, checkQueryAndCountUpstreamCalls, runLoad, waitForQuietBackends } from './measure.js';
 import { medianOf, type PoolMeasurement, type PoolPhaseResult, type PoolResults } from './pool-report.js';
@@ -103,7 +103,11 @@ async function measureOnce(config: GatewayConfig, seconds: number): Promise<Pool
     label: config.label,
     ...load,
     upstreamCalls: 1,
-    replicaCalls: config.replicas.map((backend, i) => ({ replica: backend.name, slow: backend.delayMs > 0, calls: calls[i]! })),
+    replicaCalls: config.replicas.map((backend, i) => ({
+      replica: backend.name,
+      slow: backend.delayMs > 0,
+      calls: calls[i]!,
+    })),
   };
 }
 
@@ -126,7 +130,9 @@ async function runPhase(
       return { config, child };
     });
     await Promise.all(
-      gateways.map(({ config, child }) => waitForHealthy(child, `http://${DEMO_HOST}:${config.port}/healthz`, HEALTH_TIMEOUT_MS)),
+      gateways.map(({ config, child }) =>
+        waitForHealthy(child, `http://${DEMO_HOST}:${config.port}/healthz`, HEALTH_TIMEOUT_MS),
+      ),
     );
 
     // Every configuration must answer the same data in one upstream call before it is loaded.
@@ -148,15 +154,28 @@ async function runPhase(
       }
     }
     const failedRow = (config: GatewayConfig): PoolMeasurement => ({
-      label: config.label, requestsPerSecond: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, meanMs: 0, failures: 0, upstreamCalls: 0,
-      replicaCalls: [], error: failures.get(config.label),
+      label: config.label,
+      requestsPerSecond: 0,
+      p50Ms: 0,
+      p90Ms: 0,
+      p99Ms: 0,
+      meanMs: 0,
+      failures: 0,
+      upstreamCalls: 0,
+      replicaCalls: [],
+      error: failures.get(config.label),
     });
 
     if (options.warmupSeconds > 0) {
       for (const { config } of gateways) {
         if (failures.has(config.label)) continue;
         options.log(`pool / ${config.label}: warming up ${options.warmupSeconds} s`);
-        await runLoad(`http://${DEMO_HOST}:${config.port}/graphql`, LOOKUP_QUERY, POOL_CONNECTIONS, options.warmupSeconds);
+        await runLoad(
+          `http://${DEMO_HOST}:${config.port}/graphql`,
+          LOOKUP_QUERY,
+          POOL_CONNECTIONS,
+          options.warmupSeconds,
+        );
       }
       await waitForQuietBackends(BACKENDS.map(backendUrl), QUIET_MS);
     }
@@ -198,7 +217,11 @@ function medianRounds(rounds: PoolMeasurement[][]): PoolMeasurement[] {
 }
 
 /** Median over rounds of f(round); undefined when any configuration involved failed its check. */
-function roundRatio(rounds: PoolMeasurement[][], f: (round: PoolMeasurement[]) => number, involved: number[]): number | undefined {
+function roundRatio(
+  rounds: PoolMeasurement[][],
+  f: (round: PoolMeasurement[]) => number,
+  involved: number[],
+): number | undefined {
   if (rounds.some((round) => involved.some((i) => round[i]!.error !== undefined))) return undefined;
   return medianOf(rounds.map(f));
 }
@@ -216,13 +239,17 @@ export async function runPoolBench(options: PoolBenchOptions): Promise<PoolResul
       cpu: options.cpus?.load,
     }),
   }));
-  await Promise.all(children.map(({ backend, child }) => waitForHealthy(child, `${backendUrl(backend)}/health`, HEALTH_TIMEOUT_MS)));
+  await Promise.all(
+    children.map(({ backend, child }) => waitForHealthy(child, `${backendUrl(backend)}/health`, HEALTH_TIMEOUT_MS)),
+  );
 
   const schemaRoot = mkdtempSync(join(tmpdir(), 'quilt-bench-pool-'));
   const removeSchemas = (): void => rmSync(schemaRoot, { recursive: true, force: true });
   process.once('exit', removeSchemas); // an interrupted run exits from finish(), past our finally
   try {
-    options.log(`pool: one of two replicas ${SLOW_DELAY_MS} ms slower, ${SLOW_CONFIGS.map((c) => c.label).join(' / ')}`);
+    options.log(
+      `pool: one of two replicas ${SLOW_DELAY_MS} ms slower, ${SLOW_CONFIGS.map((c) => c.label).join(' / ')}`,
+    );
     const slowRounds = await runPhase(SLOW_CONFIGS, schemaRoot, 0, options);
     const rr = SLOW_CONFIGS.findIndex((c) => c.algorithm === 'ROUND_ROBIN');
     const lrt = SLOW_CONFIGS.findIndex((c) => c.algorithm === 'LEAST_RESPONSE_TIME');

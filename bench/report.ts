@@ -24,7 +24,7 @@ export interface Measurement {
 export interface BenchQuery {
   name: string;
   query: string;
-  expectedUpstreamCalls?: number; // a bar of its own (DESIGN.md section 8: the fan-out makes exactly 3)
+  expectedUpstreamCalls?: number; // a bar of its own (README, "Benchmarks": the fan-out makes exactly 3)
 }
 
 // The bars the gateway must clear, relative to the hand-written baseline.
@@ -84,13 +84,20 @@ function measurementRow(m: Measurement, expectedCalls: number | undefined): stri
   return `| ${m.query} | ${m.target} | ${rps} | ${m.p50Ms} | ${m.p99Ms} | ${calls} | ${rss} |`;
 }
 
-function comparisonRow(query: string, baseline: Measurement, gateway: Measurement, expectedCalls: number | undefined): string {
+function comparisonRow(
+  query: string,
+  baseline: Measurement,
+  gateway: Measurement,
+  expectedCalls: number | undefined,
+): string {
   if (baseline.error !== undefined || gateway.error !== undefined) {
     return `| ${query} | n/a | FAIL | n/a | FAIL | n/a | FAIL | n/a |`;
   }
   const throughputRatio = gateway.roundRatio ?? gateway.requestsPerSecond / baseline.requestsPerSecond;
   const rssRatio =
-    gateway.peakRssMb !== undefined && baseline.peakRssMb !== undefined ? gateway.peakRssMb / baseline.peakRssMb : undefined;
+    gateway.peakRssMb !== undefined && baseline.peakRssMb !== undefined
+      ? gateway.peakRssMb / baseline.peakRssMb
+      : undefined;
   const sameResponse = JSON.stringify(gateway.response) === JSON.stringify(baseline.response);
   return [
     query,
@@ -99,7 +106,10 @@ function comparisonRow(query: string, baseline: Measurement, gateway: Measuremen
     rssRatio === undefined ? 'n/a' : `${fixed(rssRatio, 2)}x`,
     rssRatio === undefined ? 'n/a' : bar(rssRatio <= MAX_RSS_RATIO),
     `${gateway.upstreamCalls} vs ${baseline.upstreamCalls}`,
-    bar(gateway.upstreamCalls === baseline.upstreamCalls && (expectedCalls === undefined || gateway.upstreamCalls === expectedCalls)),
+    bar(
+      gateway.upstreamCalls === baseline.upstreamCalls &&
+        (expectedCalls === undefined || gateway.upstreamCalls === expectedCalls),
+    ),
     sameResponse ? 'yes' : 'NO',
   ].reduce((row, cell) => `${row} ${cell} |`, '|');
 }
@@ -142,7 +152,8 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
 
   lines.push('Queries:', '');
   for (const { name, query, expectedUpstreamCalls } of info.queries) {
-    const expected = expectedUpstreamCalls === undefined ? '' : ` (expected: exactly ${expectedUpstreamCalls} upstream calls)`;
+    const expected =
+      expectedUpstreamCalls === undefined ? '' : ` (expected: exactly ${expectedUpstreamCalls} upstream calls)`;
     lines.push(`- ${name}: \`${query}\`${expected}`);
   }
   return `${lines.join('\n')}\n`;

@@ -23,10 +23,10 @@ import {
   assertPortsFree,
   canPinCpus,
   describeExit,
-  pinProcess,
-  ProcessSupervisor,
-  waitForHealthy,
   type ManagedChild,
+  ProcessSupervisor,
+  pinProcess,
+  waitForHealthy,
 } from '../demo/backends/process-supervisor.js';
 import {
   backendPorts,
@@ -39,7 +39,7 @@ import {
 import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
 import { LOOKUP_QUERY, poolPorts, runPoolBench } from './pool.js';
 import { poolProblems, renderPoolSection } from './pool-report.js';
-import { renderReport, systemFacts, type BenchQuery, type Measurement, type Target } from './report.js';
+import { type BenchQuery, type Measurement, renderReport, systemFacts, type Target } from './report.js';
 import { FAN_OUT_QUERY, runSecurityBench, securityPorts } from './security.js';
 import { mergeAllResults, renderSecuritySection, securityProblems } from './security-report.js';
 
@@ -159,8 +159,16 @@ async function measure(
     const message = error instanceof Error ? error.message : String(error);
     console.error(`[bench] ${label}: response check failed, skipping its load run: ${message}`);
     return {
-      query: query.name, target: target.name, requestsPerSecond: 0, p50Ms: 0, p99Ms: 0,
-      failures: 0, upstreamCalls: 0, peakRssMb: undefined, response: undefined, error: message,
+      query: query.name,
+      target: target.name,
+      requestsPerSecond: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      failures: 0,
+      upstreamCalls: 0,
+      peakRssMb: undefined,
+      response: undefined,
+      error: message,
     };
   }
 
@@ -175,8 +183,12 @@ async function measure(
       `peak RSS ${peakRssMb?.toFixed(1) ?? 'n/a'} MB${load.failures > 0 ? `, ${load.failures} FAILED requests` : ''}`,
   );
   return {
-    query: query.name, target: target.name, ...load, upstreamCalls: checked.upstreamCalls,
-    peakRssMb, response: checked.data,
+    query: query.name,
+    target: target.name,
+    ...load,
+    upstreamCalls: checked.upstreamCalls,
+    peakRssMb,
+    response: checked.data,
   };
 }
 
@@ -210,7 +222,12 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
   // in seconds, not after the baseline has been measured.
   const targets = options.targets.map((target) => ({
     target,
-    child: supervisor.start({ name: target.name, script: target.script, args: target.args, cpu: pin ? TARGET_CPU : undefined }),
+    child: supervisor.start({
+      name: target.name,
+      script: target.script,
+      args: target.args,
+      cpu: pin ? TARGET_CPU : undefined,
+    }),
   }));
   await Promise.all(
     targets.map(({ target, child }) =>
@@ -225,7 +242,10 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const { target, child } of order) {
-        const m = await measure(query, target, child, { seconds: options.seconds, warmupSeconds: round === 0 ? options.warmupSeconds : 0 });
+        const m = await measure(query, target, child, {
+          seconds: options.seconds,
+          warmupSeconds: round === 0 ? options.warmupSeconds : 0,
+        });
         rounds.set(target.name, [...(rounds.get(target.name) ?? []), m]);
       }
     }
@@ -241,7 +261,15 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
   await supervisor.stopAll(); // free the CPUs (and ports) for the pool section
 
   const report = renderReport(
-    { facts, seconds: options.seconds, rounds: options.rounds, warmupSeconds: options.warmupSeconds, connections: CONNECTIONS, pinning, queries: QUERIES },
+    {
+      facts,
+      seconds: options.seconds,
+      rounds: options.rounds,
+      warmupSeconds: options.warmupSeconds,
+      connections: CONNECTIONS,
+      pinning,
+      queries: QUERIES,
+    },
     measurements,
   );
   const failed = measurements.filter((m) => m.error !== undefined).length;
@@ -257,7 +285,10 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const needsGateway = options.runPool || options.runSecurity || (options.runMain && options.targets.some((target) => target.name === 'gateway'));
+  const needsGateway =
+    options.runPool ||
+    options.runSecurity ||
+    (options.runMain && options.targets.some((target) => target.name === 'gateway'));
   if (needsGateway && !existsSync(join(REPO_ROOT, GATEWAY_ENTRY))) {
     throw new Error(`gateway entry point ${GATEWAY_ENTRY} not found (use --only baseline to bench the baseline alone)`);
   }

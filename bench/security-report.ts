@@ -5,7 +5,7 @@
 import type { LoadResult } from './measure.js';
 import { mergeResults } from './pool-report.js';
 
-/** The bar (issue 5 item 8): "on" keeps at least this share of "off"'s req/s. */
+/** The bar (README, "Benchmarks"): "on" keeps at least this share of "off"'s req/s. */
 export const SECURITY_MIN_RATIO = 0.9;
 
 export const SECURITY_HEADING = '## Security overhead';
@@ -66,7 +66,9 @@ const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
 
 /** Why the section's checks failed, if they did: what makes `npm run bench` exit non-zero. */
 export function securityProblems(results: SecurityResults): string[] {
-  const problems = results.checks.filter((c) => c.error !== undefined).map((c) => `security / ${c.label} failed its check: ${c.error}`);
+  const problems = results.checks
+    .filter((c) => c.error !== undefined)
+    .map((c) => `security / ${c.label} failed its check: ${c.error}`);
   for (const [label, outcome] of Object.entries(results.outcomes)) {
     if (outcome && (outcome.error > 0 || outcome.failed > 0 || outcome.limitRejections > 0)) {
       problems.push(
@@ -97,7 +99,7 @@ export function renderSecuritySection(results: SecurityResults): string {
   const passed = securityBarPassed(results);
   const check = (label: SecurityLabel): SecurityCheck | undefined => results.checks.find((c) => c.label === label);
   const lines: string[] = [
-    `${SECURITY_HEADING} (issue 5: auth, cost analysis and @rateLimit on the fan-out)`,
+    `${SECURITY_HEADING} (auth, cost analysis and @rateLimit on the fan-out)`,
     '',
     `- date: ${results.date}; the section took ${results.durationSeconds} s`,
     `- BENCH_SECONDS: ${results.seconds} per configuration and round; BENCH_ROUNDS: ${results.rounds} (configurations ` +
@@ -122,12 +124,13 @@ export function renderSecuritySection(results: SecurityResults): string {
     `- "on" extensions.cost: \`${JSON.stringify(check('on')?.cost ?? null)}\``,
     `- "off" extensions.cost: \`${JSON.stringify(check('off')?.cost ?? null)}\``,
   ];
-  for (const c of results.checks.filter((x) => x.error !== undefined)) lines.push(`- ${c.label} FAILED: ${tableCell(c.error!)}`);
+  for (const c of results.checks.filter((x) => x.error !== undefined))
+    lines.push(`- ${c.label} FAILED: ${tableCell(c.error!)}`);
   lines.push(
     '',
     `The req/s ratio is the median of the rounds' on/off ratios (both measured back to back in each round). ` +
       `Bar: on >= ${SECURITY_MIN_RATIO}x off, every check above passed, and no request failed or was refused ` +
-      '(the gateways\' own `quilt_graphql_requests_total` and `quilt_limit_rejections_total` over the warm-up and all rounds).',
+      "(the gateways' own `quilt_graphql_requests_total` and `quilt_limit_rejections_total` over the warm-up and all rounds).",
     '',
     '| configuration | req/s | p50 ms | p99 ms | peak RSS MB | gateway CPU ms/request | responses under load (gateway metrics) | req/s ratio to off | bar |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
@@ -162,7 +165,7 @@ export function renderSecuritySection(results: SecurityResults): string {
     lines.push(
       '',
       `Gateway CPU per request, on/off (median of the rounds' ratios; not a bar): ${results.cpuRatio.toFixed(2)}x. ` +
-        'It is the gateway process\'s user + system time (/proc/PID/stat, every thread) from the start of a run until ' +
+        "It is the gateway process's user + system time (/proc/PID/stat, every thread) from the start of a run until " +
         'its last request is answered, over the requests its own counter answered in that span: what the checks cost ' +
         'per request, much less sensitive than req/s to other work on a shared machine.',
     );
@@ -179,6 +182,8 @@ export function mergeAllResults(existing: string, parts: { main?: string; pool?:
   const at = existing.search(new RegExp(`^${SECURITY_HEADING}`, 'm'));
   const rest = at >= 0 ? existing.slice(0, at) : existing;
   const oldSecurity = at >= 0 ? existing.slice(at) : '';
-  const kept = [mergeResults(rest, { main: parts.main, pool: parts.pool }), parts.security ?? oldSecurity].map((part) => part.trim()).filter((part) => part !== '');
+  const kept = [mergeResults(rest, { main: parts.main, pool: parts.pool }), parts.security ?? oldSecurity]
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   return `${kept.join('\n\n')}\n`;
 }

@@ -1,4 +1,4 @@
-// The "security" section of `npm run bench` (issue 5 item 8): the fan-out query against
+// The "security" section of `npm run bench` (README, "Benchmarks"): the fan-out query against
 // two gateway processes over the demo backends, in alternating paired rounds:
 // - off: `quilt serve --schemas schemas`, as the main section runs it;
 // - on:  JWT verification (HS256, the demo secret and issuer), --max-cost, a per-client
@@ -10,12 +10,13 @@
 // Before the load: both answer the same data without errors, "on" refuses a bad token
 // with 401 and reports extensions.cost with a live budget. After it: the gateways' own
 // metrics show that no response had errors and no limit refused anything.
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { waitForHealthy, type ManagedChild, type ProcessSupervisor } from '../demo/backends/process-supervisor.js';
+import { type ManagedChild, type ProcessSupervisor, waitForHealthy } from '../demo/backends/process-supervisor.js';
 import {
   backendPorts,
   DEMO_BACKENDS,
@@ -25,15 +26,22 @@ import {
   GATEWAY_SCHEMAS_DIR,
   REPO_ROOT,
 } from '../demo/backends/topology.js';
-import { backendCalls, runLoad, samplePeakRss, waitForQuietBackends, type LoadResult } from './measure.js';
+import { backendCalls, type LoadResult, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
 import { medianOf } from './pool-report.js';
-import type { ResponseOutcomes, SecurityCheck, SecurityLabel, SecurityMeasurement, SecurityResults } from './security-report.js';
+import type {
+  ResponseOutcomes,
+  SecurityCheck,
+  SecurityLabel,
+  SecurityMeasurement,
+  SecurityResults,
+} from './security-report.js';
 
 /**
  * The bench's fan-out query (bench/run.ts measures it too): REST users (1 call) -> gRPC
  * ListOrdersByUsers (1 call for the 20 users) -> REST products by ids (1 call): 3 calls.
  */
-export const FAN_OUT_QUERY = '{ users(limit: 20) { id name orders { id total items { quantity product { id name price } } } } }';
+export const FAN_OUT_QUERY =
+  '{ users(limit: 20) { id name orders { id total items { quantity product { id name price } } } } }';
 /** As in the main section's fan-out. */
 export const SECURITY_CONNECTIONS = 20;
 const HEALTH_TIMEOUT_MS = 20_000;
@@ -86,8 +94,12 @@ export function writeRateLimitedSchemas(dir: string, directive = RATE_LIMIT_DIRE
   // `  users(limit: Int = 20, offset: Int = 0): [User!]! @http(...)`: the directive goes
   // right after the field's type, before the field's other directives.
   const field = /^(\s*users\s*(?:\([^)]*\))?\s*:\s*[^@\n]*?)(\s*@.*)?$/m;
-  if (!field.test(queryType[0])) throw new Error('schemas/users.graphql: no `users` field in type Query to add @rateLimit to');
-  const patched = queryType[0].replace(field, (_, head: string, rest: string | undefined) => `${head} ${directive}${rest ?? ''}`);
+  if (!field.test(queryType[0]))
+    throw new Error('schemas/users.graphql: no `users` field in type Query to add @rateLimit to');
+  const patched = queryType[0].replace(
+    field,
+    (_, head: string, rest: string | undefined) => `${head} ${directive}${rest ?? ''}`,
+  );
   writeFileSync(file, text.slice(0, queryType.index) + patched + text.slice(queryType.index + queryType[0].length));
 }
 
@@ -113,7 +125,12 @@ async function totalCalls(): Promise<number> {
 async function postCounted(
   spec: GatewaySpec,
   headers: Record<string, string>,
-): Promise<{ status: number; body: { data?: unknown; errors?: unknown[]; extensions?: { cost?: unknown } } | undefined; text: string; upstreamCalls: number }> {
+): Promise<{
+  status: number;
+  body: { data?: unknown; errors?: unknown[]; extensions?: { cost?: unknown } } | undefined;
+  text: string;
+  upstreamCalls: number;
+}> {
   await waitForQuietBackends(backendAdminUrls(), 200);
   await Promise.all(backendAdminUrls().map((url) => backendCalls(url, 'DELETE')));
   const response = await fetch(graphqlUrl(spec), {
@@ -142,14 +159,24 @@ async function checkAnswer(spec: GatewaySpec): Promise<{ check: SecurityCheck; d
     const cost = body.extensions?.cost;
     if (cost === undefined) throw new Error('the response has no extensions.cost');
     if (spec.label === 'on') {
-      const available = (cost as { throttleStatus?: { currentlyAvailable?: unknown } } | null)?.throttleStatus?.currentlyAvailable;
+      const available = (cost as { throttleStatus?: { currentlyAvailable?: unknown } } | null)?.throttleStatus
+        ?.currentlyAvailable;
       if (typeof available !== 'number') {
-        throw new Error(`extensions.cost.throttleStatus.currentlyAvailable is not a number (the budget is off?): ${JSON.stringify(cost)}`);
+        throw new Error(
+          `extensions.cost.throttleStatus.currentlyAvailable is not a number (the budget is off?): ${JSON.stringify(cost)}`,
+        );
       }
     }
     return { check: { label: spec.label, upstreamCalls, cost }, data: body.data };
   } catch (error) {
-    return { check: { label: spec.label, upstreamCalls: 0, cost: undefined, error: error instanceof Error ? error.message : String(error) } };
+    return {
+      check: {
+        label: spec.label,
+        upstreamCalls: 0,
+        cost: undefined,
+        error: error instanceof Error ? error.message : String(error),
+      },
+    };
   }
 }
 
@@ -235,18 +262,36 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
     const token = await mintToken(DEMO_JWT.secret);
     const badToken = await mintToken(`${DEMO_JWT.secret}-but-not-this-one`);
     const onFlags = [
-      '--jwt-secret', DEMO_JWT.secret, '--jwt-algorithms', DEMO_JWT.algorithms, '--jwt-issuer', DEMO_JWT.issuer, ...ON_LIMIT_FLAGS,
+      '--jwt-secret',
+      DEMO_JWT.secret,
+      '--jwt-algorithms',
+      DEMO_JWT.algorithms,
+      '--jwt-issuer',
+      DEMO_JWT.issuer,
+      ...ON_LIMIT_FLAGS,
     ];
     const specs: GatewaySpec[] = [
       { label: 'off', port: OFF_PORT, args: ['--schemas', GATEWAY_SCHEMAS_DIR], headers: {} },
-      { label: 'on', port: ON_PORT, args: ['--schemas', schemaDir, ...onFlags], headers: { authorization: `Bearer ${token}` } },
+      {
+        label: 'on',
+        port: ON_PORT,
+        args: ['--schemas', schemaDir, ...onFlags],
+        headers: { authorization: `Bearer ${token}` },
+      },
     ];
 
     const backends = DEMO_BACKENDS.map((backend) => ({
       backend,
-      child: supervisor.start({ name: backend.name, script: backend.script, args: ['--port', String(backend.port)], cpu: options.cpus?.load }),
+      child: supervisor.start({
+        name: backend.name,
+        script: backend.script,
+        args: ['--port', String(backend.port)],
+        cpu: options.cpus?.load,
+      }),
     }));
-    await Promise.all(backends.map(({ backend, child }) => waitForHealthy(child, `${backend.adminUrl}/health`, HEALTH_TIMEOUT_MS)));
+    await Promise.all(
+      backends.map(({ backend, child }) => waitForHealthy(child, `${backend.adminUrl}/health`, HEALTH_TIMEOUT_MS)),
+    );
     const gateways = specs.map((spec) => ({
       spec,
       child: supervisor.start({
@@ -256,7 +301,11 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
         cpu: options.cpus?.target,
       }),
     }));
-    await Promise.all(gateways.map(({ spec, child }) => waitForHealthy(child, `http://${DEMO_HOST}:${spec.port}/healthz`, HEALTH_TIMEOUT_MS)));
+    await Promise.all(
+      gateways.map(({ spec, child }) =>
+        waitForHealthy(child, `http://${DEMO_HOST}:${spec.port}/healthz`, HEALTH_TIMEOUT_MS),
+      ),
+    );
 
     // Checks: both answer, the same data; "on" refuses a bad token before any upstream call.
     const answers: Array<{ check: SecurityCheck; data?: unknown }> = [];
@@ -277,8 +326,10 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
       const bad = await postCounted(specs[1]!, { authorization: `Bearer ${badToken}` });
       badTokenStatus = bad.status;
       badTokenUpstreamCalls = bad.upstreamCalls;
-      if (bad.status !== 401) on!.check.error = `a token signed with another secret got HTTP ${bad.status}, expected 401: ${bad.text.slice(0, 300)}`;
-      else if (bad.upstreamCalls !== 0) on!.check.error = `a request with a bad token made ${bad.upstreamCalls} upstream calls`;
+      if (bad.status !== 401)
+        on!.check.error = `a token signed with another secret got HTTP ${bad.status}, expected 401: ${bad.text.slice(0, 300)}`;
+      else if (bad.upstreamCalls !== 0)
+        on!.check.error = `a request with a bad token made ${bad.upstreamCalls} upstream calls`;
     }
     for (const check of checks) {
       options.log(
@@ -287,30 +338,38 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
           : `security / ${check.label}: check failed, skipping its load runs: ${check.error}`,
       );
     }
-    if (badTokenStatus !== undefined) options.log(`security / on: bad token -> HTTP ${badTokenStatus}, ${badTokenUpstreamCalls} upstream calls`);
+    if (badTokenStatus !== undefined)
+      options.log(`security / on: bad token -> HTTP ${badTokenStatus}, ${badTokenUpstreamCalls} upstream calls`);
     const failed = checks.some((c) => c.error !== undefined);
 
-    const base: Omit<SecurityResults, 'durationSeconds' | 'rows' | 'roundRatios' | 'ratio' | 'cpuRatio' | 'outcomes'> = {
-      date: new Date(startedAt).toISOString(),
-      seconds: options.seconds,
-      rounds: options.rounds,
-      warmupSeconds: options.warmupSeconds,
-      connections: SECURITY_CONNECTIONS,
-      pinning: options.cpus
-        ? `taskset: gateways on CPU ${options.cpus.target}; backends and load generator on CPU ${options.cpus.load}`
-        : 'not pinned (taskset unavailable or fewer than 2 CPUs)',
-      query: FAN_OUT_QUERY,
-      onFlags: `--schemas <copy> --jwt-secret <DEMO_JWT.secret> --jwt-algorithms ${DEMO_JWT.algorithms} --jwt-issuer ${DEMO_JWT.issuer} ${ON_LIMIT_FLAGS.join(' ')}`,
-      rateLimitDirective: RATE_LIMIT_DIRECTIVE,
-      checks,
-      sameData,
-      badTokenStatus,
-      badTokenUpstreamCalls,
-    };
+    const base: Omit<SecurityResults, 'durationSeconds' | 'rows' | 'roundRatios' | 'ratio' | 'cpuRatio' | 'outcomes'> =
+      {
+        date: new Date(startedAt).toISOString(),
+        seconds: options.seconds,
+        rounds: options.rounds,
+        warmupSeconds: options.warmupSeconds,
+        connections: SECURITY_CONNECTIONS,
+        pinning: options.cpus
+          ? `taskset: gateways on CPU ${options.cpus.target}; backends and load generator on CPU ${options.cpus.load}`
+          : 'not pinned (taskset unavailable or fewer than 2 CPUs)',
+        query: FAN_OUT_QUERY,
+        onFlags: `--schemas <copy> --jwt-secret <DEMO_JWT.secret> --jwt-algorithms ${DEMO_JWT.algorithms} --jwt-issuer ${DEMO_JWT.issuer} ${ON_LIMIT_FLAGS.join(' ')}`,
+        rateLimitDirective: RATE_LIMIT_DIRECTIVE,
+        checks,
+        sameData,
+        badTokenStatus,
+        badTokenUpstreamCalls,
+      };
     if (failed) {
       // One configuration alone measures nothing the bar can use.
       return {
-        ...base, durationSeconds: Math.round((Date.now() - startedAt) / 1000), rows: [], roundRatios: [], ratio: undefined, cpuRatio: undefined, outcomes: {},
+        ...base,
+        durationSeconds: Math.round((Date.now() - startedAt) / 1000),
+        rows: [],
+        roundRatios: [],
+        ratio: undefined,
+        cpuRatio: undefined,
+        outcomes: {},
       };
     }
 
@@ -352,9 +411,13 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
         cpuMsPerRequest: cpu.length === all.length ? medianOf(cpu) : undefined,
       };
     });
-    const roundRatios = rounds.map((r) => (r.off.requestsPerSecond > 0 ? r.on.requestsPerSecond / r.off.requestsPerSecond : 0));
+    const roundRatios = rounds.map((r) =>
+      r.off.requestsPerSecond > 0 ? r.on.requestsPerSecond / r.off.requestsPerSecond : 0,
+    );
     const cpuRatios = rounds.flatMap((r) =>
-      r.on.cpuMsPerRequest !== undefined && r.off.cpuMsPerRequest !== undefined ? [r.on.cpuMsPerRequest / r.off.cpuMsPerRequest] : [],
+      r.on.cpuMsPerRequest !== undefined && r.off.cpuMsPerRequest !== undefined
+        ? [r.on.cpuMsPerRequest / r.off.cpuMsPerRequest]
+        : [],
     );
     return {
       ...base,

@@ -13,7 +13,8 @@ const { values } = parseArgs({
   },
 });
 const ttl = Number(values.ttl);
-if (!Number.isInteger(ttl) || ttl <= 0) throw new Error(`--ttl expected a whole number of seconds; received "${values.ttl}"`);
+if (!Number.isInteger(ttl) || ttl <= 0)
+  throw new Error(`--ttl expected a whole number of seconds; received "${values.ttl}"`);
 const token = await new SignJWT({ scope: values.scope })
   .setProtectedHeader({ alg: 'HS256' })
   .setSubject(values.sub!)

@@ -73,12 +73,26 @@ async function main(): Promise<void> {
     name: 'gateway',
     script: GATEWAY_ENTRY,
     // Auth on, with the demo's HS256 secret (`npm run token` mints a token for it).
-    args: ['serve', '--schemas', GATEWAY_SCHEMAS_DIR, '--port', String(GATEWAY_PORT), '--jwt-secret', DEMO_JWT.secret, '--jwt-algorithms', DEMO_JWT.algorithms, '--jwt-issuer', DEMO_JWT.issuer],
+    args: [
+      'serve',
+      '--schemas',
+      GATEWAY_SCHEMAS_DIR,
+      '--port',
+      String(GATEWAY_PORT),
+      '--jwt-secret',
+      DEMO_JWT.secret,
+      '--jwt-algorithms',
+      DEMO_JWT.algorithms,
+      '--jwt-issuer',
+      DEMO_JWT.issuer,
+    ],
   });
   await waitForHealthy(gateway, `http://${DEMO_HOST}:${GATEWAY_PORT}/healthz`, HEALTH_TIMEOUT_MS);
   if (shuttingDown) return;
   console.log(`Quilt demo: GraphiQL at http://localhost:${GATEWAY_PORT}/graphql`);
-  log('mutations need a token: `npm run token` prints one; in GraphiQL\'s Headers tab: {"Authorization": "Bearer <token>"}');
+  log(
+    'mutations need a token: `npm run token` prints one; in GraphiQL\'s Headers tab: {"Authorization": "Bearer <token>"}',
+  );
   log('press Ctrl-C to stop');
 }
 

@@ -2,7 +2,7 @@
 // is made by a factory below (the README's "Errors" table lists them all); every load-time
 // problem is a ConfigProblem with file:line:column. A refusal made before yoga has a GraphQL
 // request to answer goes out through refusalResponse(), so it looks like any other error.
-import { GraphQLError, type ASTNode } from 'graphql';
+import { type ASTNode, GraphQLError } from 'graphql';
 
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -64,21 +64,37 @@ export class QuiltError extends GraphQLError {
 // Upstream outcomes (src/connectors). The message names the upstream, never a replica.
 
 export function upstreamError(upstream: string, status: number | string, detail: Record<string, unknown>): QuiltError {
-  return new QuiltError('UPSTREAM_ERROR', `Upstream "${upstream}" answered with status ${status}`, { extensions: { upstream, status }, detail });
+  return new QuiltError('UPSTREAM_ERROR', `Upstream "${upstream}" answered with status ${status}`, {
+    extensions: { upstream, status },
+    detail,
+  });
 }
 
 /** timeoutMs undefined: the replica's own deadline ran out (a gRPC DEADLINE_EXCEEDED it answered). */
-export function upstreamTimeout(upstream: string, timeoutMs: number | undefined, detail: Record<string, unknown>): QuiltError {
+export function upstreamTimeout(
+  upstream: string,
+  timeoutMs: number | undefined,
+  detail: Record<string, unknown>,
+): QuiltError {
   const within = timeoutMs === undefined ? 'in time' : `within ${timeoutMs} ms`;
-  return new QuiltError('UPSTREAM_TIMEOUT', `Upstream "${upstream}" did not answer ${within}`, { extensions: { upstream }, detail });
+  return new QuiltError('UPSTREAM_TIMEOUT', `Upstream "${upstream}" did not answer ${within}`, {
+    extensions: { upstream },
+    detail,
+  });
 }
 
 export function upstreamUnavailable(upstream: string, detail: Record<string, unknown>): QuiltError {
-  return new QuiltError('UPSTREAM_UNAVAILABLE', `Upstream "${upstream}" is unavailable`, { extensions: { upstream }, detail });
+  return new QuiltError('UPSTREAM_UNAVAILABLE', `Upstream "${upstream}" is unavailable`, {
+    extensions: { upstream },
+    detail,
+  });
 }
 
 export function upstreamBadResponse(upstream: string, detail: Record<string, unknown>): QuiltError {
-  return new QuiltError('UPSTREAM_BAD_RESPONSE', `Upstream "${upstream}" sent a response that is not valid JSON`, { extensions: { upstream }, detail });
+  return new QuiltError('UPSTREAM_BAD_RESPONSE', `Upstream "${upstream}" sent a response that is not valid JSON`, {
+    extensions: { upstream },
+    detail,
+  });
 }
 
 const REJECTED_AS: Record<'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN', string> = {
@@ -88,8 +104,15 @@ const REJECTED_AS: Record<'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN', st
 };
 
 /** The upstream refused the request itself (gRPC INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED). */
-export function upstreamRejected(upstream: string, code: keyof typeof REJECTED_AS, detail: Record<string, unknown>): QuiltError {
-  return new QuiltError(code, `Upstream "${upstream}" rejected the request as ${REJECTED_AS[code]}`, { extensions: { upstream }, detail });
+export function upstreamRejected(
+  upstream: string,
+  code: keyof typeof REJECTED_AS,
+  detail: Record<string, unknown>,
+): QuiltError {
+  return new QuiltError(code, `Upstream "${upstream}" rejected the request as ${REJECTED_AS[code]}`, {
+    extensions: { upstream },
+    detail,
+  });
 }
 
 // The client's input.
@@ -108,12 +131,21 @@ export function internalError(message: string, location: ErrorLocation = {}): Qu
 export function invalidToken(message: string): QuiltError {
   // RFC 6750 section 3: the description is plain text, so quotes and backslashes cannot appear.
   const challenge = `Bearer error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"`;
-  return new QuiltError('UNAUTHENTICATED', message, { extensions: { http: { status: 401, headers: { 'www-authenticate': challenge } } } });
+  return new QuiltError('UNAUTHENTICATED', message, {
+    extensions: { http: { status: 401, headers: { 'www-authenticate': challenge } } },
+  });
 }
 
 /** A field denied by @authenticated (no token) or @requiresScopes (a token without the scopes). */
-export function accessDenied(code: 'UNAUTHENTICATED' | 'FORBIDDEN', coordinate: string, location: ErrorLocation): QuiltError {
-  const message = code === 'UNAUTHENTICATED' ? `Access to ${coordinate} requires authentication` : `Access to ${coordinate} is not granted to this token`;
+export function accessDenied(
+  code: 'UNAUTHENTICATED' | 'FORBIDDEN',
+  coordinate: string,
+  location: ErrorLocation,
+): QuiltError {
+  const message =
+    code === 'UNAUTHENTICATED'
+      ? `Access to ${coordinate} requires authentication`
+      : `Access to ${coordinate} is not granted to this token`;
   return new QuiltError(code, message, location);
 }
 
@@ -121,21 +153,33 @@ export function accessDenied(code: 'UNAUTHENTICATED' | 'FORBIDDEN', coordinate: 
 
 /** Over --max-cost, or over the whole budget (so it could never run). */
 export function costLimitExceeded(requested: number, limit: number, what: 'maximum cost' | 'cost budget'): QuiltError {
-  return new QuiltError('COST_LIMIT_EXCEEDED', `The operation's estimated cost of ${requested} is above the ${what} of ${limit}.`, {
-    extensions: { requestedQueryCost: requested, maxCost: limit, http: { status: 400, spec: true } },
-  });
+  return new QuiltError(
+    'COST_LIMIT_EXCEEDED',
+    `The operation's estimated cost of ${requested} is above the ${what} of ${limit}.`,
+    {
+      extensions: { requestedQueryCost: requested, maxCost: limit, http: { status: 400, spec: true } },
+    },
+  );
 }
 
 /** The client's budget bucket holds fewer points than the operation needs: HTTP 429. */
 export function costBudgetSpent(requested: number, remaining: number, retryAfterSec: number): QuiltError {
   const after = String(Math.max(1, Math.ceil(retryAfterSec)));
-  return new QuiltError('RATE_LIMITED', `The cost budget is spent: this operation needs ${requested} points and ${remaining} are left. Retry after ${after} s.`, {
-    extensions: { retryAfterSec: Number(after), http: { status: 429, headers: { 'Retry-After': after } } },
-  });
+  return new QuiltError(
+    'RATE_LIMITED',
+    `The cost budget is spent: this operation needs ${requested} points and ${remaining} are left. Retry after ${after} s.`,
+    {
+      extensions: { retryAfterSec: Number(after), http: { status: 429, headers: { 'Retry-After': after } } },
+    },
+  );
 }
 
 /** @listSize(requireOneSlicingArgument) and the field was given none, or several, of them. */
-export function slicingArgumentRequired(coordinate: string, slicingArguments: readonly string[], given: number): QuiltError {
+export function slicingArgumentRequired(
+  coordinate: string,
+  slicingArguments: readonly string[],
+  given: number,
+): QuiltError {
   return new QuiltError(
     'GRAPHQL_VALIDATION_FAILED',
     `Field "${coordinate}" needs exactly one of its slicing arguments (${slicingArguments.join(', ')}) for its cost to be estimated; it has ${given}.`,
@@ -173,32 +217,52 @@ export function documentLimitExceeded(limit: DocumentLimit, message: string): Qu
 
 export function batchLimitExceeded(limit: number): QuiltError {
   return limit === 0
-    ? new QuiltError('BATCH_LIMIT_EXCEEDED', 'Batched requests are not accepted: send one operation per request', { extensions: { http: { status: 400 } } })
-    : new QuiltError('BATCH_LIMIT_EXCEEDED', `A batched request may hold at most ${limit} operations`, { extensions: { limit, http: { status: 413 } } });
+    ? new QuiltError('BATCH_LIMIT_EXCEEDED', 'Batched requests are not accepted: send one operation per request', {
+        extensions: { http: { status: 400 } },
+      })
+    : new QuiltError('BATCH_LIMIT_EXCEEDED', `A batched request may hold at most ${limit} operations`, {
+        extensions: { limit, http: { status: 413 } },
+      });
 }
 
 export function requestTooLarge(maxBytes: number): QuiltError {
-  return new QuiltError('REQUEST_ENTITY_TOO_LARGE', `Request body larger than ${maxBytes} bytes`, { extensions: { http: { status: 413 } } });
+  return new QuiltError('REQUEST_ENTITY_TOO_LARGE', `Request body larger than ${maxBytes} bytes`, {
+    extensions: { http: { status: 413 } },
+  });
 }
 
 export function csrfPrevented(headers: readonly string[]): QuiltError {
-  return new QuiltError('CSRF_PREVENTED', `Refused as a possible cross-site request forgery: send Content-Type: application/json, or the header ${headers.join(' or ')}`, {
+  return new QuiltError(
+    'CSRF_PREVENTED',
+    `Refused as a possible cross-site request forgery: send Content-Type: application/json, or the header ${headers.join(' or ')}`,
+    {
+      extensions: { http: { status: 403 } },
+    },
+  );
+}
+
+export function addressForbidden(): QuiltError {
+  return new QuiltError('FORBIDDEN', 'Requests from this address are not accepted', {
     extensions: { http: { status: 403 } },
   });
 }
 
-export function addressForbidden(): QuiltError {
-  return new QuiltError('FORBIDDEN', 'Requests from this address are not accepted', { extensions: { http: { status: 403 } } });
-}
-
 export function persistedQueryNotInList(): QuiltError {
-  return new QuiltError('PERSISTED_QUERY_NOT_IN_LIST', 'Unknown document id: only trusted documents run on this gateway', { extensions: { http: { status: 400 } } });
+  return new QuiltError(
+    'PERSISTED_QUERY_NOT_IN_LIST',
+    'Unknown document id: only trusted documents run on this gateway',
+    { extensions: { http: { status: 400 } } },
+  );
 }
 
 export function persistedQueryIdRequired(): QuiltError {
-  return new QuiltError('PERSISTED_QUERY_ID_REQUIRED', 'Only trusted documents run on this gateway: send "documentId" or extensions.persistedQuery.sha256Hash instead of a query', {
-    extensions: { http: { status: 400 } },
-  });
+  return new QuiltError(
+    'PERSISTED_QUERY_ID_REQUIRED',
+    'Only trusted documents run on this gateway: send "documentId" or extensions.persistedQuery.sha256Hash instead of a query',
+    {
+      extensions: { http: { status: 400 } },
+    },
+  );
 }
 
 interface HttpExtension {
@@ -211,13 +275,20 @@ interface HttpExtension {
  * a GraphQL response (message and code only), with the status and headers its
  * extensions.http carries. The media type follows the client's Accept, as yoga's does.
  */
-export function refusalResponse(fetchAPI: { Response: typeof Response }, request: Request, error: QuiltError): Response {
+export function refusalResponse(
+  fetchAPI: { Response: typeof Response },
+  request: Request,
+  error: QuiltError,
+): Response {
   const http = (error.extensions.http ?? {}) as HttpExtension;
   const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
   const graphqlResponse = (request.headers.get('accept') ?? '').includes('application/graphql-response+json');
   return new fetchAPI.Response(body, {
     status: http.status ?? 400,
-    headers: { ...http.headers, 'content-type': `${graphqlResponse ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8` },
+    headers: {
+      ...http.headers,
+      'content-type': `${graphqlResponse ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`,
+    },
   });
 }
 

@@ -267,7 +267,10 @@ export class CallRecorder<T> {
   calls = 0;
   #byKey: Record<string, number> = {};
 
-  constructor(private readonly keyOf: (entry: T) => string, private readonly maxRecorded: number) {}
+  constructor(
+    private readonly keyOf: (entry: T) => string,
+    private readonly maxRecorded: number,
+  ) {}
 
   record(entry: T): void {
     this.calls += 1;

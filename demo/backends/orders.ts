@@ -6,15 +6,15 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { isMainModule } from './http-service.js';
 import {
-  runGrpcServiceCli,
-  startGrpcService,
   type GrpcServiceHooks,
   type GrpcServiceOptions,
   type GrpcServiceSpec,
   type RunningGrpcService,
+  runGrpcServiceCli,
+  startGrpcService,
 } from './grpc-service.js';
+import { isMainModule } from './http-service.js';
 import { makeProduct, PRODUCT_COUNT } from './products.js';
 import { USER_COUNT } from './users.js';
 
@@ -74,10 +74,19 @@ const cents = (price: number): number => Math.round(price * 100);
 
 function catalogPrice(productId: string): number | undefined {
   const n = Number(productId);
-  return Number.isInteger(n) && n >= 1 && n <= PRODUCT_COUNT && String(n) === productId ? makeProduct(n).price : undefined;
+  return Number.isInteger(n) && n >= 1 && n <= PRODUCT_COUNT && String(n) === productId
+    ? makeProduct(n).price
+    : undefined;
 }
 
-function priced(id: string, userId: string, status: OrderStatus, items: OrderItem[], createdSeconds: number, note: string | null): Order {
+function priced(
+  id: string,
+  userId: string,
+  status: OrderStatus,
+  items: OrderItem[],
+  createdSeconds: number,
+  note: string | null,
+): Order {
   // Sum in integer cents: total and total_cents always agree, with no float noise.
   const totalCents = items.reduce((sum, item) => sum + item.quantity * cents(item.unit_price), 0);
   return {
@@ -198,7 +207,9 @@ function ordersSpec({ noteCancellation }: GrpcServiceHooks): GrpcServiceSpec {
     if (items.length === 0) return callback(fail(grpc.status.INVALID_ARGUMENT, 'an order needs at least one item'));
     const bad = items.findIndex((item) => !(item.quantity >= 1));
     if (bad >= 0) {
-      return callback(fail(grpc.status.INVALID_ARGUMENT, `items[${bad}].quantity must be >= 1, got ${items[bad]!.quantity}`));
+      return callback(
+        fail(grpc.status.INVALID_ARGUMENT, `items[${bad}].quantity must be >= 1, got ${items[bad]!.quantity}`),
+      );
     }
     const withPrices = items.map((item) => ({
       product_id: item.product_id,
@@ -208,7 +219,9 @@ function ordersSpec({ noteCancellation }: GrpcServiceHooks): GrpcServiceSpec {
     callback(null, { order: store.create(userId, withPrices) });
   };
 
-  const WatchOrders = (call: grpc.ServerWritableStream<{ user_id: string; count: number; interval_ms: number }, OrderEvent>): void => {
+  const WatchOrders = (
+    call: grpc.ServerWritableStream<{ user_id: string; count: number; interval_ms: number }, OrderEvent>,
+  ): void => {
     const { user_id: userId } = call.request;
     const count = call.request.count === 0 ? DEFAULT_WATCH_COUNT : call.request.count;
     const intervalMs = call.request.interval_ms === 0 ? DEFAULT_WATCH_INTERVAL_MS : call.request.interval_ms;

@@ -2,7 +2,7 @@
 // prefixes their output, waits for their health endpoints, and stops them by
 // PID. Used by both `npm start` and the benchmark: either must leave no
 // process behind, whichever way it ends.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';

@@ -4,16 +4,16 @@
 import {
   idFromPath,
   isMainModule,
+  type JsonReply,
   listParam,
   notFound,
   ok,
   paginate,
-  runServiceCli,
-  startJsonService,
-  type JsonReply,
   type RunningService,
+  runServiceCli,
   type ServiceOptions,
   type ServiceRequest,
+  startJsonService,
 } from './http-service.js';
 
 export type { RecordedRequest, RunningService } from './http-service.js';

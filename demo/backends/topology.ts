@@ -79,4 +79,8 @@ export const GATEWAY_SCHEMAS_DIR = 'schemas';
  * The demo gateway verifies HS256 tokens signed with this secret (`npm run token` mints one).
  * A demo convenience only: a real deployment uses --jwks-url or --jwt-public-key.
  */
-export const DEMO_JWT = { secret: 'quilt-demo-secret-not-for-production-0123', issuer: 'quilt-demo', algorithms: 'HS256' } as const;
+export const DEMO_JWT = {
+  secret: 'quilt-demo-secret-not-for-production-0123',
+  issuer: 'quilt-demo',
+  algorithms: 'HS256',
+} as const;

@@ -5,16 +5,16 @@ import {
   created,
   idFromPath,
   isMainModule,
+  type JsonReply,
   listParam,
   notFound,
   ok,
   paginate,
-  runServiceCli,
-  startJsonService,
-  type JsonReply,
   type RunningService,
+  runServiceCli,
   type ServiceOptions,
   type ServiceRequest,
+  startJsonService,
 } from './http-service.js';
 
 export type { RecordedRequest, RunningService } from './http-service.js';
@@ -36,8 +36,28 @@ export interface Post {
 export const USER_COUNT = 100;
 export const POSTS_PER_USER = 3;
 
-const ONES = ['', 'One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight', 'Nine', 'Ten',
-  'Eleven', 'Twelve', 'Thirteen', 'Fourteen', 'Fifteen', 'Sixteen', 'Seventeen', 'Eighteen', 'Nineteen'];
+const ONES = [
+  '',
+  'One',
+  'Two',
+  'Three',
+  'Four',
+  'Five',
+  'Six',
+  'Seven',
+  'Eight',
+  'Nine',
+  'Ten',
+  'Eleven',
+  'Twelve',
+  'Thirteen',
+  'Fourteen',
+  'Fifteen',
+  'Sixteen',
+  'Seventeen',
+  'Eighteen',
+  'Nineteen',
+];
 const TENS = ['', '', 'Twenty', 'Thirty', 'Forty', 'Fifty', 'Sixty', 'Seventy', 'Eighty', 'Ninety'];
 
 /** 7 -> "Seven", 42 -> "Forty Two", 100 -> "One Hundred" (1..100 is all the data needs). */

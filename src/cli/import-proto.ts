@@ -15,7 +15,10 @@ const UPSTREAM_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 export async function importCommand(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind !== 'proto') throw new UsageError(`import: unknown source kind "${kind ?? ''}"; usage: quilt import proto FILE.proto [--service NAME] [--out FILE]`);
+  if (kind !== 'proto')
+    throw new UsageError(
+      `import: unknown source kind "${kind ?? ''}"; usage: quilt import proto FILE.proto [--service NAME] [--out FILE]`,
+    );
   // No environment variables: an import is one explicit invocation.
   const { options, positionals } = parseOptions(rest, {}, IMPORT_FLAGS);
   if (positionals.length !== 1) throw new UsageError('import proto: needs exactly one FILE.proto');
@@ -26,9 +29,15 @@ export async function importCommand(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const replicas = String(options.replicas ?? DEFAULT_REPLICA).split(',').map((r) => r.trim()).filter(Boolean);
+  const replicas = String(options.replicas ?? DEFAULT_REPLICA)
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const badReplica = replicas.find((r) => !REPLICA.test(r));
-  if (!replicas.length || badReplica !== undefined) throw new UsageError(`--replicas: expected host:port[,host:port...] (grpc:// or grpcs:// allowed), received "${badReplica ?? ''}"`);
+  if (!replicas.length || badReplica !== undefined)
+    throw new UsageError(
+      `--replicas: expected host:port[,host:port...] (grpc:// or grpcs:// allowed), received "${badReplica ?? ''}"`,
+    );
 
   try {
     const services = servicesIn(protoFile);
@@ -39,14 +48,19 @@ export async function importCommand(argv: string[]): Promise<number> {
     }
     let service = options.service === undefined ? undefined : String(options.service).replace(/^\./, '');
     if (service === undefined) {
-      if (services.length > 1) throw new UsageError(`${given} defines ${services.length} services; choose one with --service:\n${listed}`);
+      if (services.length > 1)
+        throw new UsageError(`${given} defines ${services.length} services; choose one with --service:\n${listed}`);
       service = services[0];
     } else if (!services.includes(service)) {
       throw new UsageError(`${given} has no service "${service}"; its services:\n${listed}`);
     }
 
-    const upstreamName = options['upstream-name'] === undefined ? kebab(service.split('.').at(-1)!) : String(options['upstream-name']);
-    if (!UPSTREAM_NAME.test(upstreamName)) throw new UsageError(`--upstream-name: letters, digits, "_" or "-", starting with a letter; received "${upstreamName}"`);
+    const upstreamName =
+      options['upstream-name'] === undefined ? kebab(service.split('.').at(-1)!) : String(options['upstream-name']);
+    if (!UPSTREAM_NAME.test(upstreamName))
+      throw new UsageError(
+        `--upstream-name: letters, digits, "_" or "-", starting with a letter; received "${upstreamName}"`,
+      );
 
     const out = options.out === undefined ? undefined : resolve(String(options.out));
     // proto: is relative to the schema file; on stdout, the path as it was given.
@@ -66,7 +80,9 @@ export async function importCommand(argv: string[]): Promise<number> {
       return 1;
     }
     const { Query, Mutation, Subscription, skipped } = generated.counts;
-    console.error(`quilt import proto: wrote ${options.out} (${service}: ${Query} Query, ${Mutation} Mutation, ${Subscription} Subscription field(s)${skipped ? `, ${skipped} method(s) skipped` : ''})`);
+    console.error(
+      `quilt import proto: wrote ${options.out} (${service}: ${Query} Query, ${Mutation} Mutation, ${Subscription} Subscription field(s)${skipped ? `, ${skipped} method(s) skipped` : ''})`,
+    );
     return 0;
   } catch (e) {
     if (!(e instanceof ProtoLoadError)) throw e;
@@ -78,7 +94,11 @@ export async function importCommand(argv: string[]): Promise<number> {
 
 /** "RouteGuide" -> "route-guide", "HTTPProxy" -> "http-proxy". */
 function kebab(name: string): string {
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-');
   const trimmed = words.replace(/^[^a-z]+/, '').replace(/-+$/, '');
   return trimmed || 'grpc';
 }

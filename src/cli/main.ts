@@ -1,13 +1,13 @@
 // `quilt serve`, `quilt check` and `quilt import` (src/cli/import-proto.ts).
 import { resolve } from 'node:path';
-import { loadSchemaFolder } from '../config/load-folder.js';
 import { compileSchema } from '../compose/compile-schema.js';
+import { loadSchemaFolder } from '../config/load-folder.js';
 import { ConfigError, formatProblem } from '../errors.js';
 import { JwtConfigError } from '../security/jwt/index.js';
 import { startGateway } from '../server/gateway.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
 import { importCommand } from './import-proto.js';
-import { helpText, parseOptions, UsageError, type OptionSources, type Options } from './options.js';
+import { helpText, type OptionSources, type Options, parseOptions, UsageError } from './options.js';
 import { securityOptionsFrom } from './security-options.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -8,12 +8,34 @@ import { SECURITY_FLAGS } from './security-flags.js';
 export type { FlagSpec };
 
 export const FLAGS: FlagSpec[] = [
-  { name: 'schemas', type: 'string', arg: 'DIR', default: 'schemas', description: 'folder of schema files (*.graphql)' },
+  {
+    name: 'schemas',
+    type: 'string',
+    arg: 'DIR',
+    default: 'schemas',
+    description: 'folder of schema files (*.graphql)',
+  },
   { name: 'port', type: 'number', default: 4000, description: 'port to listen on' },
   { name: 'host', type: 'string', arg: 'ADDR', default: '0.0.0.0', description: 'address to listen on' },
-  { name: 'log-level', type: 'string', arg: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug or trace' },
-  { name: 'graphiql', type: 'boolean', default: true, description: 'serve GraphiQL on GET /graphql (--no-graphiql to turn off)' },
-  { name: 'watch', type: 'boolean', default: true, description: 'reload when the schemas folder changes (--no-watch to turn off)' },
+  {
+    name: 'log-level',
+    type: 'string',
+    arg: 'LEVEL',
+    default: 'info',
+    description: 'fatal, error, warn, info, debug or trace',
+  },
+  {
+    name: 'graphiql',
+    type: 'boolean',
+    default: true,
+    description: 'serve GraphiQL on GET /graphql (--no-graphiql to turn off)',
+  },
+  {
+    name: 'watch',
+    type: 'boolean',
+    default: true,
+    description: 'reload when the schemas folder changes (--no-watch to turn off)',
+  },
   ...SECURITY_FLAGS,
 ];
 
@@ -37,7 +59,11 @@ export type OptionSources = Record<string, string>;
 export class UsageError extends Error {}
 
 /** Parses `--name value`, `--name=value`, `--flag` and `--no-flag`; positionals are returned apart. */
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, flags: FlagSpec[] = FLAGS): { options: Options; positionals: string[]; sources: OptionSources } {
+export function parseOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  flags: FlagSpec[] = FLAGS,
+): { options: Options; positionals: string[]; sources: OptionSources } {
   const options: Options = {};
   const sources: OptionSources = {};
   for (const f of flags) {
@@ -51,7 +77,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, flags: Flag
     const negated = f.type === 'boolean' ? env[negatedName] : undefined;
     if (negated !== undefined) {
       const value = !coerce(f, negated, negatedName);
-      if (fromEnv !== undefined && options[f.name] !== value) throw new UsageError(`${envName(f.name)}=${fromEnv} and ${negatedName}=${negated} contradict each other: set one of them`);
+      if (fromEnv !== undefined && options[f.name] !== value)
+        throw new UsageError(
+          `${envName(f.name)}=${fromEnv} and ${negatedName}=${negated} contradict each other: set one of them`,
+        );
       options[f.name] = value;
       sources[f.name] = negatedName;
     }
@@ -93,7 +122,10 @@ function coerce(spec: FlagSpec, value: string, where: string): OptionValue {
   if (spec.type === 'number') {
     const n = value.trim() === '' ? NaN : Number(value);
     const valid = spec.fractional ? Number.isFinite(n) && n >= 0 : Number.isInteger(n) && n >= 0;
-    if (!valid) throw new UsageError(`${where}: expected ${spec.fractional ? 'a number >= 0' : 'a whole number >= 0'}, received "${value}"`);
+    if (!valid)
+      throw new UsageError(
+        `${where}: expected ${spec.fractional ? 'a number >= 0' : 'a whole number >= 0'}, received "${value}"`,
+      );
     return n;
   }
   if (spec.type === 'boolean') {
@@ -107,7 +139,8 @@ function coerce(spec: FlagSpec, value: string, where: string): OptionValue {
       .map((v) => v.trim())
       .filter((v) => v !== '');
   }
-  if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`${where}: expected ${spec.choices.join(' or ')}, received "${value}"`);
+  if (spec.choices && !spec.choices.includes(value))
+    throw new UsageError(`${where}: expected ${spec.choices.join(' or ')}, received "${value}"`);
   return value;
 }
 

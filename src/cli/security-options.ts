@@ -3,11 +3,18 @@
 // received, so a typo in a deployment's environment is found at start-up, not by a client.
 import { parseCidr } from '../security/hardening/index.js';
 import type { JwtOptions, SecurityOptions } from '../security/options.js';
-import { envName, UsageError, type OptionSources, type Options } from './options.js';
+import { envName, type OptionSources, type Options, UsageError } from './options.js';
 import { DEFAULT_JWT_CLOCK_TOLERANCE_SEC, JWT_ALGORITHMS } from './security-flags.js';
 
 const KEY_SOURCES = ['jwks-url', 'jwt-public-key', 'jwt-secret'] as const;
-const JWT_SETTINGS = ['jwt-issuer', 'jwt-audience', 'jwt-algorithms', 'jwt-cookie', 'jwt-clock-tolerance', 'jwt-required-claims'] as const;
+const JWT_SETTINGS = [
+  'jwt-issuer',
+  'jwt-audience',
+  'jwt-algorithms',
+  'jwt-cookie',
+  'jwt-clock-tolerance',
+  'jwt-required-claims',
+] as const;
 
 interface Reader {
   /** "--max-depth" or "QUILT_MAX_DEPTH", as the user wrote it; both names when it was not set. */
@@ -73,10 +80,15 @@ export function securityOptionsFrom(options: Options, sources: OptionSources): S
 }
 
 function jwtOptions({ where, isSet, list, text, num }: Reader): JwtOptions | undefined {
-  const given = KEY_SOURCES.filter((name) => (name === 'jwt-public-key' ? list(name).length > 0 : text(name) !== undefined));
+  const given = KEY_SOURCES.filter((name) =>
+    name === 'jwt-public-key' ? list(name).length > 0 : text(name) !== undefined,
+  );
   if (given.length === 0) {
     const stray = JWT_SETTINGS.find(isSet);
-    if (stray) throw new UsageError(`${where(stray)} is set but JWT is off: JWT is on when a key source is given (--jwks-url, --jwt-public-key or --jwt-secret), received none`);
+    if (stray)
+      throw new UsageError(
+        `${where(stray)} is set but JWT is off: JWT is on when a key source is given (--jwks-url, --jwt-public-key or --jwt-secret), received none`,
+      );
     return undefined;
   }
   const algorithms = list('jwt-algorithms');
@@ -87,15 +99,25 @@ function jwtOptions({ where, isSet, list, text, num }: Reader): JwtOptions | und
     );
   }
   for (const alg of algorithms) {
-    if (alg.toLowerCase() === 'none') throw new UsageError(`${where('jwt-algorithms')}: "none" (unsigned tokens) is never accepted; expected some of ${JWT_ALGORITHMS.join(', ')}`);
-    if (!JWT_ALGORITHMS.includes(alg)) throw new UsageError(`${where('jwt-algorithms')}: expected some of ${JWT_ALGORITHMS.join(', ')}, received "${alg}"`);
+    if (alg.toLowerCase() === 'none')
+      throw new UsageError(
+        `${where('jwt-algorithms')}: "none" (unsigned tokens) is never accepted; expected some of ${JWT_ALGORITHMS.join(', ')}`,
+      );
+    if (!JWT_ALGORITHMS.includes(alg))
+      throw new UsageError(
+        `${where('jwt-algorithms')}: expected some of ${JWT_ALGORITHMS.join(', ')}, received "${alg}"`,
+      );
   }
   const secret = text('jwt-secret');
   const hmac = algorithms.filter((a) => a.startsWith('HS'));
   const asymmetric = algorithms.filter((a) => !a.startsWith('HS'));
-  if (hmac.length && !secret) throw new UsageError(`${where('jwt-algorithms')}: ${hmac.join(', ')} needs ${where('jwt-secret')}, received none`);
+  if (hmac.length && !secret)
+    throw new UsageError(`${where('jwt-algorithms')}: ${hmac.join(', ')} needs ${where('jwt-secret')}, received none`);
   const publicKeys = text('jwks-url') !== undefined || list('jwt-public-key').length > 0;
-  if (asymmetric.length && !publicKeys) throw new UsageError(`${where('jwt-algorithms')}: ${asymmetric.join(', ')} needs public keys from --jwks-url or --jwt-public-key, received none`);
+  if (asymmetric.length && !publicKeys)
+    throw new UsageError(
+      `${where('jwt-algorithms')}: ${asymmetric.join(', ')} needs public keys from --jwks-url or --jwt-public-key, received none`,
+    );
   const issuer = list('jwt-issuer');
   const audience = list('jwt-audience');
   const keyFiles = list('jwt-public-key');

@@ -27,7 +27,9 @@ export function upstreamFieldResolver(field: FieldModel, call: UpstreamCall, sha
   };
   if (!http.key) {
     return (parent, args, ctx) =>
-      call.run({ args, parent, jwt: ctx.jwt, headers: ctx.headers }, ctx).then((raw) => (raw === NOT_FOUND ? notFound() : raw));
+      call
+        .run({ args, parent, jwt: ctx.jwt, headers: ctx.headers }, ctx)
+        .then((raw) => (raw === NOT_FOUND ? notFound() : raw));
   }
   const keyOf = compileJson(http.key);
   const matchPath = (http.match ?? '').split('.');
@@ -35,23 +37,29 @@ export function upstreamFieldResolver(field: FieldModel, call: UpstreamCall, sha
   return (parent, args, ctx) => {
     const key = keyOf({ args, parent, jwt: ctx.jwt, headers: ctx.headers });
     if (isMissing(key)) return shape.list ? [] : null;
-    const loader = perRequest(ctx, loaderPrefix + JSON.stringify(args), () =>
-      new DataLoader<string, unknown>(async (keys) => {
-        const raw = await call.run({ args, keys, jwt: ctx.jwt, headers: ctx.headers }, ctx);
-        if (raw === NOT_FOUND) return keys.map(() => (shape.list ? [] : null));
-        const groups = new Map<string, unknown[]>();
-        for (const item of Array.isArray(raw) ? raw : []) {
-          const m = getPath(item, matchPath);
-          // A list-valued match (an item belonging to several parents) files it under each.
-          for (const k of Array.isArray(m) ? m : [m]) {
-            if (isMissing(k)) continue;
-            const group = groups.get(String(k));
-            if (group) group.push(item);
-            else groups.set(String(k), [item]);
-          }
-        }
-        return keys.map((k) => (shape.list ? (groups.get(k) ?? []) : (groups.get(k)?.[0] ?? null)));
-      }, { maxBatchSize: http.maxBatchSize }),
+    const loader = perRequest(
+      ctx,
+      loaderPrefix + JSON.stringify(args),
+      () =>
+        new DataLoader<string, unknown>(
+          async (keys) => {
+            const raw = await call.run({ args, keys, jwt: ctx.jwt, headers: ctx.headers }, ctx);
+            if (raw === NOT_FOUND) return keys.map(() => (shape.list ? [] : null));
+            const groups = new Map<string, unknown[]>();
+            for (const item of Array.isArray(raw) ? raw : []) {
+              const m = getPath(item, matchPath);
+              // A list-valued match (an item belonging to several parents) files it under each.
+              for (const k of Array.isArray(m) ? m : [m]) {
+                if (isMissing(k)) continue;
+                const group = groups.get(String(k));
+                if (group) group.push(item);
+                else groups.set(String(k), [item]);
+              }
+            }
+            return keys.map((k) => (shape.list ? (groups.get(k) ?? []) : (groups.get(k)?.[0] ?? null)));
+          },
+          { maxBatchSize: http.maxBatchSize },
+        ),
     );
     return loader.load(String(key));
   };

@@ -5,9 +5,9 @@
 // remote GraphQL source, wrapped in entity completion when it returns a shared type.
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { Kind, parse, printSchema, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema, Kind, parse, printSchema } from 'graphql';
 import { SECURITY_DIRECTIVES_SDL, stripQuiltDirectives } from '../config/directives.js';
-import { sortProblems, type LoadedFolder, type SourceFile } from '../config/load-folder.js';
+import { type LoadedFolder, type SourceFile, sortProblems } from '../config/load-folder.js';
 import { ProblemList } from '../config/problems.js';
 import type { GrpcCall } from '../connectors/grpc/grpc-call.js';
 import type { UpstreamRuntime } from '../connectors/upstream-call.js';
@@ -20,7 +20,15 @@ import { callPlaceholders, checkModel, mergeKeyField } from './checks.js';
 import { CallCompiler } from './compile-calls.js';
 import { CallEntityLookup, EntityCompleter, type EntityLookup } from './entities.js';
 import { GrpcSource } from './grpc-source.js';
-import { buildModel, callOf, isListType, namedTypeOf, selectionFieldNames, type CompositionModel, type FieldModel } from './model.js';
+import {
+  buildModel,
+  type CompositionModel,
+  callOf,
+  type FieldModel,
+  isListType,
+  namedTypeOf,
+  selectionFieldNames,
+} from './model.js';
 import { RemoteSource } from './remote-source.js';
 
 export interface CompiledSchema {
@@ -49,7 +57,10 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   const files = loaded.sources;
   const clusters = registry.prepare(files.map((f) => f.upstream.cluster));
   const upstreams = new Map<string, UpstreamRuntime>(
-    files.map((f) => [f.upstream.name, { config: f.upstream, cluster: clusters.clusters.get(f.upstream.name)!, http: registry.http }]),
+    files.map((f) => [
+      f.upstream.name,
+      { config: f.upstream, cluster: clusters.clusters.get(f.upstream.name)!, http: registry.http },
+    ]),
   );
   const problems = new ProblemList();
   for (const p of loaded.problems) problems.add(p);
@@ -78,7 +89,8 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   const model = buildModel(sources, problems);
   checkModel(model, problems);
   for (const type of model.types.values()) {
-    for (const field of [...type.fields.values()].flat()) if (field.grpc) grpcSources.get(field.source)?.check(field, model, problems);
+    for (const field of [...type.fields.values()].flat())
+      if (field.grpc) grpcSources.get(field.source)?.check(field, model, problems);
   }
   if (!problems.empty) throw new ConfigError(sortProblems(problems.items));
 
@@ -88,15 +100,28 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   const resolvers: Record<string, Record<string, Resolver | SubscriptionResolver>> = {};
   for (const type of model.types.values()) {
     for (const [fieldName, owners] of type.fields) {
-      const resolver = type.name === 'Subscription' ? subscriptionResolver(owners, calls, completer) : fieldResolver(owners, calls, remotes, completer);
+      const resolver =
+        type.name === 'Subscription'
+          ? subscriptionResolver(owners, calls, completer)
+          : fieldResolver(owners, calls, remotes, completer);
       if (resolver) (resolvers[type.name] ??= {})[fieldName] = resolver;
     }
   }
   let schema: GraphQLSchema;
   try {
-    schema = makeExecutableSchema({ typeDefs: mergeTypeDefs([SECURITY_DIRECTIVES, ...sources.map((s) => publicDocument(s.document, model))]), resolvers });
+    schema = makeExecutableSchema({
+      typeDefs: mergeTypeDefs([SECURITY_DIRECTIVES, ...sources.map((s) => publicDocument(s.document, model))]),
+      resolvers,
+    });
   } catch (e) {
-    throw new ConfigError([{ file: files[0]?.file ?? '', line: 1, column: 1, message: `the sources do not compose: ${(e as Error).message}` }]);
+    throw new ConfigError([
+      {
+        file: files[0]?.file ?? '',
+        line: 1,
+        column: 1,
+        message: `the sources do not compose: ${(e as Error).message}`,
+      },
+    ]);
   }
   for (const remote of remotes.values()) remote.attach(completer);
   return { schema, sdl: printSchema(schema), clusters, sources };
@@ -108,7 +133,11 @@ interface SubscriptionResolver {
 }
 
 /** A Subscription field backed by a server-streaming method: each reply is an event. */
-function subscriptionResolver(owners: FieldModel[], calls: CallCompiler, completer: EntityCompleter): SubscriptionResolver | undefined {
+function subscriptionResolver(
+  owners: FieldModel[],
+  calls: CallCompiler,
+  completer: EntityCompleter,
+): SubscriptionResolver | undefined {
   const field = owners.find((o) => o.grpc);
   if (!field) return undefined;
   const call = calls.compile(field) as GrpcCall;
@@ -133,7 +162,10 @@ function fieldResolver(
   let resolver: Resolver | undefined;
   if (withCall) {
     const call = calls.compile(field);
-    resolver = upstreamFieldResolver(field, call, { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE });
+    resolver = upstreamFieldResolver(field, call, {
+      list: isListType(field.node.type),
+      nullable: field.node.type.kind !== Kind.NON_NULL_TYPE,
+    });
   } else if (remote) {
     resolver = remote.resolverFor(field);
   } else if (field.from) {
@@ -141,10 +173,18 @@ function fieldResolver(
   }
   const returned = namedTypeOf(field.node.type);
   if (!completer.isEntity(returned)) return resolver;
-  return completer.wrap(resolver ?? ((parent, _args, _ctx, info) => (parent as Record<string, unknown>)[info.fieldName]), returned, field.source);
+  return completer.wrap(
+    resolver ?? ((parent, _args, _ctx, info) => (parent as Record<string, unknown>)[info.fieldName]),
+    returned,
+    field.source,
+  );
 }
 
-function buildLookups(model: CompositionModel, calls: CallCompiler, remotes: Map<SourceFile, RemoteSource>): Map<string, Map<SourceFile, EntityLookup>> {
+function buildLookups(
+  model: CompositionModel,
+  calls: CallCompiler,
+  remotes: Map<SourceFile, RemoteSource>,
+): Map<string, Map<SourceFile, EntityLookup>> {
   const lookups = new Map<string, Map<SourceFile, EntityLookup>>();
   for (const field of [...(model.types.get('Query')?.fields.values() ?? [])].flat()) {
     if (!field.merge) continue;
@@ -162,7 +202,16 @@ function buildLookups(model: CompositionModel, calls: CallCompiler, remotes: Map
     } else {
       const keyPath = type.fields.get(keyField)?.find((f) => f.source === field.source)?.from ?? [keyField];
       const call = calls.compile(field);
-      lookup = new CallEntityLookup(`lookup:${field.source.file}:${field.name}`, field.source, keyField, call, keyArg, batched, callOf(field)!.maxBatchSize, (raw) => getPath(raw, keyPath));
+      lookup = new CallEntityLookup(
+        `lookup:${field.source.file}:${field.name}`,
+        field.source,
+        keyField,
+        call,
+        keyArg,
+        batched,
+        callOf(field)!.maxBatchSize,
+        (raw) => getPath(raw, keyPath),
+      );
     }
     let byType = lookups.get(typeName);
     if (!byType) lookups.set(typeName, (byType = new Map()));
@@ -178,8 +227,13 @@ function requiredParentFields(model: CompositionModel): Map<string, string[]> {
     for (const [fieldName, owners] of type.fields) {
       const field = owners.find((o) => callOf(o));
       if (!field) continue;
-      const names = new Set(callPlaceholders(field).filter((p) => p.root === 'parent').map((p) => p.path[0]));
-      for (const owner of owners) for (const n of owner.computed ? selectionFieldNames(owner.computed) : []) names.add(n);
+      const names = new Set(
+        callPlaceholders(field)
+          .filter((p) => p.root === 'parent')
+          .map((p) => p.path[0]),
+      );
+      for (const owner of owners)
+        for (const n of owner.computed ? selectionFieldNames(owner.computed) : []) names.add(n);
       required.set(`${type.name}.${fieldName}`, [...names]);
     }
   }

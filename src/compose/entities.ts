@@ -1,4 +1,4 @@
-// Entity completion (DESIGN.md section 9): a field that returns a type shared by several
+// Entity completion (docs/ARCHITECTURE.md, "Compile local sources, delegate to remote ones"): a field that returns a type shared by several
 // sources completes its objects where they enter the result. For each other source owning a
 // selected field, one per-request DataLoader load per object fetches that source's view by
 // key (batched into one call per source per level) and the needed keys are copied into the
@@ -9,7 +9,7 @@ import type { SourceFile } from '../config/load-folder.js';
 import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
 import { perRequest, type QuiltContext } from '../request-context/context.js';
 import type { CompositionModel } from './model.js';
-import { selectedFields, type SelectedField } from './selection.js';
+import { type SelectedField, selectedFields } from './selection.js';
 
 type Obj = Record<string, unknown>;
 
@@ -39,7 +39,11 @@ export class CallEntityLookup implements EntityLookup {
   ) {}
 
   #loader(ctx: QuiltContext): DataLoader<string, unknown> {
-    return perRequest(ctx, this.id, () => new DataLoader<string, unknown>((keys) => this.#fetch(keys, ctx), { maxBatchSize: this.maxBatchSize }));
+    return perRequest(
+      ctx,
+      this.id,
+      () => new DataLoader<string, unknown>((keys) => this.#fetch(keys, ctx), { maxBatchSize: this.maxBatchSize }),
+    );
   }
 
   load(key: string, ctx: QuiltContext): Promise<unknown> {
@@ -76,10 +80,12 @@ export class CallEntityLookup implements EntityLookup {
   async #fetch(keys: readonly string[], ctx: QuiltContext): Promise<unknown[]> {
     const scope = { jwt: ctx.jwt, headers: ctx.headers };
     if (!this.batched) {
-      return Promise.all(keys.map(async (key) => {
-        const raw = await this.call.run({ ...scope, args: { [this.keyArg]: key } }, ctx).catch((e: Error) => e);
-        return raw === NOT_FOUND ? null : raw;
-      }));
+      return Promise.all(
+        keys.map(async (key) => {
+          const raw = await this.call.run({ ...scope, args: { [this.keyArg]: key } }, ctx).catch((e: Error) => e);
+          return raw === NOT_FOUND ? null : raw;
+        }),
+      );
     }
     const raw = await this.call.run({ ...scope, args: { [this.keyArg]: keys } }, ctx);
     const byKey = new Map<string, unknown>();
@@ -129,7 +135,11 @@ export class EntityCompleter {
   }
 
   /** Wraps a field resolver that returns `typeName` objects coming from `origin`. */
-  wrap(resolver: GraphQLFieldResolver<unknown, QuiltContext>, typeName: string, origin: SourceFile): GraphQLFieldResolver<unknown, QuiltContext> {
+  wrap(
+    resolver: GraphQLFieldResolver<unknown, QuiltContext>,
+    typeName: string,
+    origin: SourceFile,
+  ): GraphQLFieldResolver<unknown, QuiltContext> {
     const keyField = this.keyFieldOf(typeName);
     // Plans by selection: selectedFields returns the same array for the same document.
     const plans = new WeakMap<readonly SelectedField[], PlanStep[]>();

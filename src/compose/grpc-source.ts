@@ -1,20 +1,21 @@
 // A gRPC source: its .proto loaded once per schema load, its fields checked against the
 // service (method, request fields, streaming kind, types that can hold the proto values)
 // and compiled into GrpcCalls with encoders and decoders generated per message type.
-import { readFileSync } from 'node:fs';
+
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { ServiceDefinition } from '@grpc/grpc-js';
 import { Kind, print, type TypeNode } from 'graphql';
 import type { SourceFile } from '../config/load-folder.js';
 import type { ProblemList } from '../config/problems.js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
 import { GrpcCall } from '../connectors/grpc/grpc-call.js';
 import { compileDecoder, compileEncoder, jsonName } from '../connectors/grpc/mapping.js';
-import { loadGrpcService, ProtoLoadError, type GrpcServiceInfo, type ProtoField } from '../connectors/grpc/proto.js';
+import { type GrpcServiceInfo, loadGrpcService, type ProtoField, ProtoLoadError } from '../connectors/grpc/proto.js';
 import type { UpstreamRuntime } from '../connectors/upstream-call.js';
 import { compileJson } from '../templates/render.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { GrpcTransport } from '../upstream/transport/grpc.js';
-import { callDirectiveNode, isListType, namedTypeOf, type CompositionModel, type FieldModel } from './model.js';
+import { type CompositionModel, callDirectiveNode, type FieldModel, isListType, namedTypeOf } from './model.js';
 
 const SCALARS_FOR: Record<string, string[]> = {
   string: ['String', 'ID'],
@@ -59,7 +60,8 @@ export class GrpcSource {
   /** Loads the proto; a problem names the schema file's @upstream and the proto's own line. */
   static load(file: SourceFile, registry: UpstreamRegistry, problems: ProblemList): GrpcSource | undefined {
     const { proto, service, name } = file.upstream;
-    const argument = (setting: string) => file.upstream.node.arguments?.find((a) => a.name.value === setting) ?? file.upstream.node;
+    const argument = (setting: string) =>
+      file.upstream.node.arguments?.find((a) => a.name.value === setting) ?? file.upstream.node;
     try {
       const info = loadGrpcService(proto!, service!);
       // Channels are kept across reloads while the proto text and service are the same.
@@ -98,13 +100,32 @@ export class GrpcSource {
     const file = this.file.file;
     const method = this.info.methods.get(grpc.method);
     if (!method) {
-      problems.at(at, file, `${where}: ${this.info.service} has no method "${grpc.method}" (methods: ${[...this.info.methods.keys()].join(', ')})`);
+      problems.at(
+        at,
+        file,
+        `${where}: ${this.info.service} has no method "${grpc.method}" (methods: ${[...this.info.methods.keys()].join(', ')})`,
+      );
       return;
     }
-    if (method.clientStreaming) problems.at(at, file, `${where}: ${grpc.method} streams from the client; only unary and server-streaming methods can back a field`);
-    if (field.typeName === 'Subscription' && !method.serverStreaming) problems.at(at, file, `${where}: a Subscription field needs a server-streaming method; ${grpc.method} is unary`);
-    if (method.serverStreaming && field.typeName !== 'Subscription' && field.node.type.kind !== Kind.LIST_TYPE && !(field.node.type.kind === Kind.NON_NULL_TYPE && field.node.type.type.kind === Kind.LIST_TYPE)) {
-      problems.at(at, file, `${where}: ${grpc.method} streams its replies; on a ${field.typeName} field it is collected into a list, so the field must be a list`);
+    if (method.clientStreaming)
+      problems.at(
+        at,
+        file,
+        `${where}: ${grpc.method} streams from the client; only unary and server-streaming methods can back a field`,
+      );
+    if (field.typeName === 'Subscription' && !method.serverStreaming)
+      problems.at(at, file, `${where}: a Subscription field needs a server-streaming method; ${grpc.method} is unary`);
+    if (
+      method.serverStreaming &&
+      field.typeName !== 'Subscription' &&
+      field.node.type.kind !== Kind.LIST_TYPE &&
+      !(field.node.type.kind === Kind.NON_NULL_TYPE && field.node.type.type.kind === Kind.LIST_TYPE)
+    ) {
+      problems.at(
+        at,
+        file,
+        `${where}: ${grpc.method} streams its replies; on a ${field.typeName} field it is collected into a list, so the field must be a list`,
+      );
     }
     this.#checkRequest(grpc.request, method.requestType, `${where}: request`, at, problems);
     let message: string | undefined = method.responseType;
@@ -128,14 +149,24 @@ export class GrpcSource {
     return both;
   }
 
-  #checkRequest(template: unknown, typeName: string, where: string, at: FieldModel['node'] | ReturnType<typeof callDirectiveNode>, problems: ProblemList): void {
+  #checkRequest(
+    template: unknown,
+    typeName: string,
+    where: string,
+    at: FieldModel['node'] | ReturnType<typeof callDirectiveNode>,
+    problems: ProblemList,
+  ): void {
     if (template === null || typeof template !== 'object' || Array.isArray(template)) return;
     const fields = this.#fieldsOf(typeName);
     if (!fields) return;
     for (const [key, value] of Object.entries(template)) {
       const f = fields.get(key);
       if (!f) {
-        problems.at(at, this.file.file, `${where} names field "${key}", which ${typeName} does not have (fields: ${[...(this.info.messageFields(typeName)?.values() ?? [])].map((f) => jsonName(f.name)).join(', ')})`);
+        problems.at(
+          at,
+          this.file.file,
+          `${where} names field "${key}", which ${typeName} does not have (fields: ${[...(this.info.messageFields(typeName)?.values() ?? [])].map((f) => jsonName(f.name)).join(', ')})`,
+        );
       } else if (f.kind === 'message' && !f.repeated) {
         this.#checkRequest(value, f.protoType, `${where}.${key}`, at, problems);
       }
@@ -143,7 +174,14 @@ export class GrpcSource {
   }
 
   /** Every GraphQL field of `type` that maps onto a field of `message` can hold its values. */
-  #checkType(type: TypeNode, message: string, model: CompositionModel, where: string, seen: Set<string>, problems: ProblemList): void {
+  #checkType(
+    type: TypeNode,
+    message: string,
+    model: CompositionModel,
+    where: string,
+    seen: Set<string>,
+    problems: ProblemList,
+  ): void {
     const typeName = namedTypeOf(type);
     const key = `${typeName}<-${message}`;
     if (seen.has(key)) return;
@@ -162,31 +200,59 @@ export class GrpcSource {
       const protoText = `${message}.${proto.name} is ${proto.repeated && proto.kind !== 'map' ? 'repeated ' : ''}${proto.protoType}`;
       const custom = model.scalars.has(target);
       if (proto.kind !== 'map' && !custom && proto.repeated !== isListType(gql.node.type)) {
-        problems.at(gql.node.type, this.file.file, `${label} is ${print(gql.node.type)}, but ${protoText}; expected ${proto.repeated ? 'a list' : 'a single value, not a list'}`);
+        problems.at(
+          gql.node.type,
+          this.file.file,
+          `${label} is ${print(gql.node.type)}, but ${protoText}; expected ${proto.repeated ? 'a list' : 'a single value, not a list'}`,
+        );
         continue;
       }
       if (proto.kind === 'map') {
         // A map arrives as a JSON object: only a custom scalar can carry it.
-        if (!custom) problems.at(gql.node.type, this.file.file, `${label} is ${target}, but ${protoText}; expected a custom scalar (e.g. scalar ProtoMap), since a map arrives as a JSON object`);
+        if (!custom)
+          problems.at(
+            gql.node.type,
+            this.file.file,
+            `${label} is ${target}, but ${protoText}; expected a custom scalar (e.g. scalar ProtoMap), since a map arrives as a JSON object`,
+          );
         continue;
       }
       if (proto.kind === 'message' && !SCALARS_FOR[proto.protoType]) {
         if (model.types.has(target)) this.#checkType(gql.node.type, proto.protoType, model, where, seen, problems);
-        else if (!custom) problems.at(gql.node.type, this.file.file, `${label} is ${target}, but ${protoText}; expected an object type`);
+        else if (!custom)
+          problems.at(
+            gql.node.type,
+            this.file.file,
+            `${label} is ${target}, but ${protoText}; expected an object type`,
+          );
         continue;
       }
       if (proto.kind === 'enum' && model.enums.has(target)) {
         // Enums map by value name: the GraphQL enum must be able to represent every value.
         const missing = (this.info.enumValues(proto.protoType) ?? []).filter((v) => !model.enums.get(target)!.has(v));
-        if (missing.length) problems.at(gql.node.type, this.file.file, `${label}: enum ${target} lacks ${missing.join(', ')} of ${proto.protoType}`);
+        if (missing.length)
+          problems.at(
+            gql.node.type,
+            this.file.file,
+            `${label}: enum ${target} lacks ${missing.join(', ')} of ${proto.protoType}`,
+          );
         continue;
       }
       // A key referring to an entity another source completes (`product @from(path: "productId")`).
-      if (proto.kind === 'scalar' && model.types.get(target)?.definedBy.size && model.types.get(target)!.definedBy.size > 1) continue;
+      if (
+        proto.kind === 'scalar' &&
+        model.types.get(target)?.definedBy.size &&
+        model.types.get(target)!.definedBy.size > 1
+      )
+        continue;
       const allowed = proto.kind === 'enum' ? ['String'] : SCALARS_FOR[proto.protoType];
       // A custom scalar is the schema author's promise to accept the value.
       if (allowed && !allowed.includes(target) && !custom) {
-        problems.at(gql.node.type, this.file.file, `${label} is ${target}, but ${protoText}; expected ${allowed.join(' or ')}`);
+        problems.at(
+          gql.node.type,
+          this.file.file,
+          `${label} is ${target}, but ${protoText}; expected ${allowed.join(' or ')}`,
+        );
       }
     }
   }

@@ -1,6 +1,13 @@
 // The composition model: which source defines which object type and field, with the Quilt
 // directives read off each field. Built once per load; resolvers and checks read it.
-import { Kind, print, type FieldDefinitionNode, type ObjectTypeDefinitionNode, type ObjectTypeExtensionNode, type TypeNode } from 'graphql';
+import {
+  type FieldDefinitionNode,
+  Kind,
+  type ObjectTypeDefinitionNode,
+  type ObjectTypeExtensionNode,
+  print,
+  type TypeNode,
+} from 'graphql';
 import { readDirective } from '../config/directives.js';
 import type { SourceFile } from '../config/load-folder.js';
 import type { ProblemList } from '../config/problems.js';
@@ -104,7 +111,11 @@ function readField(source: SourceFile, typeName: string, node: FieldDefinitionNo
         const v = readDirective(d);
         const methods = HTTP_METHODS.filter((m) => v[m] !== undefined);
         if (methods.length !== 1) {
-          problems.at(d, source.file, `@http on ${typeName}.${model.name} needs exactly one of ${HTTP_METHODS.join(', ')}; received ${methods.length}`);
+          problems.at(
+            d,
+            source.file,
+            `@http on ${typeName}.${model.name} needs exactly one of ${HTTP_METHODS.join(', ')}; received ${methods.length}`,
+          );
           break;
         }
         model.http = {

@@ -8,21 +8,21 @@ import { defaultMergedResolver, delegateToSchema, type SubschemaConfig } from '@
 import {
   buildASTSchema,
   buildClientSchema,
-  getIntrospectionQuery,
-  getNamedType,
-  isObjectType,
-  Kind,
-  OperationTypeNode,
-  parse,
-  Source,
   type DocumentNode,
   type FieldNode,
   type GraphQLFieldResolver,
   type GraphQLNamedType,
   type GraphQLResolveInfo,
   type GraphQLSchema,
-  type SelectionSetNode,
+  getIntrospectionQuery,
+  getNamedType,
+  isObjectType,
+  Kind,
+  OperationTypeNode,
+  parse,
   printSchema,
+  type SelectionSetNode,
+  Source,
 } from 'graphql';
 import { stripQuiltDirectives } from '../config/directives.js';
 import type { SourceFile } from '../config/load-folder.js';
@@ -47,16 +47,23 @@ export class RemoteSource {
   ) {
     const typesOnly = stripQuiltDirectives(file.document);
     const executor = new GraphqlExecutor(runtime);
-    this.subschema = { schema: buildASTSchema(typesOnly, { assumeValidSDL: true }), executor: (req) => executor.execute(req) };
+    this.subschema = {
+      schema: buildASTSchema(typesOnly, { assumeValidSDL: true }),
+      executor: (req) => executor.execute(req),
+    };
   }
 
   static async load(file: SourceFile, runtime: UpstreamRuntime): Promise<RemoteSource> {
     if (!file.upstream.introspect) return new RemoteSource(file, runtime);
     const result = await new GraphqlExecutor(runtime).send(getIntrospectionQuery(), {}, undefined, undefined, true);
-    if (!result.data) throw new Error(`introspection returned no data${result.errors ? `: ${result.errors[0]?.message}` : ''}`);
+    if (!result.data)
+      throw new Error(`introspection returned no data${result.errors ? `: ${result.errors[0]?.message}` : ''}`);
     const sdl = printSchema(buildClientSchema(result.data as never));
     const introspected = parse(new Source(sdl, `${file.file} (introspected)`));
-    const document: DocumentNode = { kind: Kind.DOCUMENT, definitions: [...file.document.definitions, ...introspected.definitions] };
+    const document: DocumentNode = {
+      kind: Kind.DOCUMENT,
+      definitions: [...file.document.definitions, ...introspected.definitions],
+    };
     return new RemoteSource({ ...file, document }, runtime);
   }
 
@@ -69,7 +76,15 @@ export class RemoteSource {
     if (!ROOT_TYPES.has(field.typeName)) return defaultMergedResolver as Resolver;
     const operation = field.typeName === 'Mutation' ? OperationTypeNode.MUTATION : OperationTypeNode.QUERY;
     return (_parent, args, ctx, info) =>
-      delegateToSchema({ schema: this.subschema, operation, fieldName: field.name, args, context: ctx, info, fieldNodes: this.#keyedFieldNodes(info) });
+      delegateToSchema({
+        schema: this.subschema,
+        operation,
+        fieldName: field.name,
+        args,
+        context: ctx,
+        info,
+        fieldNodes: this.#keyedFieldNodes(info),
+      });
   }
 
   lookup(field: FieldModel, keyField: string, keyArg: string, batched: boolean): EntityLookup {
@@ -101,7 +116,9 @@ export class RemoteSource {
     let nodes = this.#withKeys.get(info.fieldNodes);
     if (!nodes) {
       const type = getNamedType(info.returnType);
-      nodes = info.fieldNodes.map((n) => (n.selectionSet ? { ...n, selectionSet: this.#addKeys(n.selectionSet, type, info.schema) } : n));
+      nodes = info.fieldNodes.map((n) =>
+        n.selectionSet ? { ...n, selectionSet: this.#addKeys(n.selectionSet, type, info.schema) } : n,
+      );
       this.#withKeys.set(info.fieldNodes, nodes);
     }
     return nodes;
@@ -112,7 +129,10 @@ export class RemoteSource {
     const fields = type.getFields();
     const selections = set.selections.map((sel) => {
       if (sel.kind === Kind.FIELD && sel.selectionSet && fields[sel.name.value]) {
-        return { ...sel, selectionSet: this.#addKeys(sel.selectionSet, getNamedType(fields[sel.name.value].type), schema) };
+        return {
+          ...sel,
+          selectionSet: this.#addKeys(sel.selectionSet, getNamedType(fields[sel.name.value].type), schema),
+        };
       }
       if (sel.kind === Kind.INLINE_FRAGMENT) {
         const t = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;

@@ -1,7 +1,15 @@
 // The fields selected below a field, for a given object type: what entity completion must
 // load. Honours fragments and @skip/@include. Parsed documents are cached by yoga, so a
 // selection without @skip/@include is computed once per document, not once per object.
-import { isAbstractType, isObjectType, Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode, type ValueNode } from 'graphql';
+import {
+  type FieldNode,
+  type GraphQLResolveInfo,
+  isAbstractType,
+  isObjectType,
+  Kind,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
 
 export interface SelectedField {
   name: string;
@@ -52,7 +60,13 @@ export function selectedFields(info: GraphQLResolveInfo, typeName: string): Sele
   return out.fields;
 }
 
-function collect(set: SelectionSetNode, typeName: string, info: GraphQLResolveInfo, out: Collected, seen: Set<string>): void {
+function collect(
+  set: SelectionSetNode,
+  typeName: string,
+  info: GraphQLResolveInfo,
+  out: Collected,
+  seen: Set<string>,
+): void {
   for (const sel of set.selections) {
     if (sel.directives?.length) {
       out.dynamic = true;
@@ -66,10 +80,12 @@ function collect(set: SelectionSetNode, typeName: string, info: GraphQLResolveIn
         out.fields.push({ name: sel.name.value, responseKey });
       }
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      if (!sel.typeCondition || appliesTo(sel.typeCondition.name.value, typeName, info)) collect(sel.selectionSet, typeName, info, out, seen);
+      if (!sel.typeCondition || appliesTo(sel.typeCondition.name.value, typeName, info))
+        collect(sel.selectionSet, typeName, info, out, seen);
     } else {
       const fragment = info.fragments[sel.name.value];
-      if (fragment && appliesTo(fragment.typeCondition.name.value, typeName, info)) collect(fragment.selectionSet, typeName, info, out, seen);
+      if (fragment && appliesTo(fragment.typeCondition.name.value, typeName, info))
+        collect(fragment.selectionSet, typeName, info, out, seen);
     }
   }
 }
@@ -82,12 +98,21 @@ function appliesTo(condition: string, typeName: string, info: GraphQLResolveInfo
   return info.schema.isSubType(conditionType, type);
 }
 
-function included(directives: readonly { name: { value: string }; arguments?: readonly { name: { value: string }; value: ValueNode }[] }[], variables: Record<string, unknown>): boolean {
+function included(
+  directives: readonly {
+    name: { value: string };
+    arguments?: readonly { name: { value: string }; value: ValueNode }[];
+  }[],
+  variables: Record<string, unknown>,
+): boolean {
   for (const d of directives) {
     if (d.name.value !== 'skip' && d.name.value !== 'include') continue;
     const arg = d.arguments?.find((a) => a.name.value === 'if');
     if (!arg) continue;
-    const value = arg.value.kind === Kind.VARIABLE ? Boolean(variables[arg.value.name.value]) : arg.value.kind === Kind.BOOLEAN && arg.value.value;
+    const value =
+      arg.value.kind === Kind.VARIABLE
+        ? Boolean(variables[arg.value.name.value])
+        : arg.value.kind === Kind.BOOLEAN && arg.value.value;
     if (d.name.value === 'skip' && value) return false;
     if (d.name.value === 'include' && !value) return false;
   }

@@ -2,7 +2,16 @@
 // definitions, so an unknown directive or argument, or a value of the wrong type, is a
 // load error with its file:line:column. Only directives Quilt enforces are defined: a
 // schema asking for protection that is not implemented must fail, not be silently open.
-import { buildSchema, getDirectiveValues, GraphQLError, visit, type ASTVisitor, type DirectiveNode, type DocumentNode, type GraphQLDirective } from 'graphql';
+import {
+  type ASTVisitor,
+  buildSchema,
+  type DirectiveNode,
+  type DocumentNode,
+  type GraphQLDirective,
+  GraphQLError,
+  getDirectiveValues,
+  visit,
+} from 'graphql';
 
 /**
  * Auth, cost and limit directives (their standard names, as in Apollo Router and the IBM cost
@@ -122,7 +131,16 @@ directive @canonical on OBJECT | INTERFACE | UNION | ENUM | SCALAR | INPUT_OBJEC
 
 const directiveSchema = buildSchema(`${QUILT_DIRECTIVES_SDL}\ntype Query { _: Boolean }`);
 
-export const QUILT_DIRECTIVE_NAMES = new Set(['upstream', 'http', 'grpc', 'from', 'key', 'merge', 'computed', 'canonical']);
+export const QUILT_DIRECTIVE_NAMES = new Set([
+  'upstream',
+  'http',
+  'grpc',
+  'from',
+  'key',
+  'merge',
+  'computed',
+  'canonical',
+]);
 
 export function directiveDefinition(name: string): GraphQLDirective {
   const d = directiveSchema.getDirective(name);

@@ -1,11 +1,16 @@
 // {env.NAME} in any string argument of a directive is replaced when the file loads. An
-// unset variable is a load error at its position, never an empty string (DESIGN.md 3).
-import { Kind, visit, type DocumentNode, type StringValueNode } from 'graphql';
+// unset variable is a load error at its position, never an empty string (README, "Schema files").
+import { type DocumentNode, Kind, type StringValueNode, visit } from 'graphql';
 import type { ProblemList } from './problems.js';
 
 const ENV_PLACEHOLDER = /\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-export function substituteEnv(document: DocumentNode, file: string, env: NodeJS.ProcessEnv, problems: ProblemList): DocumentNode {
+export function substituteEnv(
+  document: DocumentNode,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  problems: ProblemList,
+): DocumentNode {
   let insideDirective = 0;
   return visit(document, {
     Directive: {

@@ -4,19 +4,25 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  type DefinitionNode,
+  type DirectiveNode,
+  type DocumentNode,
   GraphQLError,
   Kind,
   parse,
   Source,
   visit,
-  type DefinitionNode,
-  type DirectiveNode,
-  type DocumentNode,
 } from 'graphql';
 import { specifiedSDLRules } from 'graphql/validation/specifiedRules.js';
 import { validateSDL } from 'graphql/validation/validate.js';
 import type { ConfigProblem } from '../errors.js';
-import { directiveDefinition, QUILT_DIRECTIVE_NAMES, QUILT_DIRECTIVES_SDL, readDirective, SECURITY_DIRECTIVE_NAMES } from './directives.js';
+import {
+  directiveDefinition,
+  QUILT_DIRECTIVE_NAMES,
+  QUILT_DIRECTIVES_SDL,
+  readDirective,
+  SECURITY_DIRECTIVE_NAMES,
+} from './directives.js';
 import { substituteEnv } from './env.js';
 import { ProblemList, problemFromGraphQLError } from './problems.js';
 import { readUpstream, type UpstreamConfig } from './upstream.js';
@@ -68,11 +74,17 @@ export async function loadSchemaFolder(dir: string, env: NodeJS.ProcessEnv = pro
   try {
     files = await listSchemaFiles(dir);
   } catch (e) {
-    return { sources: [], problems: [{ file: dir, line: 1, column: 1, message: `cannot read the schemas folder: ${(e as Error).message}` }] };
+    return {
+      sources: [],
+      problems: [{ file: dir, line: 1, column: 1, message: `cannot read the schemas folder: ${(e as Error).message}` }],
+    };
   }
   // A file listed a moment ago may be gone by now (an editor's save, a deploy): skip it.
   const texts = await Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => undefined)));
-  return loadSchemaTexts(files.flatMap((file, i) => (texts[i] === undefined ? [] : [{ file, text: texts[i] }])), env);
+  return loadSchemaTexts(
+    files.flatMap((file, i) => (texts[i] === undefined ? [] : [{ file, text: texts[i] }])),
+    env,
+  );
 }
 
 export function loadSchemaTexts(inputs: { file: string; text: string }[], env: NodeJS.ProcessEnv): LoadedFolder {
@@ -119,14 +131,23 @@ function checkDirectiveValues(file: string, document: DocumentNode, problems: Pr
       for (const arg of node.arguments ?? []) {
         const argDef = definition.args.find((a) => a.name === arg.name.value);
         const mismatch = argDef && valueMismatch(arg.value, argDef.type, arg.name.value);
-        if (mismatch) problems.at(mismatch.node, file, `@${node.name.value}(${mismatch.path}) expected ${mismatch.expected}; received ${mismatch.received}`);
+        if (mismatch)
+          problems.at(
+            mismatch.node,
+            file,
+            `@${node.name.value}(${mismatch.path}) expected ${mismatch.expected}; received ${mismatch.received}`,
+          );
       }
     },
   });
   return problems.items.length === before;
 }
 
-function readFileUpstream(file: string, definitions: readonly DefinitionNode[], problems: ProblemList): UpstreamConfig | undefined {
+function readFileUpstream(
+  file: string,
+  definitions: readonly DefinitionNode[],
+  problems: ProblemList,
+): UpstreamConfig | undefined {
   const uses: DirectiveNode[] = [];
   for (const def of definitions) {
     if (def.kind === Kind.SCHEMA_EXTENSION || def.kind === Kind.SCHEMA_DEFINITION) {
@@ -134,10 +155,16 @@ function readFileUpstream(file: string, definitions: readonly DefinitionNode[], 
     }
   }
   if (uses.length === 0) {
-    problems.add({ file, line: 1, column: 1, message: 'no @upstream: every schema file declares its upstream with `extend schema @upstream(...)`' });
+    problems.add({
+      file,
+      line: 1,
+      column: 1,
+      message: 'no @upstream: every schema file declares its upstream with `extend schema @upstream(...)`',
+    });
     return undefined;
   }
-  for (const extra of uses.slice(1)) problems.at(extra, file, 'a schema file declares one @upstream; this is a second one');
+  for (const extra of uses.slice(1))
+    problems.at(extra, file, 'a schema file declares one @upstream; this is a second one');
   try {
     return readUpstream(readDirective(uses[0]), uses[0], file, problems);
   } catch (e) {

@@ -1,5 +1,5 @@
 // Turns AST nodes and graphql-js errors into ConfigProblems with file:line:column.
-import { getLocation, type ASTNode, type GraphQLError } from 'graphql';
+import { type ASTNode, type GraphQLError, getLocation } from 'graphql';
 import type { ConfigProblem } from '../errors.js';
 
 export function problemAt(node: ASTNode | undefined, file: string, message: string): ConfigProblem {

@@ -2,8 +2,8 @@
 // ClusterSpec its pool is built from (src/upstream knows nothing of schema files).
 import { dirname, resolve } from 'node:path';
 import type { DirectiveNode } from 'graphql';
-import { compileText } from '../templates/render.js';
 import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/placeholders.js';
+import { compileText } from '../templates/render.js';
 import type { ClusterSpec, Protocol, ReplicaSpec } from '../upstream/types.js';
 import { readPoolSettings } from './pool.js';
 import type { ProblemList } from './problems.js';
@@ -47,22 +47,39 @@ interface RawUpstream {
   service?: string | null;
 }
 
-export function readUpstream(values: Record<string, unknown>, node: DirectiveNode, file: string, problems: ProblemList): UpstreamConfig | undefined {
+export function readUpstream(
+  values: Record<string, unknown>,
+  node: DirectiveNode,
+  file: string,
+  problems: ProblemList,
+): UpstreamConfig | undefined {
   const raw = values as unknown as RawUpstream;
   const at = (argName: string) => node.arguments?.find((a) => a.name.value === argName) ?? node;
   let ok = true;
   if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(raw.name)) {
-    problems.at(at('name'), file, `@upstream(name:) must be letters, digits, "_" or "-", starting with a letter; received "${raw.name}"`);
+    problems.at(
+      at('name'),
+      file,
+      `@upstream(name:) must be letters, digits, "_" or "-", starting with a letter; received "${raw.name}"`,
+    );
     ok = false;
   }
   const grpc = raw.protocol === 'GRPC';
   if (grpc && (!raw.proto || !raw.service)) {
-    problems.at(node, file, '@upstream(protocol: GRPC) needs proto: (the .proto file, relative to this file) and service: (e.g. "pkg.v1.Service")');
+    problems.at(
+      node,
+      file,
+      '@upstream(protocol: GRPC) needs proto: (the .proto file, relative to this file) and service: (e.g. "pkg.v1.Service")',
+    );
     ok = false;
   }
   // An env value holding commas gives one replica per item.
   const replicas: ReplicaSpec[] = raw.replicas.flatMap((r) =>
-    r.url.split(',').map((url) => url.trim()).filter(Boolean).map((url) => ({ url: url.replace(/\/+$/, ''), weight: r.weight })),
+    r.url
+      .split(',')
+      .map((url) => url.trim())
+      .filter(Boolean)
+      .map((url) => ({ url: url.replace(/\/+$/, ''), weight: r.weight })),
   );
   if (replicas.length === 0) {
     problems.at(at('replicas'), file, '@upstream(replicas:) needs at least one replica url');
@@ -87,7 +104,11 @@ export function readUpstream(values: Record<string, unknown>, node: DirectiveNod
     // Upstream headers are the same for every call of a request (reads are deduplicated on that).
     const perCall = placeholdersOf(parseTemplate(h.value)).find((p) => p.root !== 'jwt' && p.root !== 'header');
     if (perCall) {
-      problems.at(at('headers'), file, `@upstream(headers:) "${h.name}" uses ${perCall.text}; upstream headers may use {env.*}, {jwt.*} and {header.*} only (put per-call headers on @http(headers:))`);
+      problems.at(
+        at('headers'),
+        file,
+        `@upstream(headers:) "${h.name}" uses ${perCall.text}; upstream headers may use {env.*}, {jwt.*} and {header.*} only (put per-call headers on @http(headers:))`,
+      );
       ok = false;
     }
   }

@@ -2,17 +2,17 @@
 // setting: `balance.algorithm expected one of ROUND_ROBIN, ...; received FASTEST` rather than
 // "expected QuiltBalance". graphql-js's valueFromAST only says that it does not fit.
 import {
+  type GraphQLInputType,
   getNullableType,
   isEnumType,
   isInputObjectType,
   isListType,
   isNonNullType,
   Kind,
-  print,
-  valueFromAST,
-  type GraphQLInputType,
   type ObjectFieldNode,
+  print,
   type ValueNode,
+  valueFromAST,
 } from 'graphql';
 import { inspect } from 'graphql/jsutils/inspect.js';
 
@@ -32,7 +32,8 @@ export function valueMismatch(node: ValueNode, type: GraphQLInputType, path: str
   if (unknown) return unknown;
   if (valueFromAST(node, type) !== undefined) return undefined;
   const nullable = getNullableType(type);
-  if (node.kind === Kind.NULL && isNonNullType(type)) return { path, node, expected: `a value (${inspect(type)})`, received: 'null' };
+  if (node.kind === Kind.NULL && isNonNullType(type))
+    return { path, node, expected: `a value (${inspect(type)})`, received: 'null' };
   if (isInputObjectType(nullable) && node.kind === Kind.OBJECT) {
     const fields = nullable.getFields();
     for (const field of node.fields) {
@@ -40,8 +41,16 @@ export function valueMismatch(node: ValueNode, type: GraphQLInputType, path: str
       const inner = valueMismatch(field.value, def.type, `${path}.${field.name.value}`);
       if (inner) return inner;
     }
-    const missing = Object.values(fields).find((f) => isNonNullType(f.type) && f.defaultValue === undefined && !node.fields.some((x) => x.name.value === f.name));
-    if (missing) return { path: `${path}.${missing.name}`, node, expected: `a value (${inspect(missing.type)})`, received: 'nothing' };
+    const missing = Object.values(fields).find(
+      (f) => isNonNullType(f.type) && f.defaultValue === undefined && !node.fields.some((x) => x.name.value === f.name),
+    );
+    if (missing)
+      return {
+        path: `${path}.${missing.name}`,
+        node,
+        expected: `a value (${inspect(missing.type)})`,
+        received: 'nothing',
+      };
   }
   if (isListType(nullable) && node.kind === Kind.LIST) {
     for (const [i, item] of node.values.entries()) {
@@ -49,7 +58,12 @@ export function valueMismatch(node: ValueNode, type: GraphQLInputType, path: str
       if (inner) return inner;
     }
   }
-  const expected = isEnumType(nullable) ? `one of ${nullable.getValues().map((v) => v.name).join(', ')}` : inspect(type);
+  const expected = isEnumType(nullable)
+    ? `one of ${nullable
+        .getValues()
+        .map((v) => v.name)
+        .join(', ')}`
+    : inspect(type);
   return { path, node, expected, received: print(node) };
 }
 
@@ -66,7 +80,13 @@ function unknownSetting(node: ValueNode, type: GraphQLInputType, path: string): 
   for (const field of node.fields) {
     const def = fields[field.name.value];
     const at = `${path}.${field.name.value}`;
-    if (!def) return { path: at, node: field, expected: `one of the settings ${Object.keys(fields).join(', ')}`, received: field.name.value };
+    if (!def)
+      return {
+        path: at,
+        node: field,
+        expected: `one of the settings ${Object.keys(fields).join(', ')}`,
+        received: field.name.value,
+      };
     const inner = unknownSetting(field.value, def.type, at);
     if (inner) return inner;
   }

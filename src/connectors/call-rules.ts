@@ -12,7 +12,11 @@ import type { HttpResponse } from '../upstream/transport/http.js';
 import { TransportFailure } from '../upstream/types.js';
 
 /** Headers every call to an upstream carries: request id, forwarded and static headers. */
-export function upstreamHeaders(config: UpstreamConfig, scope: TemplateScope, ctx: QuiltContext): Record<string, string> {
+export function upstreamHeaders(
+  config: UpstreamConfig,
+  scope: TemplateScope,
+  ctx: QuiltContext,
+): Record<string, string> {
   const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': ctx.requestId };
   for (const name of config.forwardHeaders) {
     const v = ctx.headers[name];
@@ -27,7 +31,8 @@ export function upstreamHeaders(config: UpstreamConfig, scope: TemplateScope, ct
 
 /** An HTTP answer of 500 or more is the replica failing, not an answer: thrown for the cluster. */
 export function failOnServerError(answer: HttpResponse, replica: string): HttpResponse {
-  if (answer.status >= 500) throw new TransportFailure('status', true, replica, `HTTP ${answer.status}`, { status: answer.status, answer });
+  if (answer.status >= 500)
+    throw new TransportFailure('status', true, replica, `HTTP ${answer.status}`, { status: answer.status, answer });
   return answer;
 }
 
@@ -44,12 +49,20 @@ export async function failOnUnavailable<T>(call: Promise<T>): Promise<T> {
 }
 
 /** What the cluster threw, as the error a client sees (details kept for the log). */
-export function transportError(upstream: string, timeoutMs: number, e: unknown, detail: Record<string, unknown>): QuiltError {
+export function transportError(
+  upstream: string,
+  timeoutMs: number,
+  e: unknown,
+  detail: Record<string, unknown>,
+): QuiltError {
   if (e instanceof QuiltError) return e;
   if (e instanceof TransportFailure) {
     const d = { ...detail, replica: e.replica, failure: e.message };
     if (e.kind === 'status' && typeof e.status === 'number') {
-      return upstreamError(upstream, e.status, { ...d, body: (e.answer as HttpResponse | undefined)?.text.slice(0, 500) });
+      return upstreamError(upstream, e.status, {
+        ...d,
+        body: (e.answer as HttpResponse | undefined)?.text.slice(0, 500),
+      });
     }
     return e.kind === 'timeout' ? upstreamTimeout(upstream, timeoutMs, d) : upstreamUnavailable(upstream, d);
   }

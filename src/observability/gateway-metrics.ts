@@ -6,7 +6,7 @@
 // scrape time, so a replica or upstream that a reload removed disappears from the output.
 // GraphQL request metrics are recorded by the useMetrics plugin through graphqlRequest(); the
 // security plugins count their refusals through the SecurityMetrics interface it implements.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimitRejectionReason, SecurityMetrics } from '../security/security-metrics.js';
 import type { AttemptOutcome, ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
 
@@ -56,24 +56,92 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
     this.#snapshots = options.snapshots ?? (() => []);
     const registers = [this.registry];
 
-    this.#calls = new Counter({ name: 'quilt_upstream_calls_total', help: 'Upstream call attempts by replica and outcome (success, connect, timeout, reset, status).', labelNames: ['upstream', 'replica', 'outcome'], registers });
-    this.#callDuration = new Histogram({ name: 'quilt_upstream_call_duration_seconds', help: 'Duration of upstream call attempts.', labelNames: ['upstream', 'replica'], buckets: LATENCY_BUCKETS_SECONDS, registers });
-    this.#retries = new Counter({ name: 'quilt_upstream_retries_total', help: 'Upstream attempts that were retries of a failed attempt.', labelNames: ['upstream'], registers });
-    this.#ejections = new Counter({ name: 'quilt_upstream_ejections_total', help: 'Replicas ejected by outlier detection.', labelNames: ['upstream', 'replica'], registers });
-    this.#healthChanges = new Counter({ name: 'quilt_upstream_health_changes_total', help: 'Replica health transitions (healthy="true": came back).', labelNames: ['upstream', 'replica', 'healthy'], registers });
-    this.#rejections = new Counter({ name: 'quilt_upstream_rejections_total', help: 'Upstream calls refused without an attempt (overload: in-flight cap reached).', labelNames: ['upstream', 'reason'], registers });
+    this.#calls = new Counter({
+      name: 'quilt_upstream_calls_total',
+      help: 'Upstream call attempts by replica and outcome (success, connect, timeout, reset, status).',
+      labelNames: ['upstream', 'replica', 'outcome'],
+      registers,
+    });
+    this.#callDuration = new Histogram({
+      name: 'quilt_upstream_call_duration_seconds',
+      help: 'Duration of upstream call attempts.',
+      labelNames: ['upstream', 'replica'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.#retries = new Counter({
+      name: 'quilt_upstream_retries_total',
+      help: 'Upstream attempts that were retries of a failed attempt.',
+      labelNames: ['upstream'],
+      registers,
+    });
+    this.#ejections = new Counter({
+      name: 'quilt_upstream_ejections_total',
+      help: 'Replicas ejected by outlier detection.',
+      labelNames: ['upstream', 'replica'],
+      registers,
+    });
+    this.#healthChanges = new Counter({
+      name: 'quilt_upstream_health_changes_total',
+      help: 'Replica health transitions (healthy="true": came back).',
+      labelNames: ['upstream', 'replica', 'healthy'],
+      registers,
+    });
+    this.#rejections = new Counter({
+      name: 'quilt_upstream_rejections_total',
+      help: 'Upstream calls refused without an attempt (overload: in-flight cap reached).',
+      labelNames: ['upstream', 'reason'],
+      registers,
+    });
 
-    this.#poolGauge('quilt_upstream_replica_healthy', 'Replica is healthy (1) or not (0).', (_u, r) => (r.health === 'healthy' ? 1 : 0));
-    this.#poolGauge('quilt_upstream_replica_ejected', 'Replica is ejected by outlier detection (1) or not (0).', (_u, r) => (r.health.endsWith('ejected') ? 1 : 0));
+    this.#poolGauge('quilt_upstream_replica_healthy', 'Replica is healthy (1) or not (0).', (_u, r) =>
+      r.health === 'healthy' ? 1 : 0,
+    );
+    this.#poolGauge(
+      'quilt_upstream_replica_ejected',
+      'Replica is ejected by outlier detection (1) or not (0).',
+      (_u, r) => (r.health.endsWith('ejected') ? 1 : 0),
+    );
     this.#poolGauge('quilt_upstream_in_flight', 'Upstream attempts running now, per replica.', (_u, r) => r.inFlight);
-    this.#poolGauge('quilt_upstream_replica_latency_ewma_seconds', 'Peak-EWMA latency of the replica, as the balancers see it.', (_u, r) => r.latencyEwmaMs / 1000);
-    this.#upstreamGauge('quilt_upstream_healthy_replicas', 'Healthy replicas of the upstream.', (u) => u.healthyReplicas);
-    this.#upstreamGauge('quilt_upstream_panic', 'No replica is healthy and every one is tried (1) or not (0).', (u) => (u.panic ? 1 : 0));
+    this.#poolGauge(
+      'quilt_upstream_replica_latency_ewma_seconds',
+      'Peak-EWMA latency of the replica, as the balancers see it.',
+      (_u, r) => r.latencyEwmaMs / 1000,
+    );
+    this.#upstreamGauge(
+      'quilt_upstream_healthy_replicas',
+      'Healthy replicas of the upstream.',
+      (u) => u.healthyReplicas,
+    );
+    this.#upstreamGauge('quilt_upstream_panic', 'No replica is healthy and every one is tried (1) or not (0).', (u) =>
+      u.panic ? 1 : 0,
+    );
 
-    this.#limitRejections = new Counter({ name: 'quilt_limit_rejections_total', help: 'Requests or fields refused by a limit (reason: cost_limit, cost_budget, rate_limit, depth, aliases, tokens, directives, batch, ip, body_size, trusted_documents, csrf).', labelNames: ['reason'], registers });
-    this.#limitStoreErrors = new Counter({ name: 'quilt_limit_store_errors_total', help: 'Limit checks that could not reach the shared store (Redis), by what was done (allowed: fail open; refused: fail closed).', labelNames: ['action'], registers });
-    this.#requests = new Counter({ name: 'quilt_graphql_requests_total', help: 'GraphQL requests by operation, type and outcome (success; error: data with errors; failed: no data or HTTP status >= 400).', labelNames: ['operation', 'type', 'outcome'], registers });
-    this.#requestDuration = new Histogram({ name: 'quilt_graphql_request_duration_seconds', help: 'GraphQL request duration, from request to response headers.', labelNames: ['operation', 'type'], buckets: LATENCY_BUCKETS_SECONDS, registers });
+    this.#limitRejections = new Counter({
+      name: 'quilt_limit_rejections_total',
+      help: 'Requests or fields refused by a limit (reason: cost_limit, cost_budget, rate_limit, depth, aliases, tokens, directives, batch, ip, body_size, trusted_documents, csrf).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#limitStoreErrors = new Counter({
+      name: 'quilt_limit_store_errors_total',
+      help: 'Limit checks that could not reach the shared store (Redis), by what was done (allowed: fail open; refused: fail closed).',
+      labelNames: ['action'],
+      registers,
+    });
+    this.#requests = new Counter({
+      name: 'quilt_graphql_requests_total',
+      help: 'GraphQL requests by operation, type and outcome (success; error: data with errors; failed: no data or HTTP status >= 400).',
+      labelNames: ['operation', 'type', 'outcome'],
+      registers,
+    });
+    this.#requestDuration = new Histogram({
+      name: 'quilt_graphql_request_duration_seconds',
+      help: 'GraphQL request duration, from request to response headers.',
+      labelNames: ['operation', 'type'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
 
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'quilt_' });
   }
@@ -139,7 +207,11 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   }
 
   /** A per-replica gauge computed at scrape time; reset first so removed replicas disappear. */
-  #poolGauge(name: string, help: string, value: (u: UpstreamSnapshot, r: UpstreamSnapshot['replicas'][number]) => number): void {
+  #poolGauge(
+    name: string,
+    help: string,
+    value: (u: UpstreamSnapshot, r: UpstreamSnapshot['replicas'][number]) => number,
+  ): void {
     const metrics = this;
     new Gauge({
       name,
@@ -148,7 +220,8 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const u of metrics.#snapshot()) for (const r of u.replicas) this.set({ upstream: u.name, replica: r.url }, value(u, r));
+        for (const u of metrics.#snapshot())
+          for (const r of u.replicas) this.set({ upstream: u.name, replica: r.url }, value(u, r));
       },
     });
   }

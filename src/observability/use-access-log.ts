@@ -14,7 +14,13 @@ export function useAccessLog(log: Logger): Plugin {
     onResponse({ request, response }) {
       const t0 = started.get(request);
       log.info(
-        { requestId: requestIdOf(request), method: request.method, path: new URL(request.url).pathname, status: response.status, ms: t0 === undefined ? undefined : Math.round((performance.now() - t0) * 10) / 10 },
+        {
+          requestId: requestIdOf(request),
+          method: request.method,
+          path: new URL(request.url).pathname,
+          status: response.status,
+          ms: t0 === undefined ? undefined : Math.round((performance.now() - t0) * 10) / 10,
+        },
         'request',
       );
     },

@@ -6,7 +6,7 @@
 // else (GraphiQL, /healthz, 404s) is counted. Known limits: a streamed response
 // (subscription, @defer) is timed to its headers and counted as a success unless its status
 // says otherwise; a batched request (off in Quilt) counts once, under its last operation.
-import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import type { GatewayMetrics, OperationTypeLabel, RequestOutcome } from './gateway-metrics.js';
 
@@ -23,7 +23,11 @@ export function useMetrics(metrics: GatewayMetrics): Plugin<YogaInitialContext> 
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname === '/metrics' && request.method === 'GET') {
-        return metrics.scrape().then((text) => endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.contentType } })));
+        return metrics
+          .scrape()
+          .then((text) =>
+            endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.contentType } })),
+          );
       }
       states.set(request, { started: performance.now(), operation: 'unknown', type: 'unknown' });
     },
@@ -46,7 +50,12 @@ export function useMetrics(metrics: GatewayMetrics): Plugin<YogaInitialContext> 
       const state = states.get(request);
       if (!state?.outcome) return;
       states.delete(request);
-      metrics.graphqlRequest(state.operation, state.type, response.status >= 400 ? 'failed' : state.outcome, performance.now() - state.started);
+      metrics.graphqlRequest(
+        state.operation,
+        state.type,
+        response.status >= 400 ? 'failed' : state.outcome,
+        performance.now() - state.started,
+      );
     },
   };
 }

@@ -24,7 +24,10 @@ export function useOperationsEndpoints(state: ServingState): Plugin {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return;
       // A fresh headers object each time: the fetch ponyfill writes content-length into it.
-      const json = (body: unknown, status = 200) => endResponse(new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } }));
+      const json = (body: unknown, status = 200) =>
+        endResponse(
+          new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } }),
+        );
       switch (url.pathname) {
         case '/healthz':
           return json({ status: 'ok' });
@@ -34,7 +37,13 @@ export function useOperationsEndpoints(state: ServingState): Plugin {
           return json({ upstreams: state.servedUpstreams ? state.snapshot() : [] });
         case '/status':
           return endResponse(
-            new fetchAPI.Response(STATUS_PAGE_HTML, { headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': STATUS_PAGE_CSP, 'cache-control': 'no-store' } }),
+            new fetchAPI.Response(STATUS_PAGE_HTML, {
+              headers: {
+                'content-type': 'text/html; charset=utf-8',
+                'content-security-policy': STATUS_PAGE_CSP,
+                'cache-control': 'no-store',
+              },
+            }),
           );
       }
     },
@@ -44,7 +53,14 @@ export function useOperationsEndpoints(state: ServingState): Plugin {
 function readiness(state: ServingState, json: (body: unknown, status?: number) => void): void {
   const served = state.servedUpstreams;
   if (!served) {
-    json({ status: 'not ready', reasons: state.lastProblems.length ? state.lastProblems : ['no schema loaded yet'], unhealthyUpstreams: [] }, 503);
+    json(
+      {
+        status: 'not ready',
+        reasons: state.lastProblems.length ? state.lastProblems : ['no schema loaded yet'],
+        unhealthyUpstreams: [],
+      },
+      503,
+    );
     return;
   }
   const unhealthy = state.snapshot().filter((u) => u.healthyReplicas === 0);

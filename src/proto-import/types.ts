@@ -88,7 +88,18 @@ export function fieldType(field: ProtoField, named: (protoType: string) => strin
   return nullable ? base : `${base}!`;
 }
 
-const RESERVED = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', MAP_SCALAR, JSON_SCALAR]);
+const RESERVED = new Set([
+  'Query',
+  'Mutation',
+  'Subscription',
+  'String',
+  'Int',
+  'Float',
+  'Boolean',
+  'ID',
+  MAP_SCALAR,
+  JSON_SCALAR,
+]);
 
 /**
  * GraphQL names for proto messages and enums: the short name ("Feature"); on a collision,
@@ -142,6 +153,10 @@ function nameOptions(fullName: string, known: Set<string>): string[] {
       break;
     }
   }
-  const pascal = (segments: string[]) => segments.map((s) => s.charAt(0).toUpperCase() + s.slice(1)).join('').replace(/[^_0-9A-Za-z]/g, '_');
+  const pascal = (segments: string[]) =>
+    segments
+      .map((s) => s.charAt(0).toUpperCase() + s.slice(1))
+      .join('')
+      .replace(/[^_0-9A-Za-z]/g, '_');
   return [...new Set([pascal(parts.slice(-1)), pascal(parts.slice(start)), pascal(parts)])];
 }

@@ -10,7 +10,8 @@ type Annotated = GraphQLNamedType | GraphQLField<unknown, unknown>;
 /** Every directive written on a field or type definition (and on its extensions). */
 export function directivesOf(element: Annotated): readonly DirectiveNode[] {
   const own = element.astNode?.directives ?? [];
-  const extensions: readonly { directives?: readonly DirectiveNode[] }[] = 'extensionASTNodes' in element ? element.extensionASTNodes : [];
+  const extensions: readonly { directives?: readonly DirectiveNode[] }[] =
+    'extensionASTNodes' in element ? element.extensionASTNodes : [];
   if (extensions.length === 0) return own;
   return [...own, ...extensions.flatMap((e) => e.directives ?? [])];
 }

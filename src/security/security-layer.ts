@@ -3,8 +3,9 @@
 // hardening limits, trusted documents, cost; then authorization at execution), the @rateLimit
 // schema transform and the limit store they share. Each plugin is configured from its part
 // of SecurityOptions; none knows the others.
-import type { Plugin } from 'graphql-yoga';
+
 import type { GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { useAuthorization } from './authz/index.js';
 import { useCostLimits } from './cost/index.js';

@@ -2,8 +2,9 @@
 // Plugin order: request id first (everything after logs it), then metrics (so /metrics and
 // every GraphQL request are seen before another plugin can end the request), access log and
 // the operational endpoints; enforcement plugins (auth, cost, limits) join after these.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+
 import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
@@ -54,7 +55,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics: GatewayMetrics = new GatewayMetrics({ snapshots: () => manager.snapshot() });
   const securityOptions = options.security ?? DEFAULT_SECURITY;
   const security = assembleSecurityLayer(securityOptions, { log, metrics });
-  const manager = new SchemaManager(options.schemasDir, log, options.env, { observer: metrics, schemaTransforms: security.schemaTransforms });
+  const manager = new SchemaManager(options.schemasDir, log, options.env, {
+    observer: metrics,
+    schemaTransforms: security.schemaTransforms,
+  });
   const first = await manager.reload();
   if (!first.ok) {
     await manager.close();
@@ -63,7 +67,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   if (options.watch !== false) manager.watch();
 
-  const plugins: Plugin[] = [useRequestId(), useMetrics(metrics), useAccessLog(log), useOperationsEndpoints(manager), ...security.plugins];
+  const plugins: Plugin[] = [
+    useRequestId(),
+    useMetrics(metrics),
+    useAccessLog(log),
+    useOperationsEndpoints(manager),
+    ...security.plugins,
+  ];
   const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
     schema: () => manager.current!.schema,
     context: ({ request, req }) => {
@@ -81,7 +91,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     plugins,
     // GraphiQL cannot show a schema it may not introspect.
-    graphiql: options.graphiql === false || !securityOptions.hardening.introspection ? false : { title: 'Quilt', defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')) },
+    graphiql:
+      options.graphiql === false || !securityOptions.hardening.introspection
+        ? false
+        : {
+            title: 'Quilt',
+            defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')),
+          },
     // GraphiQL's assets inline, not from a CDN: the gateway must work on a closed network.
     // The page is ~9 MB, so it is loaded on the first visit, not held by every instance.
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),

@@ -2,12 +2,12 @@
 // every problem's file:line and the last good schema keeps serving; requests already
 // executing keep the schema object they started with. The folder is watched so that a
 // dropped, edited or deleted file is live within the debounce delay.
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
+import { type CompiledSchema, compileSchema } from '../compose/compile-schema.js';
 import { loadSchemaFolder } from '../config/load-folder.js';
-import { compileSchema, type CompiledSchema } from '../compose/compile-schema.js';
-import { ConfigError, formatProblem, type ConfigProblem } from '../errors.js';
+import { ConfigError, type ConfigProblem, formatProblem } from '../errors.js';
 import type { ServingState } from '../observability/use-operations-endpoints.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
 import type { ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
@@ -96,17 +96,33 @@ export class SchemaManager implements ServingState {
       this.#lastProblems = [];
       this.#version++;
       this.log.info(
-        { version: this.#version, sources: compiled.sources.map((s) => s.upstream.name), ms: Math.round(performance.now() - started) },
+        {
+          version: this.#version,
+          sources: compiled.sources.map((s) => s.upstream.name),
+          ms: Math.round(performance.now() - started),
+        },
         'schema loaded',
       );
       return { ok: true, version: this.#version };
     } catch (thrown) {
       // Whatever went wrong, the last good schema keeps serving and the process lives on.
-      const e = thrown instanceof ConfigError ? thrown : new ConfigError([{ file: this.dir, line: 1, column: 1, message: `schema load failed: ${(thrown as Error)?.message ?? thrown}` }]);
+      const e =
+        thrown instanceof ConfigError
+          ? thrown
+          : new ConfigError([
+              {
+                file: this.dir,
+                line: 1,
+                column: 1,
+                message: `schema load failed: ${(thrown as Error)?.message ?? thrown}`,
+              },
+            ]);
       if (!(thrown instanceof ConfigError)) this.log.error({ err: thrown }, 'unexpected error while loading schemas');
       this.#lastProblems = e.problems;
-      for (const p of e.problems) this.log.error({ file: p.file, line: p.line, column: p.column }, `schema problem: ${formatProblem(p)}`);
-      if (this.#current) this.log.warn({ version: this.#version }, 'schema reload failed; still serving the last good schema');
+      for (const p of e.problems)
+        this.log.error({ file: p.file, line: p.line, column: p.column }, `schema problem: ${formatProblem(p)}`);
+      if (this.#current)
+        this.log.warn({ version: this.#version }, 'schema reload failed; still serving the last good schema');
       return { ok: false, problems: e.problems };
     }
   }

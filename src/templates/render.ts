@@ -1,12 +1,12 @@
-// Renderers for the three kinds of template a schema file writes (DESIGN.md section 3):
+// Renderers for the three kinds of template a schema file writes (README, "Schema files"):
 // a URL (path + query), a JSON value (`body:`, `request:`) and plain text (header values).
 import { badUserInput } from '../errors.js';
 import {
   compileGetter,
   isMissing,
+  type Placeholder,
   parseTemplate,
   stringify,
-  type Placeholder,
   type TemplatePart,
   type TemplateScope,
 } from './placeholders.js';
@@ -146,7 +146,8 @@ export function compileJson(template: unknown): (scope: TemplateScope) => unknow
 
 /** Every placeholder a JSON template mentions (for load-time checks). */
 export function jsonPlaceholders(template: unknown): Placeholder[] {
-  if (typeof template === 'string') return parseTemplate(template).filter((p): p is Placeholder => typeof p !== 'string');
+  if (typeof template === 'string')
+    return parseTemplate(template).filter((p): p is Placeholder => typeof p !== 'string');
   if (Array.isArray(template)) return template.flatMap(jsonPlaceholders);
   if (template !== null && typeof template === 'object') return Object.values(template).flatMap(jsonPlaceholders);
   return [];

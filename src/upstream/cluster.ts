@@ -17,7 +17,6 @@ import { ConsecutiveFailureDetector } from './outlier/consecutive-failures.js';
 import { ReplicaState } from './replica.js';
 import { RetryBudget } from './retry-budget.js';
 import {
-  TransportFailure,
   type CallRouting,
   type Clock,
   type ClusterObserver,
@@ -25,6 +24,7 @@ import {
   type LoadBalancer,
   type OutlierDetector,
   type Replica,
+  TransportFailure,
   type UpstreamSnapshot,
 } from './types.js';
 
@@ -67,11 +67,23 @@ export class Cluster {
   ) {
     this.name = spec.name;
     this.#clock = deps.clock ?? systemClock;
-    this.#outliers = new ConsecutiveFailureDetector(spec.pool.outlier, () => this.#replicas, (replica, durationMs) => {
-      deps.log?.warn({ upstream: this.name, replica: replica.url, ejectedForMs: durationMs, lastFailure: replica.lastFailure }, 'replica ejected by outlier detection');
-      deps.observer?.ejection(this.name, replica.url, durationMs);
+    this.#outliers = new ConsecutiveFailureDetector(
+      spec.pool.outlier,
+      () => this.#replicas,
+      (replica, durationMs) => {
+        deps.log?.warn(
+          { upstream: this.name, replica: replica.url, ejectedForMs: durationMs, lastFailure: replica.lastFailure },
+          'replica ejected by outlier detection',
+        );
+        deps.observer?.ejection(this.name, replica.url, durationMs);
+      },
+    );
+    this.#health = new ClusterHealthChecks(this.name, {
+      clock: this.#clock,
+      random: deps.random,
+      log: deps.log,
+      observer: deps.observer,
     });
-    this.#health = new ClusterHealthChecks(this.name, { clock: this.#clock, random: deps.random, log: deps.log, observer: deps.observer });
     this.configure(spec);
   }
 
@@ -88,13 +100,16 @@ export class Cluster {
     this.#spec = spec;
     const { pool } = spec;
     const kept = new Map(this.#replicas.map((r) => [`${r.url} ${r.weight}`, r]));
-    this.#replicas = spec.replicas.map((r) => kept.get(`${r.url} ${r.weight}`) ?? new ReplicaState(r.url, r.weight, pool.slowStartMs));
+    this.#replicas = spec.replicas.map(
+      (r) => kept.get(`${r.url} ${r.weight}`) ?? new ReplicaState(r.url, r.weight, pool.slowStartMs),
+    );
     if (!previous || JSON.stringify(previous.pool.balance) !== JSON.stringify(pool.balance)) {
       this.#balancer = createBalancer(pool.balance, this.deps.random);
     }
     for (const r of this.#replicas) r.slowStartMs = pool.slowStartMs;
     this.#balancer.update(this.#replicas);
-    if (!previous || JSON.stringify(previous.pool.retry) !== JSON.stringify(pool.retry)) this.#budget = new RetryBudget(pool.retry);
+    if (!previous || JSON.stringify(previous.pool.retry) !== JSON.stringify(pool.retry))
+      this.#budget = new RetryBudget(pool.retry);
     this.#outliers.configure(pool.outlier);
     this.#health.configure(spec, this.#replicas);
   }
@@ -114,7 +129,12 @@ export class Cluster {
     const { pool } = this.#spec;
     if (this.#inFlight >= pool.maxInFlight) {
       this.deps.observer?.rejection(this.name, 'overload');
-      throw new TransportFailure('overload', false, '', `upstream "${this.name}" has ${this.#inFlight} calls in flight (maxInFlight ${pool.maxInFlight})`);
+      throw new TransportFailure(
+        'overload',
+        false,
+        '',
+        `upstream "${this.name}" has ${this.#inFlight} calls in flight (maxInFlight ${pool.maxInFlight})`,
+      );
     }
     const start = this.#clock.now();
     const deadline = start + (options.timeoutMs ?? pool.timeoutMs);
@@ -129,7 +149,13 @@ export class Cluster {
       for (;;) {
         const now = this.#clock.now();
         const replica = this.#pick(tried, key, now);
-        if (!replica) throw new TransportFailure('connect', false, [...tried].map((r) => r.url).join(','), `no replica of "${this.name}" could be reached`);
+        if (!replica)
+          throw new TransportFailure(
+            'connect',
+            false,
+            [...tried].map((r) => r.url).join(','),
+            `no replica of "${this.name}" could be reached`,
+          );
         tried.add(replica);
         try {
           // Whole milliseconds: transports hand the budget to timers that take integers.
@@ -139,7 +165,10 @@ export class Cluster {
           const later = this.#clock.now();
           const more = tried.size < this.#replicas.length && later < deadline;
           // Not reached: free to go elsewhere. Reached: only a read, within retries and budget.
-          const retry = more && (!e.reached || (options.idempotent && e.kind !== 'overload' && retriesLeft > 0 && this.#budget.tryRetry(later)));
+          const retry =
+            more &&
+            (!e.reached ||
+              (options.idempotent && e.kind !== 'overload' && retriesLeft > 0 && this.#budget.tryRetry(later)));
           if (!retry) throw e;
           if (e.reached) retriesLeft--;
           this.stats.retries++;
@@ -181,7 +210,9 @@ export class Cluster {
         break;
       }
     }
-    const usable = healthyLeft ? (r: Replica) => !tried.has(r) && (r as ReplicaState).isHealthy(now) : (r: Replica) => !tried.has(r);
+    const usable = healthyLeft
+      ? (r: Replica) => !tried.has(r) && (r as ReplicaState).isHealthy(now)
+      : (r: Replica) => !tried.has(r);
     return this.#balancer.pick({ usable, key, now }) as ReplicaState | undefined;
   }
 

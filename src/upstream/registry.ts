@@ -45,7 +45,9 @@ export class UpstreamRegistry {
   prepare(specs: readonly ClusterSpec[]): PreparedClusters {
     const clusters = new Map<string, Cluster>();
     for (const spec of specs) {
-      const cluster = this.#clusters.get(spec.name) ?? new Cluster(spec, { observer: this.options.observer, log: this.options.log, ...this.options.clusterDeps });
+      const cluster =
+        this.#clusters.get(spec.name) ??
+        new Cluster(spec, { observer: this.options.observer, log: this.options.log, ...this.options.clusterDeps });
       clusters.set(spec.name, cluster);
     }
     return { clusters, specs };

@@ -73,7 +73,13 @@ export class ReplicaState implements Replica {
 
   snapshot(now: number): ReplicaSnapshot {
     const ejected = this.isEjected(now);
-    const health = this.activeHealthy ? (ejected ? 'ejected' : 'healthy') : ejected ? 'failed_active_hc+ejected' : 'failed_active_hc';
+    const health = this.activeHealthy
+      ? ejected
+        ? 'ejected'
+        : 'healthy'
+      : ejected
+        ? 'failed_active_hc+ejected'
+        : 'failed_active_hc';
     return {
       url: this.url,
       weight: this.weight,

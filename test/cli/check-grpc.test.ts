@@ -5,13 +5,29 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { buildSchema, type GraphQLObjectType } from 'graphql';
-import { assertExit, assertReported, runCheck, schemaFolder, type CheckResult, type Fixture } from '../helpers/check-fixtures.js';
+import {
+  assertExit,
+  assertReported,
+  type CheckResult,
+  type Fixture,
+  runCheck,
+  schemaFolder,
+} from '../helpers/check-fixtures.js';
 import { mappingSchema, ORDERS_PROTO_TEXT } from '../helpers/grpc-fixtures.js';
 
 const BROKEN_PROTO = readFileSync(new URL('../fixtures/grpc/broken.proto', import.meta.url), 'utf8');
 
 /** A stand-alone gRPC source over orders.proto (no entity references to other sources). */
-const ordersFile = (opts: { proto?: string; service?: string; orderFields?: string; statusEnum?: string; query?: string; extra?: string } = {}) => `extend schema
+const ordersFile = (
+  opts: {
+    proto?: string;
+    service?: string;
+    orderFields?: string;
+    statusEnum?: string;
+    query?: string;
+    extra?: string;
+  } = {},
+) => `extend schema
   @upstream(
     name: "orders"
     protocol: GRPC
@@ -76,17 +92,26 @@ describe('quilt check: gRPC sources', { concurrency: 4 }, () => {
     }));
 
   test('a proto that does not parse: the message names the proto line', () =>
-    check({ 'orders.graphql': ordersFile({ proto: 'broken.proto', service: 'quilt.test.broken.Orders' }), 'broken.proto': BROKEN_PROTO }, (r, f) => {
-      assertExit(r, 1);
-      // broken.proto misses the ';' of line 7; protobufjs stops at the next token, line 8 column 3.
-      assertReported(r, f, 'orders.graphql', ['proto:'], /broken\.proto:8:3\b.*illegal token/);
-    }));
+    check(
+      {
+        'orders.graphql': ordersFile({ proto: 'broken.proto', service: 'quilt.test.broken.Orders' }),
+        'broken.proto': BROKEN_PROTO,
+      },
+      (r, f) => {
+        assertExit(r, 1);
+        // broken.proto misses the ';' of line 7; protobufjs stops at the next token, line 8 column 3.
+        assertReported(r, f, 'orders.graphql', ['proto:'], /broken\.proto:8:3\b.*illegal token/);
+      },
+    ));
 
   test('an unknown service', () =>
-    check({ 'orders.graphql': ordersFile({ service: 'shop.orders.v1.NoSuchService' }), 'orders.proto': ORDERS_PROTO_TEXT }, (r, f) => {
-      assertExit(r, 1);
-      assertReported(r, f, 'orders.graphql', ['service:'], /shop\.orders\.v1\.NoSuchService/);
-    }));
+    check(
+      { 'orders.graphql': ordersFile({ service: 'shop.orders.v1.NoSuchService' }), 'orders.proto': ORDERS_PROTO_TEXT },
+      (r, f) => {
+        assertExit(r, 1);
+        assertReported(r, f, 'orders.graphql', ['service:'], /shop\.orders\.v1\.NoSuchService/);
+      },
+    ));
 
   test('an unknown method', () => {
     const query = 'order(id: ID!): Order @grpc(method: "FetchOrder", request: { id: "{args.id}" }, result: "order")';
@@ -109,7 +134,13 @@ describe('quilt check: gRPC sources', { concurrency: 4 }, () => {
       const text = ordersFile({ orderFields: `totalCents: ${type}!` });
       return check({ 'orders.graphql': text, 'orders.proto': ORDERS_PROTO_TEXT }, (r, f) => {
         assertExit(r, 1);
-        assertReported(r, f, 'orders.graphql', [tokenAfter(text, 'totalCents:', `${type}!`)], /Order\.totalCents.*int64/);
+        assertReported(
+          r,
+          f,
+          'orders.graphql',
+          [tokenAfter(text, 'totalCents:', `${type}!`)],
+          /Order\.totalCents.*int64/,
+        );
       });
     });
   }
@@ -123,11 +154,18 @@ describe('quilt check: gRPC sources', { concurrency: 4 }, () => {
   });
 
   test('a Subscription field on a unary method', () => {
-    const extra = 'type Subscription {\n  orderChanged(id: ID!): Order @grpc(method: "GetOrder", request: { id: "{args.id}" }, result: "order")\n}\n';
+    const extra =
+      'type Subscription {\n  orderChanged(id: ID!): Order @grpc(method: "GetOrder", request: { id: "{args.id}" }, result: "order")\n}\n';
     const text = ordersFile({ extra });
     return check({ 'orders.graphql': text, 'orders.proto': ORDERS_PROTO_TEXT }, (r, f) => {
       assertExit(r, 1);
-      assertReported(r, f, 'orders.graphql', [tokenAfter(text, 'orderChanged', '@grpc'), tokenAfter(text, 'orderChanged', 'orderChanged')], /Subscription\.orderChanged.*unary/);
+      assertReported(
+        r,
+        f,
+        'orders.graphql',
+        [tokenAfter(text, 'orderChanged', '@grpc'), tokenAfter(text, 'orderChanged', 'orderChanged')],
+        /Subscription\.orderChanged.*unary/,
+      );
     });
   });
 
@@ -149,10 +187,28 @@ describe('quilt check: gRPC field shapes (mapping fixture)', { concurrency: 4 },
     check({ 'mapping.graphql': mappingSchema('127.0.0.1:9') }, (r) => assertExit(r, 0)));
 
   const cases: [string, string, string, string, RegExp][] = [
-    ['a repeated proto field typed as a single value', '  bigs: [String!]!\n', '  bigs: String!\n', 'String!', /Kitchen\.bigs/],
-    ['a singular proto field typed as a list', '  text: String!\n', '  text: [String!]!\n', '[String!]!', /Kitchen\.text/],
+    [
+      'a repeated proto field typed as a single value',
+      '  bigs: [String!]!\n',
+      '  bigs: String!\n',
+      'String!',
+      /Kitchen\.bigs/,
+    ],
+    [
+      'a singular proto field typed as a list',
+      '  text: String!\n',
+      '  text: [String!]!\n',
+      '[String!]!',
+      /Kitchen\.text/,
+    ],
     ['a message typed as a built-in scalar', '  tag: Tag\n', '  tag: String\n', 'String', /Kitchen\.tag\b/],
-    ['a map typed as a built-in scalar', '  namesById: JSON\n', '  namesById: String\n', 'String', /Kitchen\.namesById/],
+    [
+      'a map typed as a built-in scalar',
+      '  namesById: JSON\n',
+      '  namesById: String\n',
+      'String',
+      /Kitchen\.namesById/,
+    ],
     ['a map typed as an object type', '  tagsByName: JSON\n', '  tagsByName: Tag\n', 'Tag', /Kitchen\.tagsByName/],
   ];
   for (const [label, from, to, token, message] of cases) {

@@ -1,6 +1,6 @@
 // `quilt check [DIR]` as a user runs it: `node bin/quilt.js check DIR` in a child process.
 // A good folder prints the composed SDL and exits 0; a bad one exits 1 and names every
-// problem as FILE:LINE:COLUMN (DESIGN.md sections 2 and 3). Positions are computed from the
+// problem as FILE:LINE:COLUMN (README, "Commands" and "Schema files"). Positions are computed from the
 // fixture text, so each assertion is the exact line:column of the offending token.
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
@@ -11,11 +11,11 @@ import {
   assertExit,
   assertReported,
   envWithout,
+  type Fixture,
   runCheck,
   schemaFolder,
   UPSTREAM_A,
   UPSTREAM_B,
-  type Fixture,
 } from '../helpers/check-fixtures.js';
 
 async function withFolder<T>(files: Record<string, string>, fn: (f: Fixture) => Promise<T>): Promise<T> {
@@ -75,7 +75,11 @@ describe('quilt check', { concurrency: 4 }, () => {
     assert.ok(fields.includes('products'), `User has products (from products.graphql): ${fields}`);
     assert.ok(schema.getQueryType()?.getFields().user, 'Query.user');
     assert.ok(schema.getQueryType()?.getFields().product, 'Query.product');
-    assert.doesNotMatch(result.stdout, /@(upstream|http|from|merge|key)\b/, 'Quilt directives are not in the public SDL');
+    assert.doesNotMatch(
+      result.stdout,
+      /@(upstream|http|from|merge|key)\b/,
+      'Quilt directives are not in the public SDL',
+    );
   });
 
   test('a GraphQL syntax error', async () => {
@@ -181,8 +185,18 @@ type Query {
         const result = await runCheck(f.dir, envWithout('QUILT_CHECK_TEST_URL'));
         assertExit(result, 1);
         // The string literal holding the placeholder (or the placeholder inside it).
-        assertReported(result, f, 'a.graphql', ['"{env.QUILT_CHECK_TEST_URL}"', '{env.QUILT_CHECK_TEST_URL}'], /QUILT_CHECK_TEST_URL/);
-        assert.equal(result.stderr.split('\n').filter((l) => l.includes('a.graphql:')).length, 1, `only the real problem is reported:\n${result.stderr}`);
+        assertReported(
+          result,
+          f,
+          'a.graphql',
+          ['"{env.QUILT_CHECK_TEST_URL}"', '{env.QUILT_CHECK_TEST_URL}'],
+          /QUILT_CHECK_TEST_URL/,
+        );
+        assert.equal(
+          result.stderr.split('\n').filter((l) => l.includes('a.graphql:')).length,
+          1,
+          `only the real problem is reported:\n${result.stderr}`,
+        );
       });
     });
 

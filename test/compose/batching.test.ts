@@ -2,7 +2,7 @@
 // (all matches for a list, the first for a single field, [] or null when none).
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { startHarness, httpUpstream, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 
 describe('batched fields', () => {
@@ -13,10 +13,19 @@ describe('batched fields', () => {
       const url = new URL(req.url, 'http://x');
       if (url.pathname === '/parents') {
         // Twelve parents; 4 and 8 share a group, 11 has no children.
-        return sendJson(res, 200, Array.from({ length: 12 }, (_v, i) => ({ id: String(i + 1), group: i + 1 === 8 ? '4' : String(i + 1) })));
+        return sendJson(
+          res,
+          200,
+          Array.from({ length: 12 }, (_v, i) => ({ id: String(i + 1), group: i + 1 === 8 ? '4' : String(i + 1) })),
+        );
       }
       const keys = url.searchParams.getAll('g');
-      const children = keys.filter((k) => k !== '11').flatMap((k) => [{ id: `${k}a`, g: k }, { id: `${k}b`, g: k }]);
+      const children = keys
+        .filter((k) => k !== '11')
+        .flatMap((k) => [
+          { id: `${k}a`, g: k },
+          { id: `${k}b`, g: k },
+        ]);
       sendJson(res, 200, { items: children });
     });
     h = await startHarness({
@@ -44,7 +53,10 @@ type Query { parents: [Parent!]! @http(GET: "/parents") }
     const r = await h.query('{ parents { id children { id } } }');
     assert.equal(r.body.errors, undefined);
     const calls = upstream.seen.filter((s) => s.url.startsWith('/children'));
-    assert.deepEqual(calls.map((c) => new URL(c.url, 'http://x').searchParams.getAll('g').length), [5, 5, 1]);
+    assert.deepEqual(
+      calls.map((c) => new URL(c.url, 'http://x').searchParams.getAll('g').length),
+      [5, 5, 1],
+    );
     const allKeys = calls.flatMap((c) => new URL(c.url, 'http://x').searchParams.getAll('g'));
     assert.equal(new Set(allKeys).size, allKeys.length, 'each key is asked for once');
     const parents = r.body.data!.parents as { id: string; children: { id: string }[] }[];
@@ -57,6 +69,10 @@ type Query { parents: [Parent!]! @http(GET: "/parents") }
     const parents = r.body.data!.parents as { firstChild: { id: string } | null }[];
     assert.deepEqual(parents[0].firstChild, { id: '1a' });
     assert.equal(parents[10].firstChild, null);
-    assert.equal(upstream.seen.filter((s) => s.url.startsWith('/children')).length, 3, 'identical batch calls are sent once');
+    assert.equal(
+      upstream.seen.filter((s) => s.url.startsWith('/children')).length,
+      3,
+      'identical batch calls are sent once',
+    );
   });
 });

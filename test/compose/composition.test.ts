@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import type { RunningService } from '../../demo/backends/http-service.js';
 import { startProductsService } from '../../demo/backends/products.js';
 import { startUsersService } from '../../demo/backends/users.js';
-import type { RunningService } from '../../demo/backends/http-service.js';
-import { startHarness, type Harness } from '../helpers/gateway-harness.js';
-import { REVIEWS_SDL, startReviewsService, type ReviewsService } from '../helpers/reviews-service.js';
+import { type Harness, startHarness } from '../helpers/gateway-harness.js';
+import { REVIEWS_SDL, type ReviewsService, startReviewsService } from '../helpers/reviews-service.js';
 
 function demoSchema(name: string, urls: string[]): string {
   return readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8').replace(
@@ -24,7 +24,11 @@ describe('composition and batching', () => {
   const calls = () => ({ users: users.calls(), products: products.calls(), reviews: reviews.requests.length });
 
   before(async () => {
-    [users, products, reviews] = await Promise.all([startUsersService(), startProductsService(), startReviewsService()]);
+    [users, products, reviews] = await Promise.all([
+      startUsersService(),
+      startProductsService(),
+      startReviewsService(),
+    ]);
     h = await startHarness({
       'users.graphql': demoSchema('users.graphql', [users.url]),
       'products.graphql': demoSchema('products.graphql', [products.url]),
@@ -46,7 +50,10 @@ ${REVIEWS_SDL.replace('type Product {', 'type Product @key(selectionSet: "{ id }
     const r = await h.query('{ users(limit: 20) { id posts { id title } } }');
     assert.equal(r.body.errors, undefined);
     assert.equal(r.body.data!.users.length, 20);
-    assert.deepEqual(r.body.data!.users[6].posts.map((p: { id: string }) => p.id), ['71', '72', '73']);
+    assert.deepEqual(
+      r.body.data!.users[6].posts.map((p: { id: string }) => p.id),
+      ['71', '72', '73'],
+    );
     assert.deepEqual(calls(), { users: 2, products: 0, reviews: 0 });
     assert.match(users.requests[1].url, /^\/posts\?userId=1&userId=2&.*userId=20$/);
   });
@@ -60,7 +67,11 @@ ${REVIEWS_SDL.replace('type Product {', 'type Product @key(selectionSet: "{ id }
   test('merged type across two REST sources: one batched lookup per level', async () => {
     const r = await h.query('{ products(limit: 20) { id name seller { id name email } } }');
     assert.equal(r.body.errors, undefined);
-    assert.deepEqual(r.body.data!.products[4], { id: '5', name: 'Product 5', seller: { id: '5', name: 'User 5', email: 'user5@example.com' } });
+    assert.deepEqual(r.body.data!.products[4], {
+      id: '5',
+      name: 'Product 5',
+      seller: { id: '5', name: 'User 5', email: 'user5@example.com' },
+    });
     assert.deepEqual(calls(), { users: 1, products: 1, reviews: 0 });
   });
 
@@ -89,12 +100,17 @@ ${REVIEWS_SDL.replace('type Product {', 'type Product @key(selectionSet: "{ id }
   });
 
   test('REST entities completed from the remote GraphQL source with one batched delegation', async () => {
-    const r = await h.query('{ products(limit: 4) { id name reviews { stars body } seller { name } } }', undefined, { 'x-request-id': 'rid-7' });
+    const r = await h.query('{ products(limit: 4) { id name reviews { stars body } seller { name } } }', undefined, {
+      'x-request-id': 'rid-7',
+    });
     assert.equal(r.body.errors, undefined);
     assert.deepEqual(r.body.data!.products[3], {
       id: '4',
       name: 'Product 4',
-      reviews: [{ stars: 3, body: 'Review 1 of product 4' }, { stars: 4, body: 'Review 2 of product 4' }],
+      reviews: [
+        { stars: 3, body: 'Review 1 of product 4' },
+        { stars: 4, body: 'Review 2 of product 4' },
+      ],
       seller: { name: 'User 4' },
     });
     assert.deepEqual(calls(), { users: 1, products: 1, reviews: 1 });
@@ -108,7 +124,12 @@ ${REVIEWS_SDL.replace('type Product {', 'type Product @key(selectionSet: "{ id }
     assert.equal(r.body.errors, undefined);
     assert.deepEqual(r.body.data!.top[1], {
       stars: 3,
-      product: { label: 'Product 2', price: 11.99, seller: { name: 'User 2' }, reviewsCount: [{ id: '2-1' }, { id: '2-2' }] },
+      product: {
+        label: 'Product 2',
+        price: 11.99,
+        seller: { name: 'User 2' },
+        reviewsCount: [{ id: '2-1' }, { id: '2-2' }],
+      },
     });
     assert.deepEqual(calls(), { users: 1, products: 1, reviews: 1 });
   });

@@ -2,7 +2,7 @@
 // them fetched (batched) before it runs; without the need, that source is not called.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { startHarness, httpUpstream, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 
 describe('@computed', () => {
@@ -12,12 +12,18 @@ describe('@computed', () => {
   before(async () => {
     accounts = await startTestServer((req, res) => {
       const ids = new URL(req.url, 'http://x').searchParams.getAll('id');
-      sendJson(res, 200, ids.map((id) => ({ id, email: `u${id}@example.com`, plan: id === '1' ? 'pro' : 'free' })));
+      sendJson(
+        res,
+        200,
+        ids.map((id) => ({ id, email: `u${id}@example.com`, plan: id === '1' ? 'pro' : 'free' })),
+      );
     });
     avatars = await startTestServer((req, res) => {
       const url = new URL(req.url, 'http://x');
       if (url.pathname === '/top') return sendJson(res, 200, [{ id: '1' }, { id: '2' }]);
-      sendJson(res, 200, { url: `https://avatars.example/${url.searchParams.get('email')}?size=${url.searchParams.get('size') ?? ''}` });
+      sendJson(res, 200, {
+        url: `https://avatars.example/${url.searchParams.get('email')}?size=${url.searchParams.get('size') ?? ''}`,
+      });
     });
     h = await startHarness({
       'accounts.graphql': `${httpUpstream('accounts', [accounts.url])}
@@ -47,7 +53,10 @@ type Query { topAccounts: [Account!]! @http(GET: "/top") }
   test('@computed fields of another source are fetched first, in one batched lookup', async () => {
     const r = await h.query('{ topAccounts { avatar } }');
     assert.equal(r.body.errors, undefined);
-    assert.deepEqual(r.body.data!.topAccounts, [{ avatar: 'https://avatars.example/u1@example.com?size=' }, { avatar: 'https://avatars.example/u2@example.com?size=' }]);
+    assert.deepEqual(r.body.data!.topAccounts, [
+      { avatar: 'https://avatars.example/u1@example.com?size=' },
+      { avatar: 'https://avatars.example/u2@example.com?size=' },
+    ]);
     assert.equal(accounts.seen.length, 1);
     assert.equal(accounts.seen[0].url, '/accounts?id=1&id=2');
   });

@@ -3,14 +3,19 @@
 // upstream when the client goes away, and a Query field collecting the stream into a list.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { makeOrders, startOrdersService, type RunningGrpcService } from '../../demo/backends/orders.js';
-import { startProductsService, type RunningService } from '../../demo/backends/products.js';
-import { startHarness, type Harness, payload } from '../helpers/gateway-harness.js';
-import { closedPort, demoSchema, ORDERS_PROTO_TEXT, sseEvents, type SseEvent } from '../helpers/grpc-fixtures.js';
+import { makeOrders, type RunningGrpcService, startOrdersService } from '../../demo/backends/orders.js';
+import { type RunningService, startProductsService } from '../../demo/backends/products.js';
+import { type Harness, payload, startHarness } from '../helpers/gateway-harness.js';
+import { closedPort, demoSchema, ORDERS_PROTO_TEXT, type SseEvent, sseEvents } from '../helpers/grpc-fixtures.js';
 import { eventually } from '../helpers/wait.js';
 
-const WATCH = 'subscription($u: ID!, $n: Int, $ms: Int) { orderEvents(userId: $u, count: $n, intervalMs: $ms) { kind order { id userId status totalCents } } }';
-const LIFECYCLE = [['CREATED', 'PENDING'], ['PAID', 'PAID'], ['SHIPPED', 'SHIPPED']] as const;
+const WATCH =
+  'subscription($u: ID!, $n: Int, $ms: Int) { orderEvents(userId: $u, count: $n, intervalMs: $ms) { kind order { id userId status totalCents } } }';
+const LIFECYCLE = [
+  ['CREATED', 'PENDING'],
+  ['PAID', 'PAID'],
+  ['SHIPPED', 'SHIPPED'],
+] as const;
 
 /** Event i of WatchOrders for user `u`: the lifecycle of the user's order floor(i / 3). */
 function expectedEvent(u: number, i: number) {
@@ -20,7 +25,12 @@ function expectedEvent(u: number, i: number) {
 }
 
 /** POST /graphql asking for an event stream. */
-function subscribe(h: Harness, variables: Record<string, unknown>, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<Response> {
+function subscribe(
+  h: Harness,
+  variables: Record<string, unknown>,
+  signal?: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${h.gateway.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
@@ -55,9 +65,15 @@ describe('gRPC server streaming through the gateway', () => {
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     const events: SseEvent[] = [];
     for await (const e of sseEvents(res.body!)) events.push(e);
-    assert.deepEqual(events.map((e) => e.event), ['next', 'next', 'next', 'next', 'next', 'complete']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['next', 'next', 'next', 'next', 'next', 'complete'],
+    );
     const payloads = events.slice(0, 5).map((e) => JSON.parse(e.data));
-    assert.deepEqual(payloads, Array.from({ length: 5 }, (_, i) => ({ data: { orderEvents: expectedEvent(7, i) } })));
+    assert.deepEqual(
+      payloads,
+      Array.from({ length: 5 }, (_, i) => ({ data: { orderEvents: expectedEvent(7, i) } })),
+    );
     assert.deepEqual(orders.callsByMethod(), { WatchOrders: 1 });
     assert.deepEqual(orders.requests[0]!.request, { user_id: '7', count: 5, interval_ms: 20 });
     assert.equal(orders.cancellations(), 0, 'a stream that ended on its own is not cancelled');
@@ -67,7 +83,10 @@ describe('gRPC server streaming through the gateway', () => {
     const res = await subscribe(h, { u: '2', n: 1, ms: 1 }, undefined, { 'x-request-id': 'rid-stream-1' });
     const events: SseEvent[] = [];
     for await (const e of sseEvents(res.body!)) events.push(e);
-    assert.deepEqual(events.map((e) => e.event), ['next', 'complete']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['next', 'complete'],
+    );
     assert.equal(orders.requests[0]!.metadata['x-request-id'], 'rid-stream-1');
   });
 
@@ -102,7 +121,9 @@ describe('gRPC server streaming through the gateway', () => {
 });
 
 // A small schema file of its own: WatchOrders behind a Query list field.
-const FEED_SCHEMA = (target: string) => `extend schema @upstream(name: "order-feed", protocol: GRPC, proto: "orders.proto", service: "shop.orders.v1.OrderService", replicas: [{ url: "${target}" }], timeoutMs: 500)
+const FEED_SCHEMA = (
+  target: string,
+) => `extend schema @upstream(name: "order-feed", protocol: GRPC, proto: "orders.proto", service: "shop.orders.v1.OrderService", replicas: [{ url: "${target}" }], timeoutMs: 500)
 
 enum OrderStatus { ORDER_STATUS_UNSPECIFIED PENDING PAID SHIPPED }
 
@@ -138,9 +159,14 @@ describe('a server-streaming method on a Query list field', () => {
   beforeEach(() => orders.reset());
 
   test('the stream is collected into the list, in order', async () => {
-    const r = await h.query('{ recentOrderEvents(userId: "4", count: 4) { kind order { id userId status totalCents } } }');
+    const r = await h.query(
+      '{ recentOrderEvents(userId: "4", count: 4) { kind order { id userId status totalCents } } }',
+    );
     assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
-    assert.deepEqual(r.body.data!.recentOrderEvents, Array.from({ length: 4 }, (_, i) => expectedEvent(4, i)));
+    assert.deepEqual(
+      r.body.data!.recentOrderEvents,
+      Array.from({ length: 4 }, (_, i) => expectedEvent(4, i)),
+    );
     assert.deepEqual(orders.callsByMethod(), { WatchOrders: 1 });
   });
 
@@ -154,7 +180,10 @@ describe('a server-streaming method on a Query list field', () => {
     const r = await h.query('{ recentOrderEvents(userId: "4", count: 1000, intervalMs: 20) { kind } }');
     assert.ok(Date.now() - started < 2500, `answered after ${Date.now() - started} ms`);
     assert.equal(r.body.data, null);
-    assert.deepEqual([r.body.errors?.[0]?.path, r.body.errors?.[0]?.extensions?.code], [['recentOrderEvents'], 'UPSTREAM_TIMEOUT']);
+    assert.deepEqual(
+      [r.body.errors?.[0]?.path, r.body.errors?.[0]?.extensions?.code],
+      [['recentOrderEvents'], 'UPSTREAM_TIMEOUT'],
+    );
     await eventually(() => orders.cancellations() === 1, { what: 'the orders service sees the call cancelled' });
   });
 });
@@ -182,7 +211,11 @@ describe('a subscription with one replica of two down', () => {
       const res = await subscribe(h, { u: '5', n: 2, ms: 1 });
       const events: SseEvent[] = [];
       for await (const e of sseEvents(res.body!)) events.push(e);
-      assert.deepEqual(events.map((e) => e.event), ['next', 'next', 'complete'], `round ${round}: ${JSON.stringify(events)}`);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['next', 'next', 'complete'],
+        `round ${round}: ${JSON.stringify(events)}`,
+      );
       assert.deepEqual(JSON.parse(events[1]!.data), { data: { orderEvents: expectedEvent(5, 1) } });
     }
     assert.equal(orders.callsByMethod().WatchOrders, 3);

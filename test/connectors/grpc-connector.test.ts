@@ -2,20 +2,20 @@
 // the JSON <-> proto mapping both ways over the wire, status -> error mapping, which
 // failures may be retried elsewhere (never reached) and which may not, and server streaming.
 import assert from 'node:assert/strict';
-import type { ServiceDefinition } from '@grpc/grpc-js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { QuiltError } from '../../src/errors.js';
-import { NOT_FOUND } from '../../src/connectors/upstream-call.js';
-import { testCluster } from '../helpers/cluster-fixtures.js';
-import { TransportFailure } from '../../src/upstream/types.js';
+import { fileURLToPath } from 'node:url';
+import type { ServiceDefinition } from '@grpc/grpc-js';
 import { compileDecoder, compileEncoder, jsonName } from '../../src/connectors/grpc/mapping.js';
-import { loadGrpcService, ProtoLoadError, type GrpcServiceInfo } from '../../src/connectors/grpc/proto.js';
+import { type GrpcServiceInfo, loadGrpcService, ProtoLoadError } from '../../src/connectors/grpc/proto.js';
 import { grpcCallError, grpcStatusToError } from '../../src/connectors/grpc/status.js';
+import { NOT_FOUND } from '../../src/connectors/upstream-call.js';
+import { QuiltError } from '../../src/errors.js';
 import { GrpcStatusError, GrpcTransport, grpcTarget } from '../../src/upstream/transport/grpc.js';
-import { startMappingServer, type MappingServer } from '../fixtures/grpc/mapping-server.js';
+import { TransportFailure } from '../../src/upstream/types.js';
+import { type MappingServer, startMappingServer } from '../fixtures/grpc/mapping-server.js';
+import { testCluster } from '../helpers/cluster-fixtures.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'grpc');
 const SERVICE = 'quilt.test.v1.MappingService';
@@ -33,17 +33,34 @@ describe('loadGrpcService', () => {
   test('1 methods, fields and enums of the service', () => {
     const info = loadGrpcService(join(FIXTURES, 'mapping.proto'), SERVICE);
     assert.deepEqual(info.methods.get('Echo'), {
-      name: 'Echo', path: `/${SERVICE}/Echo`, requestType: 'quilt.test.v1.Kitchen', responseType: 'quilt.test.v1.Kitchen',
-      serverStreaming: false, clientStreaming: false, idempotent: true,
+      name: 'Echo',
+      path: `/${SERVICE}/Echo`,
+      requestType: 'quilt.test.v1.Kitchen',
+      responseType: 'quilt.test.v1.Kitchen',
+      serverStreaming: false,
+      clientStreaming: false,
+      idempotent: true,
     });
     assert.equal(info.methods.get('Fail')!.idempotent, true); // IDEMPOTENT
     assert.equal(info.methods.get('Slow')!.idempotent, false);
     assert.equal(info.methods.get('Ticks')!.serverStreaming, true);
     assert.equal(info.methods.get('Upload')!.clientStreaming, true);
     const fields = info.messageFields('.quilt.test.v1.Kitchen')!;
-    assert.deepEqual(fields.get('big'), { name: 'big', kind: 'scalar', protoType: 'int64', repeated: false, optional: false });
+    assert.deepEqual(fields.get('big'), {
+      name: 'big',
+      kind: 'scalar',
+      protoType: 'int64',
+      repeated: false,
+      optional: false,
+    });
     assert.deepEqual(fields.get('names_by_id')!.mapKey, 'int64');
-    assert.deepEqual(fields.get('tags_by_name')!.mapValue, { name: 'value', kind: 'message', protoType: 'quilt.test.v1.Tag', repeated: false, optional: false });
+    assert.deepEqual(fields.get('tags_by_name')!.mapValue, {
+      name: 'value',
+      kind: 'message',
+      protoType: 'quilt.test.v1.Tag',
+      repeated: false,
+      optional: false,
+    });
     assert.equal(fields.get('choice_big')!.oneof, 'choice');
     assert.equal(fields.get('opt_int')!.optional, true);
     assert.equal(fields.get('opt_int')!.oneof, undefined); // proto3 optional's synthetic oneof is not a oneof
@@ -58,38 +75,51 @@ describe('loadGrpcService', () => {
   });
 
   test('2 a missing file', () => {
-    assert.throws(() => loadGrpcService(join(FIXTURES, 'nowhere.proto'), SERVICE), (e: ProtoLoadError) => {
-      assert.ok(e instanceof ProtoLoadError);
-      assert.match(e.message, /nowhere\.proto does not exist/);
-      return true;
-    });
+    assert.throws(
+      () => loadGrpcService(join(FIXTURES, 'nowhere.proto'), SERVICE),
+      (e: ProtoLoadError) => {
+        assert.ok(e instanceof ProtoLoadError);
+        assert.match(e.message, /nowhere\.proto does not exist/);
+        return true;
+      },
+    );
   });
 
   test('3 a syntax error, with its line and column', () => {
-    assert.throws(() => loadGrpcService(join(FIXTURES, 'broken.proto'), 'quilt.test.broken.Orders'), (e: ProtoLoadError) => {
-      assert.ok(e instanceof ProtoLoadError);
-      // protobufjs stops at the token after the missing ';' of line 7.
-      assert.deepEqual([e.file, e.line, e.column], [join(FIXTURES, 'broken.proto'), 8, 3]);
-      assert.equal(e.message, "illegal token 'int64', ';' expected");
-      return true;
-    });
+    assert.throws(
+      () => loadGrpcService(join(FIXTURES, 'broken.proto'), 'quilt.test.broken.Orders'),
+      (e: ProtoLoadError) => {
+        assert.ok(e instanceof ProtoLoadError);
+        // protobufjs stops at the token after the missing ';' of line 7.
+        assert.deepEqual([e.file, e.line, e.column], [join(FIXTURES, 'broken.proto'), 8, 3]);
+        assert.equal(e.message, "illegal token 'int64', ';' expected");
+        return true;
+      },
+    );
   });
 
   test('4 an unknown type and a missing import are located too', () => {
     assert.throws(() => loadGrpcService(join(FIXTURES, 'unknown-type.proto'), 'x.Y'), {
-      message: 'unknown type "Money"', file: join(FIXTURES, 'unknown-type.proto'), line: 8, column: 3,
+      message: 'unknown type "Money"',
+      file: join(FIXTURES, 'unknown-type.proto'),
+      line: 8,
+      column: 3,
     });
-    assert.throws(() => loadGrpcService(join(FIXTURES, 'missing-import.proto'), 'x.Y'), (e: ProtoLoadError) => {
-      assert.deepEqual([e.file, e.line, e.column], [join(FIXTURES, 'missing-import.proto'), 6, 8]);
-      assert.match(e.message, /^import "shared\/nowhere\.proto" not found/);
-      return true;
-    });
+    assert.throws(
+      () => loadGrpcService(join(FIXTURES, 'missing-import.proto'), 'x.Y'),
+      (e: ProtoLoadError) => {
+        assert.deepEqual([e.file, e.line, e.column], [join(FIXTURES, 'missing-import.proto'), 6, 8]);
+        assert.match(e.message, /^import "shared\/nowhere\.proto" not found/);
+        return true;
+      },
+    );
   });
 
   test('5 an unknown service lists the services the file has', () => {
     assert.throws(() => loadGrpcService(join(FIXTURES, 'mapping.proto'), 'quilt.test.v1.Nope'), {
       name: 'ProtoLoadError',
-      message: 'service "quilt.test.v1.Nope" is not defined in mapping.proto: it has "quilt.test.v1.MappingService", "quilt.test.v1.OtherService"',
+      message:
+        'service "quilt.test.v1.Nope" is not defined in mapping.proto: it has "quilt.test.v1.MappingService", "quilt.test.v1.OtherService"',
     });
     // A message is not a service.
     assert.throws(() => loadGrpcService(join(FIXTURES, 'mapping.proto'), 'quilt.test.v1.Kitchen'), ProtoLoadError);
@@ -127,17 +157,58 @@ describe('gRPC against a real server', () => {
 
   test('6 every mapping survives a round trip through the wire (replies use proto3 JSON names)', async () => {
     const json = {
-      big: BIG, ubig: '18446744073709551615', fbig: BIG, sbig: `-${BIG}`, sfbig: '-5', small: -7, ratio: 1.5, ratio32: 0.25, flag: true, text: 'héllo',
-      blob: 'AAEC/w==', color: 'GREEN', at: '2024-05-01T12:00:00.123456789Z', took: 'PT1.500S',
-      maybeText: '', maybeInt: 0, maybeBig: BIG, maybeFlag: false, maybeDouble: 2.5, maybeFloat: 0.5, maybeUint: 4, maybeUbig: '18446744073709551615', maybeBytes: 'AA==',
-      tag: { name: 'a', weight: BIG, color: 'RED' }, tags: [{ name: 'b', weight: '1', color: 'COLOR_UNSPECIFIED' }, { name: 'c', weight: '0', color: 'GREEN' }],
-      bigs: [BIG, '-1'], colors: ['RED', 'GREEN'], tagsByName: { x: { name: 'x', weight: '2', color: 'RED' } },
-      namesById: { [BIG]: 'big', '-9223372036854775808': 'min', '5': 'five' }, choiceBig: BIG, choice: 'choiceBig',
-      optInt: 0, optText: '', optColor: 'COLOR_UNSPECIFIED', nothing: {},
-      meta: { a: 1, b: [null, true, 'x', { c: {} }] }, anyJson: 'text', listJson: [1, { k: null }],
-      history: ['1970-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999999Z', '1969-12-31T23:59:59.500Z', '2024-05-01T12:00:00.123456Z'],
-      atByName: { t: '2024-01-01T00:00:00.100Z' }, price: { currency: 'EUR', units: BIG, nanos: 5 },
-      byFlag: { true: 'yes', false: 'no' }, tagsByUbig: { '18446744073709551615': { name: 'max', weight: '0', color: 'COLOR_UNSPECIFIED' } },
+      big: BIG,
+      ubig: '18446744073709551615',
+      fbig: BIG,
+      sbig: `-${BIG}`,
+      sfbig: '-5',
+      small: -7,
+      ratio: 1.5,
+      ratio32: 0.25,
+      flag: true,
+      text: 'héllo',
+      blob: 'AAEC/w==',
+      color: 'GREEN',
+      at: '2024-05-01T12:00:00.123456789Z',
+      took: 'PT1.500S',
+      maybeText: '',
+      maybeInt: 0,
+      maybeBig: BIG,
+      maybeFlag: false,
+      maybeDouble: 2.5,
+      maybeFloat: 0.5,
+      maybeUint: 4,
+      maybeUbig: '18446744073709551615',
+      maybeBytes: 'AA==',
+      tag: { name: 'a', weight: BIG, color: 'RED' },
+      tags: [
+        { name: 'b', weight: '1', color: 'COLOR_UNSPECIFIED' },
+        { name: 'c', weight: '0', color: 'GREEN' },
+      ],
+      bigs: [BIG, '-1'],
+      colors: ['RED', 'GREEN'],
+      tagsByName: { x: { name: 'x', weight: '2', color: 'RED' } },
+      namesById: { [BIG]: 'big', '-9223372036854775808': 'min', '5': 'five' },
+      choiceBig: BIG,
+      choice: 'choiceBig',
+      optInt: 0,
+      optText: '',
+      optColor: 'COLOR_UNSPECIFIED',
+      nothing: {},
+      meta: { a: 1, b: [null, true, 'x', { c: {} }] },
+      anyJson: 'text',
+      listJson: [1, { k: null }],
+      history: [
+        '1970-01-01T00:00:00Z',
+        '0001-01-01T00:00:00Z',
+        '9999-12-31T23:59:59.999999999Z',
+        '1969-12-31T23:59:59.500Z',
+        '2024-05-01T12:00:00.123456Z',
+      ],
+      atByName: { t: '2024-01-01T00:00:00.100Z' },
+      price: { currency: 'EUR', units: BIG, nanos: 5 },
+      byFlag: { true: 'yes', false: 'no' },
+      tagsByUbig: { '18446744073709551615': { name: 'max', weight: '0', color: 'COLOR_UNSPECIFIED' } },
     };
     const reply = await echo(json);
     assert.deepEqual(reply, json);
@@ -155,10 +226,33 @@ describe('gRPC against a real server', () => {
   test('7 unset fields: defaults for plain proto3 scalars, null for optional, wrappers and messages', async () => {
     const reply = await echo({ maybeText: null, optInt: null, tag: null });
     assert.deepEqual(
-      { big: reply.big, ubig: reply.ubig, small: reply.small, ratio: reply.ratio, flag: reply.flag, text: reply.text, blob: reply.blob, color: reply.color },
+      {
+        big: reply.big,
+        ubig: reply.ubig,
+        small: reply.small,
+        ratio: reply.ratio,
+        flag: reply.flag,
+        text: reply.text,
+        blob: reply.blob,
+        color: reply.color,
+      },
       { big: '0', ubig: '0', small: 0, ratio: 0, flag: false, text: '', blob: '', color: 'COLOR_UNSPECIFIED' },
     );
-    for (const name of ['optInt', 'optText', 'optColor', 'maybeText', 'maybeBig', 'maybeFlag', 'at', 'took', 'tag', 'nothing', 'meta', 'anyJson', 'price']) {
+    for (const name of [
+      'optInt',
+      'optText',
+      'optColor',
+      'maybeText',
+      'maybeBig',
+      'maybeFlag',
+      'at',
+      'took',
+      'tag',
+      'nothing',
+      'meta',
+      'anyJson',
+      'price',
+    ]) {
       assert.equal(reply[name], null, name);
     }
     assert.deepEqual([reply.tags, reply.bigs, reply.namesById, reply.tagsByName], [[], [], {}, {}]);
@@ -168,7 +262,14 @@ describe('gRPC against a real server', () => {
   });
 
   test('8 encoder accepts numbers for int64, camelCase names, offsets, and a oneof by member', async () => {
-    const reply = await echo({ big: 42, bigs: 7, choiceText: 'hi', at: '2024-01-01T02:00:00+02:00', took: '-0.5s', maybeBig: 3 });
+    const reply = await echo({
+      big: 42,
+      bigs: 7,
+      choiceText: 'hi',
+      at: '2024-01-01T02:00:00+02:00',
+      took: '-0.5s',
+      maybeBig: 3,
+    });
     assert.equal(reply.big, '42');
     assert.deepEqual(reply.bigs, ['7']); // a single value where a list is expected
     assert.equal(reply.choiceText, 'hi');
@@ -190,17 +291,28 @@ describe('gRPC against a real server', () => {
       [{ at: '2024-02-30T00:00:00Z' }, /field "at": .* is not a valid date/],
       [{ took: '5 minutes' }, /field "took": expected an ISO-8601 duration/],
       [{ names_by_id: { abc: 'x' } }, /field "names_by_id\.abc": expected a 64-bit integer/],
-      [{ choice_text: 'a', choice_big: 1 }, /"choice_text" and "choice_big" are both set but belong to the same oneof "choice"/],
+      [
+        { choice_text: 'a', choice_big: 1 },
+        /"choice_text" and "choice_big" are both set but belong to the same oneof "choice"/,
+      ],
     ];
     for (const [json, message] of cases) {
-      assert.throws(() => encode(json), (e: QuiltError) => e instanceof QuiltError && e.code === 'BAD_USER_INPUT' && message.test(e.message), String(message));
+      assert.throws(
+        () => encode(json),
+        (e: QuiltError) => e instanceof QuiltError && e.code === 'BAD_USER_INPUT' && message.test(e.message),
+        String(message),
+      );
     }
   });
 
   test('10 statuses map onto the error catalog; details stay out of the client message', async () => {
-    const fail = (code: number) => transport.unary(server.address, method('Fail'), { code, details: 'db password is hunter2' }, {}, 2000);
+    const fail = (code: number) =>
+      transport.unary(server.address, method('Fail'), { code, details: 'db password is hunter2' }, {}, 2000);
     const outcome = async (code: number) => {
-      const e = await fail(code).then(() => assert.fail('expected a failure'), (err: unknown) => err);
+      const e = await fail(code).then(
+        () => assert.fail('expected a failure'),
+        (err: unknown) => err,
+      );
       assert.ok(e instanceof GrpcStatusError, `code ${code} gives ${e}`);
       return grpcStatusToError('orders', e);
     };
@@ -221,9 +333,15 @@ describe('gRPC against a real server', () => {
       assert.equal(error.detail.grpcDetails, 'db password is hunter2');
       assert.equal(error.detail.replica, server.address);
     }
-    assert.equal(((await outcome(16)) as QuiltError).message, 'Upstream "orders" rejected the request as unauthenticated');
+    assert.equal(
+      ((await outcome(16)) as QuiltError).message,
+      'Upstream "orders" rejected the request as unauthenticated',
+    );
     // A DEADLINE_EXCEEDED status, however it arrives, is UPSTREAM_TIMEOUT.
-    const timeout = grpcStatusToError('orders', new GrpcStatusError(4, 'DEADLINE_EXCEEDED', 'x', server.address)) as QuiltError;
+    const timeout = grpcStatusToError(
+      'orders',
+      new GrpcStatusError(4, 'DEADLINE_EXCEEDED', 'x', server.address),
+    ) as QuiltError;
     assert.equal(timeout.code, 'UPSTREAM_TIMEOUT');
     const served = await fail(4).catch((e: unknown) => e);
     assert.equal((grpcCallError('orders', 2000, served, {}) as QuiltError).code, 'UPSTREAM_TIMEOUT');
@@ -231,7 +349,9 @@ describe('gRPC against a real server', () => {
 
   test('11 a deadline that expires on a connected replica is a timeout that reached it', async () => {
     const cancelled = server.cancelled('Slow');
-    const e = await transport.unary(server.address, method('Slow'), { delay_ms: 2000 }, {}, 150).catch((err: unknown) => err);
+    const e = await transport
+      .unary(server.address, method('Slow'), { delay_ms: 2000 }, {}, 150)
+      .catch((err: unknown) => err);
     assert.ok(e instanceof TransportFailure);
     assert.equal(e.kind, 'timeout');
     assert.equal(e.reached, true);
@@ -247,9 +367,15 @@ describe('gRPC against a real server', () => {
     assert.ok(e instanceof TransportFailure, String(e));
     assert.deepEqual([e.kind, e.reached, e.replica], ['connect', false, dead]);
     assert.equal((grpcCallError('orders', 2000, e, {}) as QuiltError).code, 'UPSTREAM_UNAVAILABLE');
-    const cluster = testCluster('orders', [{ url: dead, weight: 1 }, { url: `grpc://${server.address}`, weight: 1 }]);
+    const cluster = testCluster('orders', [
+      { url: dead, weight: 1 },
+      { url: `grpc://${server.address}`, weight: 1 },
+    ]);
     for (let i = 0; i < 2; i++) {
-      const reply = await cluster.call((replica) => transport.unary(replica.url, method('Echo'), { text: 'ok' }, {}, 2000), { idempotent: true });
+      const reply = await cluster.call(
+        (replica) => transport.unary(replica.url, method('Echo'), { text: 'ok' }, {}, 2000),
+        { idempotent: true },
+      );
       assert.equal((reply as { text: string }).text, 'ok');
     }
     assert.equal(cluster.stats.failures, 0);
@@ -268,8 +394,13 @@ describe('gRPC against a real server', () => {
     const before = server.calls.get('Fail') ?? 0;
     // Even when the server relays another service's connect failure text.
     const request = { code: 14, details: 'No connection established. Last error: connect ECONNREFUSED' };
-    const cluster = testCluster('orders', [{ url: server.address, weight: 1 }, { url: server.address.replace('127.0.0.1', 'localhost'), weight: 1 }]);
-    const e = await cluster.call((replica) => transport.unary(replica.url, method('Fail'), request, {}, 2000), { idempotent: true }).catch((err: unknown) => err);
+    const cluster = testCluster('orders', [
+      { url: server.address, weight: 1 },
+      { url: server.address.replace('127.0.0.1', 'localhost'), weight: 1 },
+    ]);
+    const e = await cluster
+      .call((replica) => transport.unary(replica.url, method('Fail'), request, {}, 2000), { idempotent: true })
+      .catch((err: unknown) => err);
     assert.ok(e instanceof GrpcStatusError && !(e instanceof TransportFailure));
     assert.equal(e.codeName, 'UNAVAILABLE');
     assert.equal(server.calls.get('Fail'), before + 1);
@@ -278,7 +409,13 @@ describe('gRPC against a real server', () => {
 
   test('15 one channel per replica, metadata sent', async () => {
     const start = server.peers.length;
-    await transport.unary(server.address, method('Echo'), {}, { 'x-request-id': 'r-1', 'trace-bin': Buffer.from([1, 2]).toString('base64') }, 2000);
+    await transport.unary(
+      server.address,
+      method('Echo'),
+      {},
+      { 'x-request-id': 'r-1', 'trace-bin': Buffer.from([1, 2]).toString('base64') },
+      2000,
+    );
     await transport.unary(server.address, method('Echo'), {}, {}, 2000);
     const [a, b] = server.peers.slice(start);
     assert.equal(a, b); // same client port: the channel (and its connection) was reused
@@ -290,7 +427,13 @@ describe('gRPC against a real server', () => {
   test('16 server streaming yields every message, recursive messages decoded', async () => {
     const decode = compileDecoder(info, 'quilt.test.v1.Tick');
     const seen: unknown[] = [];
-    for await (const tick of transport.serverStream(server.address, method('Ticks'), { count: 5, interval_ms: 1 }, {}, new AbortController().signal)) {
+    for await (const tick of transport.serverStream(
+      server.address,
+      method('Ticks'),
+      { count: 5, interval_ms: 1 },
+      {},
+      new AbortController().signal,
+    )) {
       seen.push(decode(tick));
     }
     assert.equal(seen.length, 5);
@@ -299,10 +442,19 @@ describe('gRPC against a real server', () => {
 
   test('17 a stream ending with a status fails after its messages', async () => {
     const seen: number[] = [];
-    const stream = transport.serverStream(server.address, method('Ticks'), { count: 2, interval_ms: 1, fail_with_code: 13 }, {}, new AbortController().signal);
-    await assert.rejects(async () => {
-      for await (const tick of stream) seen.push((tick as { n: number }).n);
-    }, (e: unknown) => e instanceof GrpcStatusError && e.codeName === 'INTERNAL');
+    const stream = transport.serverStream(
+      server.address,
+      method('Ticks'),
+      { count: 2, interval_ms: 1, fail_with_code: 13 },
+      {},
+      new AbortController().signal,
+    );
+    await assert.rejects(
+      async () => {
+        for await (const tick of stream) seen.push((tick as { n: number }).n);
+      },
+      (e: unknown) => e instanceof GrpcStatusError && e.codeName === 'INTERNAL',
+    );
     assert.deepEqual(seen, [1, 2]);
   });
 
@@ -310,7 +462,13 @@ describe('gRPC against a real server', () => {
     const controller = new AbortController();
     const cancelled = server.cancelled('Ticks');
     const seen: number[] = [];
-    for await (const tick of transport.serverStream(server.address, method('Ticks'), { count: 1000, interval_ms: 20 }, {}, controller.signal)) {
+    for await (const tick of transport.serverStream(
+      server.address,
+      method('Ticks'),
+      { count: 1000, interval_ms: 20 },
+      {},
+      controller.signal,
+    )) {
       seen.push((tick as { n: number }).n);
       if (seen.length === 2) controller.abort();
     }
@@ -320,7 +478,13 @@ describe('gRPC against a real server', () => {
 
   test('19 leaving the loop early cancels the call upstream too', async () => {
     const cancelled = server.cancelled('Ticks');
-    for await (const tick of transport.serverStream(server.address, method('Ticks'), { count: 1000, interval_ms: 20 }, {}, new AbortController().signal)) {
+    for await (const tick of transport.serverStream(
+      server.address,
+      method('Ticks'),
+      { count: 1000, interval_ms: 20 },
+      {},
+      new AbortController().signal,
+    )) {
       assert.equal((tick as { n: number }).n, 1);
       break;
     }
@@ -330,19 +494,40 @@ describe('gRPC against a real server', () => {
   test('20 a stream to a dead replica is a connect failure; ready() tells before the first message', async () => {
     const dead = `127.0.0.1:${await closedPort()}`;
     const stream = transport.serverStream(dead, method('Ticks'), { count: 1 }, {}, new AbortController().signal, 2000);
-    await assert.rejects(async () => {
-      for await (const _ of stream) assert.fail('no message expected');
-    }, (e: unknown) => e instanceof TransportFailure && e.kind === 'connect' && !e.reached);
+    await assert.rejects(
+      async () => {
+        for await (const _ of stream) assert.fail('no message expected');
+      },
+      (e: unknown) => e instanceof TransportFailure && e.kind === 'connect' && !e.reached,
+    );
     // So the cluster can move a stream to another replica before anything was sent.
-    await assert.rejects(transport.ready(dead, 2000), (e: unknown) => e instanceof TransportFailure && e.kind === 'connect' && !e.reached);
+    await assert.rejects(
+      transport.ready(dead, 2000),
+      (e: unknown) => e instanceof TransportFailure && e.kind === 'connect' && !e.reached,
+    );
     const { port } = silent.address() as { port: number };
-    await assert.rejects(transport.ready(`127.0.0.1:${port}`, 200), (e: unknown) => e instanceof TransportFailure && !e.reached);
-    const cluster = testCluster('events', [{ url: dead, weight: 1 }, { url: server.address, weight: 1 }]);
+    await assert.rejects(
+      transport.ready(`127.0.0.1:${port}`, 200),
+      (e: unknown) => e instanceof TransportFailure && !e.reached,
+    );
+    const cluster = testCluster('events', [
+      { url: dead, weight: 1 },
+      { url: server.address, weight: 1 },
+    ]);
     for (let i = 0; i < 2; i++) {
-      const stream = await cluster.call(async (replica) => {
-        await transport.ready(replica.url, 2000);
-        return transport.serverStream(replica.url, method('Ticks'), { count: 2, interval_ms: 1 }, {}, new AbortController().signal);
-      }, { idempotent: false });
+      const stream = await cluster.call(
+        async (replica) => {
+          await transport.ready(replica.url, 2000);
+          return transport.serverStream(
+            replica.url,
+            method('Ticks'),
+            { count: 2, interval_ms: 1 },
+            {},
+            new AbortController().signal,
+          );
+        },
+        { idempotent: false },
+      );
       const seen: unknown[] = [];
       for await (const tick of stream) seen.push(tick);
       assert.equal(seen.length, 2);

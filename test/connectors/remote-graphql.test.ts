@@ -2,9 +2,9 @@
 // are, remote errors kept at their paths, and failures of the remote coded like any upstream.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startHarness, type Harness } from '../helpers/gateway-harness.js';
-import { startReviewsService, type ReviewsService } from '../helpers/reviews-service.js';
+import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
+import { type ReviewsService, startReviewsService } from '../helpers/reviews-service.js';
 
 describe('remote GraphQL source', () => {
   let reviews: ReviewsService;
@@ -30,9 +30,15 @@ type Query { partial: String, other: String }
   });
 
   test('introspect: true serves the remote schema and delegates with arguments and variables', async () => {
-    const r = await h.query('query($n: Int) { reviews(limit: $n) { id stars product { id reviews { id } } } }', { n: 2 });
+    const r = await h.query('query($n: Int) { reviews(limit: $n) { id stars product { id reviews { id } } } }', {
+      n: 2,
+    });
     assert.equal(r.body.errors, undefined);
-    assert.deepEqual(r.body.data!.reviews[1], { id: '2-1', stars: 3, product: { id: '2', reviews: [{ id: '2-1' }, { id: '2-2' }] } });
+    assert.deepEqual(r.body.data!.reviews[1], {
+      id: '2-1',
+      stars: 3,
+      product: { id: '2', reviews: [{ id: '2-1' }, { id: '2-2' }] },
+    });
     assert.equal(reviews.requests.filter((q) => q.query.includes('reviews')).length, 1);
   });
 
@@ -46,7 +52,9 @@ type Query { partial: String, other: String }
 
   test('a remote that is down fails its fields with UPSTREAM_UNAVAILABLE', async () => {
     const r2 = await startReviewsService();
-    const h2 = await startHarness({ 'r.graphql': `extend schema @upstream(name: "r", protocol: GRAPHQL, replicas: [{ url: "${r2.url}" }])\ntype Query { reviews(limit: Int): [String] }` });
+    const h2 = await startHarness({
+      'r.graphql': `extend schema @upstream(name: "r", protocol: GRAPHQL, replicas: [{ url: "${r2.url}" }])\ntype Query { reviews(limit: Int): [String] }`,
+    });
     await r2.close();
     try {
       const r = await h2.query('{ reviews }');
@@ -60,7 +68,9 @@ type Query { partial: String, other: String }
 
   test('introspection that fails is a load problem naming the file', async () => {
     await assert.rejects(
-      startHarness({ 'b.graphql': `extend schema @upstream(name: "b", protocol: GRAPHQL, introspect: true, replicas: [{ url: "${broken.url}" }])\n` }),
+      startHarness({
+        'b.graphql': `extend schema @upstream(name: "b", protocol: GRAPHQL, introspect: true, replicas: [{ url: "${broken.url}" }])\n`,
+      }),
       (e: Error & { problems?: { file: string; message: string }[] }) => {
         assert.match(e.problems?.[0].file ?? '', /b\.graphql$/);
         assert.match(e.problems?.[0].message ?? '', /remote schema/);

@@ -1,9 +1,9 @@
-// Errors of DESIGN.md section 6 against real upstreams: each failing field is null with its
+// Errors (README, "Errors") against real upstreams: each failing field is null with its
 // code while its siblings resolve, and nothing about the upstream reaches the client.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startHarness, httpUpstream, type Harness, payload } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, payload, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 
 const SECRET_BODY = 'db password is hunter2';
@@ -82,7 +82,8 @@ type Query { half: Item @http(GET: "/ok") }
       assert.deepEqual(error.path, [field]);
       assert.deepEqual(error.extensions, { code, ...extensions });
       const text = JSON.stringify(r.body);
-      for (const leak of [SECRET_BODY, upstream.url, deadUrl, '127.0.0.1', 'stack', '    at ']) assert.ok(!text.includes(leak), `response leaks ${leak}: ${text}`);
+      for (const leak of [SECRET_BODY, upstream.url, deadUrl, '127.0.0.1', 'stack', '    at '])
+        assert.ok(!text.includes(leak), `response leaks ${leak}: ${text}`);
       const line = h.logs.find((l) => l.code === code && l.upstream === extensions.upstream);
       assert.ok(line, `the log records the ${code}`);
       assert.ok(line.replica || line.failure, 'the log names the replica or the failure');
@@ -119,7 +120,9 @@ type Query { half: Item @http(GET: "/ok") }
 describe('request errors carry codes', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ 'a.graphql': `${httpUpstream('a', ['http://127.0.0.1:9'])}\ntype Query { x(id: ID!): String @http(GET: "/x/{args.id}") }` });
+    h = await startHarness({
+      'a.graphql': `${httpUpstream('a', ['http://127.0.0.1:9'])}\ntype Query { x(id: ID!): String @http(GET: "/x/{args.id}") }`,
+    });
   });
   after(async () => h?.close());
 

@@ -34,12 +34,19 @@ function alive(pid: number): boolean {
 }
 
 async function gql(query: string, headers: Record<string, string> = {}) {
-  const res = await fetch('http://127.0.0.1:4000/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+  const res = await fetch('http://127.0.0.1:4000/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query }),
+  });
   return (await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
 }
 
 test('npm start: demo up, example queries answer, Ctrl-C leaves no process behind', { timeout: 90_000 }, async () => {
-  const launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   launcher.stdout.on('data', (c) => (output += c));
   launcher.stderr.on('data', (c) => (output += c));
@@ -57,11 +64,23 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
     });
     // Only the demo's own processes: tsx may also run an esbuild service under the launcher,
     // which ends with it and is not something the demo started.
-    const scripts = ['users.ts --port 4001', 'users.ts --port 4002', 'products.ts --port 4011', 'products.ts --port 4012', 'orders.ts --port 4021', 'orders.ts --port 4022', 'serve --schemas'];
+    const scripts = [
+      'users.ts --port 4001',
+      'users.ts --port 4002',
+      'products.ts --port 4011',
+      'products.ts --port 4012',
+      'orders.ts --port 4021',
+      'orders.ts --port 4022',
+      'serve --schemas',
+    ];
     const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
     const all = childrenOf(launcher.pid!);
     children = all.filter((pid) => scripts.some((script) => commandOf(pid).includes(script)));
-    assert.equal(children.length, scripts.length, `one process per demo service; children: ${all.map(commandOf).join(' | ')}`);
+    assert.equal(
+      children.length,
+      scripts.length,
+      `one process per demo service; children: ${all.map(commandOf).join(' | ')}`,
+    );
 
     const page = await fetch('http://127.0.0.1:4000/graphql', { headers: { accept: 'text/html' } });
     assert.equal(page.status, 200);
@@ -70,20 +89,39 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
     assert.equal(list.errors, undefined);
     assert.equal(list.data.users.length, 20);
     const merged = await gql('{ products(limit: 3) { name seller { name products { name } } } }');
-    assert.deepEqual(merged.data.products[0], { name: 'Product 1', seller: { name: 'User 1', products: [{ name: 'Product 1' }, { name: 'Product 101' }] } });
-    const fanOut = await gql('{ users(limit: 20) { id orders { id total items { quantity product { id name price } } } } }');
+    assert.deepEqual(merged.data.products[0], {
+      name: 'Product 1',
+      seller: { name: 'User 1', products: [{ name: 'Product 1' }, { name: 'Product 101' }] },
+    });
+    const fanOut = await gql(
+      '{ users(limit: 20) { id orders { id total items { quantity product { id name price } } } } }',
+    );
     assert.equal(fanOut.errors, undefined);
     const order = fanOut.data.users[0].orders[0];
-    const sum = order.items.reduce((t: number, i: { quantity: number; product: { price: number } }) => t + i.quantity * i.product.price, 0);
-    assert.equal(Math.round(sum * 100), Math.round(order.total * 100), 'the REST -> gRPC -> REST fan-out agrees with itself');
+    const sum = order.items.reduce(
+      (t: number, i: { quantity: number; product: { price: number } }) => t + i.quantity * i.product.price,
+      0,
+    );
+    assert.equal(
+      Math.round(sum * 100),
+      Math.round(order.total * 100),
+      'the REST -> gRPC -> REST fan-out agrees with itself',
+    );
     const createAda = 'mutation { createUser(input: { name: "Ada", email: "ada@example.com" }) { id name } }';
     const anonymous = await gql(createAda);
     assert.deepEqual([anonymous.data?.createUser, anonymous.errors?.[0]?.extensions?.code], [null, 'UNAUTHENTICATED']);
     // The token README tells a newcomer to mint, exactly as they would.
-    const token = execFileSync('npm', ['run', '--silent', 'token', '--', '--sub', 'ada'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const token = execFileSync('npm', ['run', '--silent', 'token', '--', '--sub', 'ada'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    }).trim();
     const created = await gql(createAda, { authorization: `Bearer ${token}` });
     assert.equal(created.data.createUser.name, 'Ada');
-    const forged = await fetch('http://127.0.0.1:4000/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token.slice(0, -4)}AAAA` }, body: JSON.stringify({ query: createAda }) });
+    const forged = await fetch('http://127.0.0.1:4000/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token.slice(0, -4)}AAAA` },
+      body: JSON.stringify({ query: createAda }),
+    });
     assert.equal(forged.status, 401);
 
     const exited = once(launcher, 'exit');

@@ -1,11 +1,12 @@
 // Helpers for `quilt check` tests: a temporary schemas folder, the real CLI run as a child
 // process, and exact line:column positions computed from the fixture text itself.
+
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import assert from 'node:assert/strict';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -111,7 +112,11 @@ export function assertReported(
 }
 
 export function assertExit(result: CheckResult, code: number): void {
-  assert.equal(result.code, code, `expected exit code ${code}, got ${result.code}\n--- stderr ---\n${result.stderr}\n--- stdout ---\n${result.stdout.slice(0, 2000)}`);
+  assert.equal(
+    result.code,
+    code,
+    `expected exit code ${code}, got ${result.code}\n--- stderr ---\n${result.stderr}\n--- stdout ---\n${result.stdout.slice(0, 2000)}`,
+  );
 }
 
 /** An environment without the given variables (the child inherits the rest). */
@@ -121,5 +126,7 @@ export function envWithout(...names: string[]): NodeJS.ProcessEnv {
   return env;
 }
 
-export const UPSTREAM_A = 'extend schema @upstream(name: "a", protocol: HTTP, replicas: [{ url: "http://127.0.0.1:9" }])\n';
-export const UPSTREAM_B = 'extend schema @upstream(name: "b", protocol: HTTP, replicas: [{ url: "http://127.0.0.1:9" }])\n';
+export const UPSTREAM_A =
+  'extend schema @upstream(name: "a", protocol: HTTP, replicas: [{ url: "http://127.0.0.1:9" }])\n';
+export const UPSTREAM_B =
+  'extend schema @upstream(name: "b", protocol: HTTP, replicas: [{ url: "http://127.0.0.1:9" }])\n';

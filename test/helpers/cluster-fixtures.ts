@@ -17,6 +17,11 @@ export function clusterSpec(name: string, replicas: ReplicaSpec[], pool: Partial
   return { name, protocol: 'HTTP' as const, graphqlEndpoint: '/graphql', replicas, pool: { ...DEFAULT_POOL, ...pool } };
 }
 
-export function testCluster(name: string, replicas: ReplicaSpec[], pool: Partial<PoolSettings> = {}, deps: ClusterDeps = {}): Cluster {
+export function testCluster(
+  name: string,
+  replicas: ReplicaSpec[],
+  pool: Partial<PoolSettings> = {},
+  deps: ClusterDeps = {},
+): Cluster {
   return new Cluster(clusterSpec(name, replicas, pool), { clock: new FakeClock(), random: seededRandom(), ...deps });
 }

@@ -79,7 +79,8 @@ export class FakeClock implements Clock {
 
   #next(): Timer | undefined {
     let first: Timer | undefined;
-    for (const t of this.#timers.values()) if (!first || t.at < first.at || (t.at === first.at && t.id < first.id)) first = t;
+    for (const t of this.#timers.values())
+      if (!first || t.at < first.at || (t.at === first.at && t.id < first.id)) first = t;
     return first;
   }
 }

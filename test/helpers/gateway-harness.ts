@@ -1,15 +1,18 @@
 // Test harness: a temporary schemas folder and a gateway on 127.0.0.1 with an ephemeral port.
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { startGateway, type Gateway, type GatewayOptions } from '../../src/server/gateway.js';
+import { type Gateway, type GatewayOptions, startGateway } from '../../src/server/gateway.js';
 
 export interface GraphQLResponse {
   status: number;
   headers: Headers;
-  body: { data?: Record<string, any> | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[] };
+  body: {
+    data?: Record<string, any> | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+  };
 }
 
 export interface Harness {
@@ -29,7 +32,10 @@ export function tempSchemasDir(files: Record<string, string>): string {
   return dir;
 }
 
-export async function startHarness(files: Record<string, string>, options: Partial<GatewayOptions> = {}): Promise<Harness> {
+export async function startHarness(
+  files: Record<string, string>,
+  options: Partial<GatewayOptions> = {},
+): Promise<Harness> {
   const dir = tempSchemasDir(files);
   const logs: Record<string, any>[] = [];
   const sink = new Writable({

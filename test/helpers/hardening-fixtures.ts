@@ -3,7 +3,7 @@
 // and never reached the upstream.
 import assert from 'node:assert/strict';
 import { DEFAULT_SECURITY, type HardeningOptions, type SecurityOptions } from '../../src/security/options.js';
-import { httpUpstream, type GraphQLResponse, type Harness } from './gateway-harness.js';
+import { type GraphQLResponse, type Harness, httpUpstream } from './gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from './json-server.js';
 
 /** GET /users/N answers { id: N, name: "User N", friendId: N+1 }. */
@@ -46,7 +46,9 @@ export function codes(r: GraphQLResponse): unknown[] {
 
 /** quilt_limit_rejections_total{reason} of the harness's gateway. */
 export async function rejections(h: Harness, reason: string): Promise<number> {
-  const line = (await h.gateway.metrics.scrape()).split('\n').find((l) => l.startsWith(`quilt_limit_rejections_total{reason="${reason}"}`));
+  const line = (await h.gateway.metrics.scrape())
+    .split('\n')
+    .find((l) => l.startsWith(`quilt_limit_rejections_total{reason="${reason}"}`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 

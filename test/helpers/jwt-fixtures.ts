@@ -3,7 +3,7 @@
 // whose fetches are counted. Other tests import mintToken to act as a signed-in client.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 
 export interface MintOptions {
   /** Default HS256 for a string/bytes secret, else the signing key's alg. */
@@ -33,7 +33,10 @@ export interface SigningKey {
   spki: string;
 }
 
-export async function generateSigningKey(alg: 'RS256' | 'ES256' | 'PS256' | 'ES384' | 'EdDSA', kid: string): Promise<SigningKey> {
+export async function generateSigningKey(
+  alg: 'RS256' | 'ES256' | 'PS256' | 'ES384' | 'EdDSA',
+  kid: string,
+): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   return { alg, kid, privateKey, publicKey, publicJwk, spki: await exportSPKI(publicKey) };
@@ -46,7 +49,9 @@ export async function mintToken(key: string | Uint8Array | SigningKey, options: 
   const isSecret = typeof key === 'string' || key instanceof Uint8Array;
   const alg = options.alg ?? (isSecret ? 'HS256' : key.alg);
   const kid = options.kid ?? (isSecret ? undefined : key.kid);
-  const jwt = new SignJWT({ ...options.claims } as JWTPayload).setProtectedHeader(kid ? { alg, kid, typ: 'JWT' } : { alg, typ: 'JWT' }).setIssuedAt();
+  const jwt = new SignJWT({ ...options.claims } as JWTPayload)
+    .setProtectedHeader(kid ? { alg, kid, typ: 'JWT' } : { alg, typ: 'JWT' })
+    .setIssuedAt();
   if (options.sub !== undefined) jwt.setSubject(options.sub);
   if (options.issuer !== undefined) jwt.setIssuer(options.issuer);
   if (options.audience !== undefined) jwt.setAudience(options.audience);
@@ -57,7 +62,10 @@ export async function mintToken(key: string | Uint8Array | SigningKey, options: 
 }
 
 /** An unsigned token (`alg: none`, empty signature), as an attacker would write one. */
-export function unsignedToken(claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'none', typ: 'JWT' }): string {
+export function unsignedToken(
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = { alg: 'none', typ: 'JWT' },
+): string {
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   return `${b64(header)}.${b64({ exp: nowSec() + 300, iat: nowSec(), ...claims })}.`;
 }

@@ -64,7 +64,8 @@ export function percentile(sorted: readonly number[], q: number): number {
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const { total, concurrency } = opts;
-  if (!(Number.isInteger(total) && total >= 1 && total <= MAX_TOTAL)) throw new Error(`runLoad: total must be 1..${MAX_TOTAL}; got ${total}`);
+  if (!(Number.isInteger(total) && total >= 1 && total <= MAX_TOTAL))
+    throw new Error(`runLoad: total must be 1..${MAX_TOTAL}; got ${total}`);
   if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_CONCURRENCY)) {
     throw new Error(`runLoad: concurrency must be 1..${MAX_CONCURRENCY}; got ${concurrency}`);
   }

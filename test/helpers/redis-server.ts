@@ -4,7 +4,7 @@
 // persistence, and is ready once it answers PING. Tests stop it, kill it (SIGKILL), pause it
 // (SIGSTOP) and restart it on the same port, always by its PID; any server still running
 // when the test process exits is SIGKILLed by PID. Nothing is ever killed by name.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,8 @@ export interface RedisServer {
 
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const child of running) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+  for (const child of running)
+    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
 });
 
 async function freePort(): Promise<number> {
@@ -62,9 +63,26 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 async function launch(port: number, dir: string): Promise<ChildProcess | undefined> {
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    REDIS_SERVER,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--loglevel',
+      'warning',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   running.add(child);
   child.once('exit', () => running.delete(child));
   const deadline = Date.now() + 5000;

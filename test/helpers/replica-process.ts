@@ -8,7 +8,7 @@
 // Cleanup: call stop() (or stopReplicas) in an `after` hook; as a last resort every replica
 // still running is SIGKILLed by PID when the test process exits, and each replica exits by
 // itself when its stdin (a pipe from this process) closes. Nothing is ever killed by name.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EXIT_WITH_PARENT_ENV } from '../../demo/backends/http-service.js';
@@ -142,12 +142,19 @@ export class ReplicaProcess {
 
     const listening = new Promise<{ port: number; controlPort?: number }>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${this.name} (PID ${proc.pid}) did not listen within ${opts.startTimeoutMs ?? 20_000} ms\n${this.stderr}`)),
+        () =>
+          reject(
+            new Error(
+              `${this.name} (PID ${proc.pid}) did not listen within ${opts.startTimeoutMs ?? 20_000} ms\n${this.stderr}`,
+            ),
+          ),
         opts.startTimeoutMs ?? 20_000,
       );
       void this.exited.then((info) => {
         clearTimeout(timer);
-        reject(new Error(`${this.name} exited (${info.signal ?? `code ${info.code}`}) before listening\n${this.stderr}`));
+        reject(
+          new Error(`${this.name} exited (${info.signal ?? `code ${info.code}`}) before listening\n${this.stderr}`),
+        );
       });
       createInterface({ input: proc.stdout!, crlfDelay: Infinity }).on('line', (line) => {
         let message: { event?: string; port?: number; controlPort?: number; route?: string; t?: number };
@@ -216,7 +223,10 @@ export class ReplicaProcess {
 
   /** The replica's counters (GET /__calls); `reset` zeroes them after reading. */
   async calls(reset = false): Promise<CallsReport> {
-    const res = await fetch(`${this.controlUrl}/__calls`, { method: reset ? 'DELETE' : 'GET', signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${this.controlUrl}/__calls`, {
+      method: reset ? 'DELETE' : 'GET',
+      signal: AbortSignal.timeout(5000),
+    });
     return (await res.json()) as CallsReport;
   }
 
@@ -240,7 +250,10 @@ export async function startReplica(kind: ReplicaKind, opts: ReplicaOptions = {})
 
 /** `count` replicas started in parallel, named `${prefix}-a`, `${prefix}-b`, ... */
 export async function startReplicas(kind: ReplicaKind, count: number, prefix: string): Promise<ReplicaProcess[]> {
-  const replicas = Array.from({ length: count }, (_, i) => new ReplicaProcess(kind, `${prefix}-${String.fromCharCode(97 + i)}`));
+  const replicas = Array.from(
+    { length: count },
+    (_, i) => new ReplicaProcess(kind, `${prefix}-${String.fromCharCode(97 + i)}`),
+  );
   const started = await Promise.allSettled(replicas.map((r) => r.start()));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {

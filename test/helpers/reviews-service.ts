@@ -19,7 +19,13 @@ export interface ReviewsService {
   close(): Promise<void>;
 }
 
-const reviewsOf = (productId: string) => [1, 2].map((k) => ({ id: `${productId}-${k}`, body: `Review ${k} of product ${productId}`, stars: k + 2, productId }));
+const reviewsOf = (productId: string) =>
+  [1, 2].map((k) => ({
+    id: `${productId}-${k}`,
+    body: `Review ${k} of product ${productId}`,
+    stars: k + 2,
+    productId,
+  }));
 
 export async function startReviewsService(): Promise<ReviewsService> {
   const requests: ReviewsService['requests'] = [];
@@ -28,9 +34,11 @@ export async function startReviewsService(): Promise<ReviewsService> {
       typeDefs: REVIEWS_SDL,
       resolvers: {
         Query: {
-          reviews: (_: unknown, { limit }: { limit: number }) => Array.from({ length: limit }, (_v, i) => reviewsOf(String(i + 1))[0]),
+          reviews: (_: unknown, { limit }: { limit: number }) =>
+            Array.from({ length: limit }, (_v, i) => reviewsOf(String(i + 1))[0]),
           // In key order, null for unknown: the stitching convention for @merge fields.
-          reviewedProducts: (_: unknown, { ids }: { ids: string[] }) => ids.map((id) => (Number(id) > 0 ? { id } : null)),
+          reviewedProducts: (_: unknown, { ids }: { ids: string[] }) =>
+            ids.map((id) => (Number(id) > 0 ? { id } : null)),
         },
         Product: { reviews: (p: { id: string }) => reviewsOf(p.id) },
         Review: { product: (r: { productId: string }) => ({ id: r.productId }) },
@@ -40,7 +48,11 @@ export async function startReviewsService(): Promise<ReviewsService> {
     plugins: [
       {
         onParams({ params, request }) {
-          requests.push({ query: params.query ?? '', variables: params.variables, requestId: request.headers.get('x-request-id') });
+          requests.push({
+            query: params.query ?? '',
+            variables: params.variables,
+            requestId: request.headers.get('x-request-id'),
+          });
         },
       },
     ],
@@ -50,6 +62,10 @@ export async function startReviewsService(): Promise<ReviewsService> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -22,7 +22,10 @@ export async function eventually<T>(probe: () => T | Promise<T>, options: Eventu
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not met within ${timeoutMs} ms (last value: ${JSON.stringify(value) ?? String(value)})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what}: not met within ${timeoutMs} ms (last value: ${JSON.stringify(value) ?? String(value)})`,
+      );
     await delay(everyMs);
   }
 }

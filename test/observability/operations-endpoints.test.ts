@@ -1,14 +1,14 @@
-// The operational endpoints of DESIGN.md section 7 against real upstreams: /metrics counts
+// The operational endpoints (README, "Operations") against real upstreams: /metrics counts
 // GraphQL requests and upstream attempts per replica, /upstreams agrees with what the test
 // servers saw, /status is a self-contained page, and /readyz turns 503 (naming the
 // upstream) when an upstream has no healthy replica, by outlier ejection or active checks.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { startHarness, httpUpstream, type Harness, payload } from '../helpers/gateway-harness.js';
+import type { UpstreamSnapshot } from '../../src/upstream/types.js';
+import { type Harness, httpUpstream, payload, startHarness } from '../helpers/gateway-harness.js';
 import { closedPort } from '../helpers/grpc-fixtures.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
-import type { UpstreamSnapshot } from '../../src/upstream/types.js';
 
 /** The value of one sample of the Prometheus text, matched on its exact label set. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -80,7 +80,10 @@ describe('operations endpoints / 1: metrics, upstreams, status', () => {
     good = await itemServer();
     deadUrl = `http://127.0.0.1:${await closedPort()}`;
     // The dead replica is never ejected here (threshold 100), so the counts are exact.
-    h = await startHarness({ 'a.graphql': httpUpstream('a', [good.url, deadUrl], 'outlierDetection: { consecutiveFailures: 100 }') + ITEM_SCHEMA });
+    h = await startHarness({
+      'a.graphql':
+        httpUpstream('a', [good.url, deadUrl], 'outlierDetection: { consecutiveFailures: 100 }') + ITEM_SCHEMA,
+    });
   });
   after(async () => {
     await h?.close();
@@ -88,14 +91,22 @@ describe('operations endpoints / 1: metrics, upstreams, status', () => {
   });
 
   test('GraphQL requests by operation, type and outcome, with durations', async () => {
-    for (let i = 0; i < 2; i++) assert.deepEqual(payload((await h.query('query Q { item { id } }')).body), { data: { item: { id: '1' } } });
+    for (let i = 0; i < 2; i++)
+      assert.deepEqual(payload((await h.query('query Q { item { id } }')).body), { data: { item: { id: '1' } } });
     assert.equal((await h.query('{ item { id } }')).status, 200);
     const partial = await h.query('query Partial { item { id } bad { id } }');
     assert.deepEqual(partial.body.data, { item: { id: '1' }, bad: null });
     assert.equal(partial.body.errors?.[0]?.extensions?.code, 'UPSTREAM_ERROR');
-    assert.equal((await h.query('query Invalid { nope }')).body.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    assert.equal(
+      (await h.query('query Invalid { nope }')).body.errors?.[0]?.extensions?.code,
+      'GRAPHQL_VALIDATION_FAILED',
+    );
     assert.ok((await h.query('query Broken {')).body.errors?.length, 'a parse error');
-    const badJson = await fetch(`${h.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    const badJson = await fetch(`${h.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
     assert.equal(badJson.status, 400);
     assert.equal((await h.query(`query ${longName} { item { id } }`)).status, 200);
     // Not GraphQL requests: not counted.
@@ -104,36 +115,56 @@ describe('operations endpoints / 1: metrics, upstreams, status', () => {
 
     const text = await scrape(h);
     assert.match(text, /^quilt_graphql_requests_total\{operation="Q",type="query",outcome="success"\} 2$/m);
-    const requests = (operation: string, type: string, outcome: string) => sample(text, 'quilt_graphql_requests_total', { operation, type, outcome });
+    const requests = (operation: string, type: string, outcome: string) =>
+      sample(text, 'quilt_graphql_requests_total', { operation, type, outcome });
     assert.equal(requests('anonymous', 'query', 'success'), 1);
     assert.equal(requests('Partial', 'query', 'error'), 1, 'data with errors');
     assert.equal(requests('Invalid', 'query', 'failed'), 1, 'validation failure: no data');
     assert.equal(requests('unknown', 'unknown', 'failed'), 2, 'a parse error and an unreadable body');
     assert.equal(requests(longName.slice(0, 100), 'query', 'success'), 1, 'operation names are cut at 100 characters');
-    const total = samples(text, 'quilt_graphql_requests_total').reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    const total = samples(text, 'quilt_graphql_requests_total').reduce(
+      (sum, l) => sum + Number(l.split(' ').at(-1)),
+      0,
+    );
     assert.equal(total, 8, 'every GraphQL request, and nothing else, is counted');
     assert.equal(sample(text, 'quilt_graphql_request_duration_seconds_count', { operation: 'Q', type: 'query' }), 2);
-    assert.equal(sample(text, 'quilt_graphql_request_duration_seconds_bucket', { operation: 'Q', type: 'query', le: '+Inf' }), 2);
+    assert.equal(
+      sample(text, 'quilt_graphql_request_duration_seconds_bucket', { operation: 'Q', type: 'query', le: '+Inf' }),
+      2,
+    );
     assert.ok(sample(text, 'quilt_process_cpu_user_seconds_total') !== undefined, 'process metrics, prefixed quilt_');
     assert.ok(sample(text, 'quilt_nodejs_eventloop_lag_seconds') !== undefined);
   });
 
   test('upstream attempts per replica and outcome; /upstreams agrees with the servers', async () => {
     // Make sure the round robin sent at least one call to the dead replica.
-    for (let i = 0; i < 4; i++) assert.deepEqual(payload((await h.query('{ item { id } }')).body), { data: { item: { id: '1' } } });
+    for (let i = 0; i < 4; i++)
+      assert.deepEqual(payload((await h.query('{ item { id } }')).body), { data: { item: { id: '1' } } });
     const reached = good.seen.length;
     const text = await scrape(h);
     const snapshot = await upstreams(h);
 
-    const calls = (replica: string, outcome: string) => sample(text, 'quilt_upstream_calls_total', { upstream: 'a', replica, outcome });
+    const calls = (replica: string, outcome: string) =>
+      sample(text, 'quilt_upstream_calls_total', { upstream: 'a', replica, outcome });
     assert.equal(calls(good.url, 'success'), reached, 'one successful attempt per request the server saw');
     const refused = calls(deadUrl, 'connect') ?? 0;
     assert.ok(refused >= 1, 'the closed port refused at least one attempt');
     assert.equal(calls(deadUrl, 'success'), undefined);
-    assert.equal(sample(text, 'quilt_upstream_retries_total', { upstream: 'a' }), refused, 'each refused attempt was retried on the other replica');
-    assert.equal(sample(text, 'quilt_upstream_call_duration_seconds_count', { upstream: 'a', replica: good.url }), reached);
+    assert.equal(
+      sample(text, 'quilt_upstream_retries_total', { upstream: 'a' }),
+      refused,
+      'each refused attempt was retried on the other replica',
+    );
+    assert.equal(
+      sample(text, 'quilt_upstream_call_duration_seconds_count', { upstream: 'a', replica: good.url }),
+      reached,
+    );
     assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'a', replica: good.url }), 1);
-    assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'a', replica: deadUrl }), 1, 'not ejected under threshold 100');
+    assert.equal(
+      sample(text, 'quilt_upstream_replica_healthy', { upstream: 'a', replica: deadUrl }),
+      1,
+      'not ejected under threshold 100',
+    );
     assert.equal(sample(text, 'quilt_upstream_replica_ejected', { upstream: 'a', replica: deadUrl }), 0);
     assert.equal(sample(text, 'quilt_upstream_in_flight', { upstream: 'a', replica: good.url }), 0);
     assert.equal(sample(text, 'quilt_upstream_healthy_replicas', { upstream: 'a' }), 2);
@@ -141,7 +172,10 @@ describe('operations endpoints / 1: metrics, upstreams, status', () => {
     const ewma = sample(text, 'quilt_upstream_replica_latency_ewma_seconds', { upstream: 'a', replica: good.url });
     assert.ok(ewma !== undefined && ewma > 0 && ewma < 10, `latency EWMA in seconds: ${ewma}`);
 
-    assert.deepEqual(snapshot.map((u) => u.name), ['a']);
+    assert.deepEqual(
+      snapshot.map((u) => u.name),
+      ['a'],
+    );
     const a = snapshot[0]!;
     assert.equal(a.protocol, 'HTTP');
     assert.equal(a.algorithm, 'ROUND_ROBIN');
@@ -173,7 +207,10 @@ describe('operations endpoints / 1: metrics, upstreams, status', () => {
     for (const tag of ['style', 'script']) {
       const inline = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(html)?.[1];
       assert.ok(inline !== undefined, `an inline <${tag}>`);
-      assert.ok(csp.includes(`'sha256-${createHash('sha256').update(inline).digest('base64')}'`), `the CSP allows the inline ${tag}`);
+      assert.ok(
+        csp.includes(`'sha256-${createHash('sha256').update(inline).digest('base64')}'`),
+        `the CSP allows the inline ${tag}`,
+      );
     }
     assert.match(html, /^<!doctype html>/i);
     assert.doesNotMatch(html, /https?:\/\//, 'no external asset, no CDN');
@@ -224,14 +261,20 @@ describe('operations endpoints / 2: outlier ejection of an only replica makes /r
     assert.match(body.reasons[0], /"down"/);
 
     const text = await scrape(h);
-    assert.equal(sample(text, 'quilt_upstream_calls_total', { upstream: 'down', replica: deadUrl, outcome: 'connect' }), 5);
+    assert.equal(
+      sample(text, 'quilt_upstream_calls_total', { upstream: 'down', replica: deadUrl, outcome: 'connect' }),
+      5,
+    );
     assert.equal(sample(text, 'quilt_upstream_ejections_total', { upstream: 'down', replica: deadUrl }), 1);
     assert.equal(sample(text, 'quilt_upstream_replica_ejected', { upstream: 'down', replica: deadUrl }), 1);
     assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'down', replica: deadUrl }), 0);
     assert.equal(sample(text, 'quilt_upstream_healthy_replicas', { upstream: 'down' }), 0);
     assert.equal(sample(text, 'quilt_upstream_panic', { upstream: 'down' }), 1);
     assert.equal(sample(text, 'quilt_upstream_healthy_replicas', { upstream: 'a' }), 1);
-    assert.equal(sample(text, 'quilt_graphql_requests_total', { operation: 'anonymous', type: 'query', outcome: 'error' }), 5);
+    assert.equal(
+      sample(text, 'quilt_graphql_requests_total', { operation: 'anonymous', type: 'query', outcome: 'error' }),
+      5,
+    );
 
     const down = (await upstreams(h)).find((u) => u.name === 'down')!;
     assert.equal(down.panic, true);
@@ -274,7 +317,10 @@ describe('operations endpoints / 3: active health checks drive /readyz both ways
     assert.equal(snapshot.activeHealthChecks, true);
     assert.equal(snapshot.replicas[0]!.health, 'failed_active_hc');
     let text = await scrape(h);
-    assert.equal(sample(text, 'quilt_upstream_health_changes_total', { upstream: 'svc', replica: svc.url, healthy: 'false' }), 1);
+    assert.equal(
+      sample(text, 'quilt_upstream_health_changes_total', { upstream: 'svc', replica: svc.url, healthy: 'false' }),
+      1,
+    );
     assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'svc', replica: svc.url }), 0);
 
     up = true;
@@ -284,18 +330,27 @@ describe('operations endpoints / 3: active health checks drive /readyz both ways
     });
     assert.equal(ready.status, 'ready');
     text = await scrape(h);
-    assert.equal(sample(text, 'quilt_upstream_health_changes_total', { upstream: 'svc', replica: svc.url, healthy: 'true' }), 1);
+    assert.equal(
+      sample(text, 'quilt_upstream_health_changes_total', { upstream: 'svc', replica: svc.url, healthy: 'true' }),
+      1,
+    );
     assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'svc', replica: svc.url }), 1);
   });
 
   test('after a reload without the upstream, its pool gauges are gone', async () => {
     h.removeSchema('svc.graphql');
-    h.writeSchema('other.graphql', `${httpUpstream('other', [svc.url])}type Thing { id: ID }\ntype Query { thing: Thing @http(GET: "/thing") }\n`);
+    h.writeSchema(
+      'other.graphql',
+      `${httpUpstream('other', [svc.url])}type Thing { id: ID }\ntype Query { thing: Thing @http(GET: "/thing") }\n`,
+    );
     assert.equal((await h.gateway.manager.reload()).ok, true);
     const text = await scrape(h);
     assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'other', replica: svc.url }), 1);
     assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'svc', replica: svc.url }), undefined);
     assert.equal(sample(text, 'quilt_upstream_healthy_replicas', { upstream: 'svc' }), undefined);
-    assert.deepEqual((await upstreams(h)).map((u) => u.name), ['other']);
+    assert.deepEqual(
+      (await upstreams(h)).map((u) => u.name),
+      ['other'],
+    );
   });
 });

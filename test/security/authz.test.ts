@@ -13,7 +13,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { SECURITY_DIRECTIVES_SDL } from '../../src/config/directives.js';
 import { Planner, useAuthorization } from '../../src/security/authz/index.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from '../../src/security/options.js';
-import { httpUpstream, startHarness, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 import { mintToken } from '../helpers/jwt-fixtures.js';
 
@@ -23,7 +23,9 @@ const security = (extra: Partial<SecurityOptions> = {}): SecurityOptions => ({
   jwt: { secret: SECRET, algorithms: ['HS256'], clockToleranceSec: 0, requiredClaims: [] },
   ...extra,
 });
-const bearer = async (claims: Record<string, unknown> = {}) => ({ authorization: `Bearer ${await mintToken(SECRET, { sub: 'u1', claims })}` });
+const bearer = async (claims: Record<string, unknown> = {}) => ({
+  authorization: `Bearer ${await mintToken(SECRET, { sub: 'u1', claims })}`,
+});
 
 const USERS_SDL = /* GraphQL */ `
 enum Role @requiresScopes(scopes: [["roles:read"]]) { ADMIN MEMBER }
@@ -63,13 +65,28 @@ type Review { id: ID! body: String! author: String @authenticated }
 type Query { reviews: [Review!]! }
 `;
 
-const user = (id: string) => ({ __typename: 'User', id, name: `User ${id}`, label: `L${id}`, note: `N${id}`, email: `u${id}@x`, phone: `P${id}`, role: 'ADMIN', token: `T${id}` });
-const NODES = [user('1'), { __typename: 'Audit', id: 'a1', label: 'LA' }, { __typename: 'Post', id: 'p1', label: 'LP' }];
+const user = (id: string) => ({
+  __typename: 'User',
+  id,
+  name: `User ${id}`,
+  label: `L${id}`,
+  note: `N${id}`,
+  email: `u${id}@x`,
+  phone: `P${id}`,
+  role: 'ADMIN',
+  token: `T${id}`,
+});
+const NODES = [
+  user('1'),
+  { __typename: 'Audit', id: 'a1', label: 'LA' },
+  { __typename: 'Post', id: 'p1', label: 'LP' },
+];
 
 function usersBackend(): Promise<TestServer> {
   return startTestServer((req, res) => {
     const path = req.url.split('?')[0];
-    if (path === '/users' && req.method === 'POST') return sendJson(res, 200, { ...user('9'), ...JSON.parse(req.body) });
+    if (path === '/users' && req.method === 'POST')
+      return sendJson(res, 200, { ...user('9'), ...JSON.parse(req.body) });
     const ids = new URL(req.url, 'http://x').searchParams.getAll('ids');
     if (path === '/users') return sendJson(res, 200, ids.length ? ids.map(user) : [user('1'), user('2')]);
     if (path.startsWith('/users/')) return sendJson(res, 200, user(path.slice(7)));
@@ -84,23 +101,40 @@ function usersBackend(): Promise<TestServer> {
 async function reviewsBackend() {
   const queries: string[] = [];
   const yoga = createYoga({
-    schema: createSchema({ typeDefs: REVIEWS_SDL.replace(' @authenticated', ''), resolvers: { Query: { reviews: () => [{ id: 'r1', body: 'good', author: 'ann' }] } } }),
+    schema: createSchema({
+      typeDefs: REVIEWS_SDL.replace(' @authenticated', ''),
+      resolvers: { Query: { reviews: () => [{ id: 'r1', body: 'good', author: 'ann' }] } },
+    }),
     logging: false,
     plugins: [{ onParams: ({ params }) => void queries.push(params.query ?? '') }],
   });
   const server = createServer(yoga);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, queries, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url,
+    queries,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 /** A query's response without `extensions` (the cost plugin's report is not what these tests are about). */
-async function ask(harness: Harness, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) {
+async function ask(
+  harness: Harness,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers?: Record<string, string>,
+) {
   const r = await harness.query(query, variables, headers);
   delete (r.body as { extensions?: unknown }).extensions;
   return r;
 }
-const codes = (body: { errors?: { path?: unknown; extensions?: Record<string, unknown> }[] }) => (body.errors ?? []).map((e) => [e.extensions?.code, (e.path as unknown[]).join('.')]);
+const codes = (body: { errors?: { path?: unknown; extensions?: Record<string, unknown> }[] }) =>
+  (body.errors ?? []).map((e) => [e.extensions?.code, (e.path as unknown[]).join('.')]);
 
 describe('authorization: @authenticated and @requiresScopes', () => {
   let users: TestServer;
@@ -113,7 +147,11 @@ describe('authorization: @authenticated and @requiresScopes', () => {
     [users, reviews] = await Promise.all([usersBackend(), reviewsBackend()]);
     billing = await startTestServer((req, res) => {
       const ids = new URL(req.url, 'http://x').searchParams.getAll('ids');
-      sendJson(res, 200, ids.map((id) => ({ id, card: `card-${id}`, plan: `plan-${id}` })));
+      sendJson(
+        res,
+        200,
+        ids.map((id) => ({ id, card: `card-${id}`, plan: `plan-${id}` })),
+      );
     });
     h = await startHarness(
       {
@@ -138,7 +176,10 @@ describe('authorization: @authenticated and @requiresScopes', () => {
     const r = await ask(h, '{ user(id: "1") { id name label } me { id } }');
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.data, { user: { id: '1', name: 'User 1', label: null }, me: null });
-    assert.deepEqual(codes(r.body), [['UNAUTHENTICATED', 'user.label'], ['UNAUTHENTICATED', 'me']]);
+    assert.deepEqual(codes(r.body), [
+      ['UNAUTHENTICATED', 'user.label'],
+      ['UNAUTHENTICATED', 'me'],
+    ]);
     assert.deepEqual([seen(users, '/users/1'), seen(users, '/me')], [1, 0]);
     assert.equal(users.seen.length, 1);
   });
@@ -155,7 +196,8 @@ describe('authorization: @authenticated and @requiresScopes', () => {
   });
 
   test('scopes [[a, b], [c]]: the outer list is OR, the inner AND', async () => {
-    const phone = async (claims: Record<string, unknown>) => (await ask(h, '{ user(id: "2") { phone } }', undefined, await bearer(claims))).body;
+    const phone = async (claims: Record<string, unknown>) =>
+      (await ask(h, '{ user(id: "2") { phone } }', undefined, await bearer(claims))).body;
     assert.deepEqual(codes(await phone({ scope: 'a' })), [['FORBIDDEN', 'user.phone']]);
     assert.deepEqual(codes(await phone({ scope: 'b' })), [['FORBIDDEN', 'user.phone']]);
     assert.deepEqual((await phone({ scope: 'a b' })).data, { user: { phone: 'P2' } });
@@ -173,13 +215,23 @@ describe('authorization: @authenticated and @requiresScopes', () => {
     const r = await ask(h, '{ user(id: "1") { a: email name b: email } }', undefined, await bearer());
     assert.deepEqual(Object.keys(r.body.data!.user), ['a', 'name', 'b']);
     assert.deepEqual(r.body.data!.user, { a: null, name: 'User 1', b: null });
-    assert.deepEqual(codes(r.body), [['FORBIDDEN', 'user.a'], ['FORBIDDEN', 'user.b']]);
+    assert.deepEqual(codes(r.body), [
+      ['FORBIDDEN', 'user.a'],
+      ['FORBIDDEN', 'user.b'],
+    ]);
   });
 
   test('named and inline fragments do not get around it', async () => {
-    const r = await ask(h, '{ user(id: "1") { ...F ... on User { e2: email ssn } } } fragment F on User { name email }');
+    const r = await ask(
+      h,
+      '{ user(id: "1") { ...F ... on User { e2: email ssn } } } fragment F on User { name email }',
+    );
     assert.equal(r.body.data!.user, null, 'the denied non-null ssn nulls its parent');
-    assert.deepEqual(codes(r.body), [['UNAUTHENTICATED', 'user.email'], ['UNAUTHENTICATED', 'user.e2'], ['UNAUTHENTICATED', 'user.ssn']]);
+    assert.deepEqual(codes(r.body), [
+      ['UNAUTHENTICATED', 'user.email'],
+      ['UNAUTHENTICATED', 'user.e2'],
+      ['UNAUTHENTICATED', 'user.ssn'],
+    ]);
     assert.equal(seen(users, '/ssn/'), 0);
     const ok = await ask(h, '{ user(id: "1") { ...F } } fragment F on User { name ssn }', undefined, await bearer());
     assert.deepEqual(ok.body, { data: { user: { name: 'User 1', ssn: 'SSN-1' } } });
@@ -193,14 +245,25 @@ describe('authorization: @authenticated and @requiresScopes', () => {
 
   test('lists: an error per item path', async () => {
     const r = await ask(h, '{ users { id email } }', undefined, await bearer({ scope: 'nope' }));
-    assert.deepEqual(r.body.data, { users: [{ id: '1', email: null }, { id: '2', email: null }] });
-    assert.deepEqual(codes(r.body), [['FORBIDDEN', 'users.0.email'], ['FORBIDDEN', 'users.1.email']]);
+    assert.deepEqual(r.body.data, {
+      users: [
+        { id: '1', email: null },
+        { id: '2', email: null },
+      ],
+    });
+    assert.deepEqual(codes(r.body), [
+      ['FORBIDDEN', 'users.0.email'],
+      ['FORBIDDEN', 'users.1.email'],
+    ]);
   });
 
   test('a protected enum and a protected scalar deny the fields returning them', async () => {
     const q = '{ user(id: "1") { role token } }';
     const anonymous = await ask(h, q);
-    assert.deepEqual(codes(anonymous.body), [['UNAUTHENTICATED', 'user.role'], ['UNAUTHENTICATED', 'user.token']]);
+    assert.deepEqual(codes(anonymous.body), [
+      ['UNAUTHENTICATED', 'user.role'],
+      ['UNAUTHENTICATED', 'user.token'],
+    ]);
     const token = await ask(h, q, undefined, await bearer());
     assert.deepEqual(token.body.data, { user: { role: null, token: 'T1' } });
     assert.deepEqual(codes(token.body), [['FORBIDDEN', 'user.role']]);
@@ -210,11 +273,18 @@ describe('authorization: @authenticated and @requiresScopes', () => {
 
   test('an interface field: a protected member type is null, a protected implementation field too', async () => {
     const r = await ask(h, '{ nodes { id label ... on Audit { details } ... on User { name } } }');
-    assert.deepEqual(r.body.data, { nodes: [{ id: '1', label: null, name: 'User 1' }, null, { id: 'p1', label: 'LP' }] });
-    assert.deepEqual(codes(r.body), [['UNAUTHENTICATED', 'nodes.0.label'], ['UNAUTHENTICATED', 'nodes.1']]);
-    assert.equal(seen(users, '/audits/'), 0, 'the protected type\'s fields are never resolved');
+    assert.deepEqual(r.body.data, {
+      nodes: [{ id: '1', label: null, name: 'User 1' }, null, { id: 'p1', label: 'LP' }],
+    });
+    assert.deepEqual(codes(r.body), [
+      ['UNAUTHENTICATED', 'nodes.0.label'],
+      ['UNAUTHENTICATED', 'nodes.1'],
+    ]);
+    assert.equal(seen(users, '/audits/'), 0, "the protected type's fields are never resolved");
     const token = await ask(h, '{ nodes { id ... on Audit { details } } }', undefined, await bearer());
-    assert.deepEqual(token.body, { data: { nodes: [{ id: '1' }, { id: 'a1', details: 'audit details' }, { id: 'p1' }] } });
+    assert.deepEqual(token.body, {
+      data: { nodes: [{ id: '1' }, { id: 'a1', details: 'audit details' }, { id: 'p1' }] },
+    });
   });
 
   test('a union whose member type is protected', async () => {
@@ -226,11 +296,26 @@ describe('authorization: @authenticated and @requiresScopes', () => {
 
   test('a merged type: a denied field owned by another source does not call that source', async () => {
     const r = await ask(h, '{ users { name card } }');
-    assert.deepEqual(r.body.data, { users: [{ name: 'User 1', card: null }, { name: 'User 2', card: null }] });
-    assert.deepEqual(codes(r.body), [['UNAUTHENTICATED', 'users.0.card'], ['UNAUTHENTICATED', 'users.1.card']]);
+    assert.deepEqual(r.body.data, {
+      users: [
+        { name: 'User 1', card: null },
+        { name: 'User 2', card: null },
+      ],
+    });
+    assert.deepEqual(codes(r.body), [
+      ['UNAUTHENTICATED', 'users.0.card'],
+      ['UNAUTHENTICATED', 'users.1.card'],
+    ]);
     assert.equal(billing.seen.length, 0);
     const plan = await ask(h, '{ users { plan card } }', undefined, await bearer({ scope: 'billing:read' }));
-    assert.deepEqual(plan.body, { data: { users: [{ plan: 'plan-1', card: 'card-1' }, { plan: 'plan-2', card: 'card-2' }] } });
+    assert.deepEqual(plan.body, {
+      data: {
+        users: [
+          { plan: 'plan-1', card: 'card-1' },
+          { plan: 'plan-2', card: 'card-2' },
+        ],
+      },
+    });
     assert.equal(billing.seen.length, 1);
   });
 
@@ -267,12 +352,21 @@ describe('authorization: @authenticated and @requiresScopes', () => {
   });
 
   test('a configured scope claim is the only one read', async () => {
-    const custom = await startHarness({ 'users.graphql': httpUpstream('users', [users.url]) + USERS_SDL }, { security: security({ scopeClaim: 'roles' }) });
+    const custom = await startHarness(
+      { 'users.graphql': httpUpstream('users', [users.url]) + USERS_SDL },
+      { security: security({ scopeClaim: 'roles' }) },
+    );
     try {
       const q = '{ user(id: "1") { email } }';
-      assert.deepEqual((await ask(custom, q, undefined, await bearer({ roles: 'users:email' }))).body, { data: { user: { email: 'u1@x' } } });
-      assert.deepEqual((await ask(custom, q, undefined, await bearer({ roles: ['users:email'] }))).body, { data: { user: { email: 'u1@x' } } });
-      assert.deepEqual(codes((await ask(custom, q, undefined, await bearer({ scope: 'users:email' }))).body), [['FORBIDDEN', 'user.email']]);
+      assert.deepEqual((await ask(custom, q, undefined, await bearer({ roles: 'users:email' }))).body, {
+        data: { user: { email: 'u1@x' } },
+      });
+      assert.deepEqual((await ask(custom, q, undefined, await bearer({ roles: ['users:email'] }))).body, {
+        data: { user: { email: 'u1@x' } },
+      });
+      assert.deepEqual(codes((await ask(custom, q, undefined, await bearer({ scope: 'users:email' }))).body), [
+        ['FORBIDDEN', 'user.email'],
+      ]);
     } finally {
       await custom.close();
     }
@@ -289,8 +383,17 @@ describe('authorization in process: the plan cache and subscriptions', () => {
     resolvers: {
       Query: { open: () => 'o', closed: () => 'c' },
       Subscription: {
-        ticks: { subscribe: async function* () { for (const n of [1, 2]) yield { ticks: { n, secret: `s${n}` } }; } },
-        hidden: { subscribe: async function* () { hiddenSubscribed++; yield { hidden: 1 }; } },
+        ticks: {
+          subscribe: async function* () {
+            for (const n of [1, 2]) yield { ticks: { n, secret: `s${n}` } };
+          },
+        },
+        hidden: {
+          subscribe: async function* () {
+            hiddenSubscribed++;
+            yield { hidden: 1 };
+          },
+        },
       },
     },
   });
@@ -299,34 +402,67 @@ describe('authorization in process: the plan cache and subscriptions', () => {
     const planner = new Planner();
     const open = parse('{ open }');
     const closed = parse('{ open closed }');
-    assert.equal(planner.plan(buildSchema('type Query { a: String }'), parse('{ a }'), undefined, undefined), null, 'a schema without requirements');
+    assert.equal(
+      planner.plan(buildSchema('type Query { a: String }'), parse('{ a }'), undefined, undefined),
+      null,
+      'a schema without requirements',
+    );
     assert.equal(planner.plan(schema, open, undefined, undefined), null);
     const plan = planner.plan(schema, closed, undefined, undefined);
     assert.ok(plan);
     assert.equal(print(plan.document), '{\n  open\n}');
-    assert.equal(planner.plan(schema, closed, undefined, undefined), plan, 'the same document and auth state: the cached plan');
+    assert.equal(
+      planner.plan(schema, closed, undefined, undefined),
+      plan,
+      'the same document and auth state: the cached plan',
+    );
     assert.equal(planner.plan(schema, closed, undefined, { sub: 'u1' }), null, 'a token: nothing denied');
     const clash = planner.plan(schema, parse('{ _quilt_type: closed }'), undefined, undefined);
-    assert.equal(print(clash!.document), '{\n  _quilt_type_: __typename\n}', 'the runtime-type alias never takes a name the client uses');
+    assert.equal(
+      print(clash!.document),
+      '{\n  _quilt_type_: __typename\n}',
+      'the runtime-type alias never takes a name the client uses',
+    );
   });
 
   test('subscriptions: denied fields in each event, and a denied root field is never subscribed', async () => {
     const yoga = createYoga({
       schema,
       logging: false,
-      context: ({ request }) => ({ jwt: request.headers.has('x-test-sub') ? { sub: request.headers.get('x-test-sub') } : undefined }),
+      context: ({ request }) => ({
+        jwt: request.headers.has('x-test-sub') ? { sub: request.headers.get('x-test-sub') } : undefined,
+      }),
       plugins: [useAuthorization()],
     });
     const events = async (query: string, headers: Record<string, string> = {}) => {
-      const res = await yoga.fetch('http://yoga/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify({ query }) });
-      return (await res.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
+      const res = await yoga.fetch('http://yoga/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+        body: JSON.stringify({ query }),
+      });
+      return (await res.text())
+        .split('\n')
+        .filter((l) => l.startsWith('data: {'))
+        .map((l) => JSON.parse(l.slice(6)));
     };
     const ticks = await events('subscription { ticks { n secret } }');
-    assert.deepEqual(ticks.map((e) => e.data), [{ ticks: { n: 1, secret: null } }, { ticks: { n: 2, secret: null } }]);
-    assert.deepEqual(ticks.map((e) => codes(e)), [[['UNAUTHENTICATED', 'ticks.secret']], [['UNAUTHENTICATED', 'ticks.secret']]]);
-    assert.deepEqual((await events('subscription { ticks { secret } }', { 'x-test-sub': 'u1' })).map((e) => e.data), [{ ticks: { secret: 's1' } }, { ticks: { secret: 's2' } }]);
+    assert.deepEqual(
+      ticks.map((e) => e.data),
+      [{ ticks: { n: 1, secret: null } }, { ticks: { n: 2, secret: null } }],
+    );
+    assert.deepEqual(
+      ticks.map((e) => codes(e)),
+      [[['UNAUTHENTICATED', 'ticks.secret']], [['UNAUTHENTICATED', 'ticks.secret']]],
+    );
+    assert.deepEqual(
+      (await events('subscription { ticks { secret } }', { 'x-test-sub': 'u1' })).map((e) => e.data),
+      [{ ticks: { secret: 's1' } }, { ticks: { secret: 's2' } }],
+    );
     const hidden = await events('subscription { hidden }');
-    assert.deepEqual(hidden.map((e) => [e.data, codes(e)]), [[{ hidden: null }, [['UNAUTHENTICATED', 'hidden']]]]);
+    assert.deepEqual(
+      hidden.map((e) => [e.data, codes(e)]),
+      [[{ hidden: null }, [['UNAUTHENTICATED', 'hidden']]]],
+    );
     assert.equal(hiddenSubscribed, 0);
   });
 });

@@ -1,4 +1,4 @@
-// Cost analysis and cost limits (DESIGN.md section 5, issue 5 items 3 and 7): estimated costs
+// Cost analysis and cost limits (README, "Security and limits"): estimated costs
 // worked out by hand from the IBM cost spec (the model is written at the top of
 // src/security/cost/estimate.ts), actual costs from the lists an upstream really returned,
 // --max-cost, and the per-client budget (take, refund, refill, 429 + Retry-After), all
@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'graphql';
-import { actualCost, estimateCost, prepareOperation } from '../../src/security/cost/index.js';
-import { DEFAULT_SECURITY, type CostOptions, type SecurityOptions } from '../../src/security/options.js';
 import { QuiltError } from '../../src/errors.js';
-import { startHarness, httpUpstream, type GraphQLResponse, type Harness } from '../helpers/gateway-harness.js';
+import { actualCost, estimateCost, prepareOperation } from '../../src/security/cost/index.js';
+import { type CostOptions, DEFAULT_SECURITY, type SecurityOptions } from '../../src/security/options.js';
+import { type GraphQLResponse, type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 import { mintToken } from '../helpers/jwt-fixtures.js';
 import { sleep } from '../helpers/wait.js';
@@ -61,9 +61,21 @@ async function startShop(): Promise<Shop> {
     calls: () => shop.server.seen.length,
     server: await startTestServer((req, res) => {
       const path = req.url.split('?')[0];
-      if (path === '/products') return sendJson(res, 200, Array.from({ length: products.count }, (_, i) => ({ id: `p${i}`, name: 'n', price: 1, status: 'OPEN' })));
+      if (path === '/products')
+        return sendJson(
+          res,
+          200,
+          Array.from({ length: products.count }, (_, i) => ({ id: `p${i}`, name: 'n', price: 1, status: 'OPEN' })),
+        );
       if (path === '/users') return sendJson(res, 200, shop.users);
-      if (path === '/reviews') return sendJson(res, 200, req.method === 'POST' ? { id: 'r1', body: 'b' } : { edges: [], nodes: [], pageInfo: { hasNextPage: false }, total: 0 });
+      if (path === '/reviews')
+        return sendJson(
+          res,
+          200,
+          req.method === 'POST'
+            ? { id: 'r1', body: 'b' }
+            : { edges: [], nodes: [], pageInfo: { hasNextPage: false }, total: 0 },
+        );
       if (path === '/expensive') return sendJson(res, 200, 'x');
       if (path === '/matrix' || path === '/nodes' || path === '/people') return sendJson(res, 200, []);
       sendJson(res, 200, { id: '1' });
@@ -78,8 +90,13 @@ const security = (cost: Partial<CostOptions>, over: Partial<SecurityOptions> = {
   ...over,
 });
 
-type CostExt = { requestedQueryCost: number; actualQueryCost: number; throttleStatus: { maximumAvailable: number | null; currentlyAvailable: number | null; restoreRate: number | null } };
-const costOf = (r: GraphQLResponse): CostExt => (r.body as { extensions?: { cost?: CostExt } }).extensions?.cost as CostExt;
+type CostExt = {
+  requestedQueryCost: number;
+  actualQueryCost: number;
+  throttleStatus: { maximumAvailable: number | null; currentlyAvailable: number | null; restoreRate: number | null };
+};
+const costOf = (r: GraphQLResponse): CostExt =>
+  (r.body as { extensions?: { cost?: CostExt } }).extensions?.cost as CostExt;
 
 function estimate(h: Harness, query: string, variables?: Record<string, unknown>): number {
   const op = prepareOperation(h.gateway.manager.current!.schema, parse(query), undefined, variables);
@@ -98,12 +115,20 @@ const TABLE: { name: string; query: string; variables?: Record<string, unknown>;
   { name: 'slicing default, @cost on a scalar and an enum', query: '{ products { id price status } }', cost: 110 },
   // users(first: 3): n = 3, w(User) = 1. friends: assumedSize 4, w = 1; inner friends: 4 × (1 + 0) = 4.
   // friends: 4 × (1 + 4) = 20. users: 3 × (1 + 20) = 63
-  { name: 'nested lists: slicing argument over assumedSize over assumedSize', query: '{ users(first: 3) { friends { id friends { id } } } }', cost: 63 },
+  {
+    name: 'nested lists: slicing argument over assumedSize over assumedSize',
+    query: '{ users(first: 3) { friends { id friends { id } } } }',
+    cost: 63,
+  },
   // users(last: 2): n = 2. orders has no @listSize → defaultListSize 10; w(Order) = 1, total: Money 0.5.
   // orders: 10 × (1 + 0.5) = 15. users: 2 × (1 + 15) = 32
   { name: 'default list size under a slicing argument', query: '{ users(last: 2) { orders { total } } }', cost: 32 },
   // anyUsers: requireOneSlicingArgument false, first 2 and last 5 given → the larger, 5. 5 × (1 + 0) = 5
-  { name: 'two slicing arguments allowed: the larger counts', query: '{ anyUsers(first: 2, last: 5) { id } }', cost: 5 },
+  {
+    name: 'two slicing arguments allowed: the larger counts',
+    query: '{ anyUsers(first: 2, last: 5) { id } }',
+    cost: 5,
+  },
   // anyUsers: no slicing argument, no assumedSize → defaultListSize 10. 10 × 1 = 10
   { name: 'no slicing argument given where none is required', query: '{ anyUsers { id } }', cost: 10 },
   // expensive: @cost on the field 7 (a String, default 0 otherwise). = 7
@@ -113,26 +138,58 @@ const TABLE: { name: string; query: string; variables?: Record<string, unknown>;
   { name: '@cost on an argument', query: '{ reviews(first: 2, exact: true) { total } }', cost: 6 },
   // arguments: filter (input object, default 1) + minStars @cost 2 + search (input object, 1) + text @cost 4 = 8.
   // 1 × (1 + 0) + 8 = 9
-  { name: '@cost on input fields, nested', query: '{ reviews(first: 2, filter: { minStars: 3, search: { text: "good" } }) { total } }', cost: 9 },
+  {
+    name: '@cost on input fields, nested',
+    query: '{ reviews(first: 2, filter: { minStars: 3, search: { text: "good" } }) { total } }',
+    cost: 9,
+  },
   // the same from a variable: filter 1 + minStars 2 = 3 (search unset). 1 + 3 = 4
-  { name: 'input fields from a variable', query: 'query Q($f: ReviewFilter) { reviews(first: 2, filter: $f) { total } }', variables: { f: { minStars: 1 } }, cost: 4 },
+  {
+    name: 'input fields from a variable',
+    query: 'query Q($f: ReviewFilter) { reviews(first: 2, filter: $f) { total } }',
+    variables: { f: { minStars: 1 } },
+    cost: 4,
+  },
   // reviews(first: 5) sizes its children edges and nodes (sizedFields), not itself: n = 1, w = 1.
   // edges: 5 × (1 + cursor 0 + node (1 + body 1.5)) = 5 × 3.5 = 17.5; nodes: 5 × (1 + 0) = 5;
   // pageInfo: 1 × (1 + 0) = 1. reviews: 1 × (1 + 17.5 + 5 + 1) = 24.5
-  { name: 'sizedFields on a connection (edges, nodes)', query: '{ reviews(first: 5) { edges { cursor node { body } } nodes { id } pageInfo { hasNextPage } } }', cost: 24.5 },
+  {
+    name: 'sizedFields on a connection (edges, nodes)',
+    query: '{ reviews(first: 5) { edges { cursor node { body } } nodes { id } pageInfo { hasNextPage } } }',
+    cost: 24.5,
+  },
   // node: Node (interface) → the most expensive possible type, each with its own fragments.
   // Product: 2 + price 0.5 + status 3 = 5.5. User: 1 + friends 4 × (1 + friends 4 × 1) = 1 + 20 = 21. max = 21
-  { name: 'fragments on an interface: the max over possible types', query: '{ node(id: "1") { id ...P ...U } } fragment P on Product { price status } fragment U on User { friends { friends { id } } }', cost: 21 },
+  {
+    name: 'fragments on an interface: the max over possible types',
+    query:
+      '{ node(id: "1") { id ...P ...U } } fragment P on Product { price status } fragment U on User { friends { friends { id } } }',
+    cost: 21,
+  },
   // everything: [Node!]! without @listSize → 10; Product 2, User 1 → max 2. 10 × 2 = 20
   { name: 'a list of an interface', query: '{ everything { id } }', cost: 20 },
   // s = true: status skipped. products: 2 × (2 + 0) = 4; expensive @include(if: false) → 0. = 4
-  { name: '@skip and @include', query: 'query Q($s: Boolean!) { products(limit: 2) { id status @skip(if: $s) } expensive @include(if: false) }', variables: { s: true }, cost: 4 },
+  {
+    name: '@skip and @include',
+    query: 'query Q($s: Boolean!) { products(limit: 2) { id status @skip(if: $s) } expensive @include(if: false) }',
+    variables: { s: true },
+    cost: 4,
+  },
   // s = false: 2 × (2 + 3) = 10
-  { name: '@skip not taken', query: 'query Q($s: Boolean!) { products(limit: 2) { id status @skip(if: $s) } }', variables: { s: false }, cost: 10 },
+  {
+    name: '@skip not taken',
+    query: 'query Q($s: Boolean!) { products(limit: 2) { id status @skip(if: $s) } }',
+    variables: { s: false },
+    cost: 10,
+  },
   // two aliases of one field are two fields: 1 × 2 + 3 × 2 = 8
   { name: 'aliases', query: '{ a: products(limit: 1) { id } b: products(limit: 3) { id } }', cost: 8 },
   // one response key selected twice is merged as execution merges it: 2 × (2 + 0.5 + 3) = 11
-  { name: 'one field selected twice is counted once', query: '{ products(limit: 2) { price } products(limit: 2) { status } }', cost: 11 },
+  {
+    name: 'one field selected twice is counted once',
+    query: '{ products(limit: 2) { price } products(limit: 2) { status } }',
+    cost: 11,
+  },
   // [[Money]]: 10 outer × 10 inner items, 0.5 each = 50
   { name: 'a list of lists', query: '{ matrix }', cost: 50 },
   // the spec's example 2: users(max: 5) { age }, age @cost 2.0 → 5 × (1 + 2) = 15 (see estimate.ts)
@@ -148,7 +205,10 @@ describe('cost: estimated by hand from the spec', () => {
   let h: Harness;
   before(async () => {
     shop = await startShop();
-    h = await startHarness({ 'shop.graphql': schema(shop.server.url) }, { security: security({ defaultListSize: 10 }) });
+    h = await startHarness(
+      { 'shop.graphql': schema(shop.server.url) },
+      { security: security({ defaultListSize: 10 }) },
+    );
   });
   after(async () => {
     await h?.close();
@@ -160,7 +220,11 @@ describe('cost: estimated by hand from the spec', () => {
       assert.equal(estimate(h, row.query, row.variables), row.cost, 'estimateCost');
       const r = await h.query(row.query, row.variables);
       assert.equal(costOf(r)?.requestedQueryCost, row.cost, JSON.stringify(r.body));
-      assert.deepEqual(costOf(r).throttleStatus, { maximumAvailable: null, currentlyAvailable: null, restoreRate: null }, 'no budget: no bucket');
+      assert.deepEqual(
+        costOf(r).throttleStatus,
+        { maximumAvailable: null, currentlyAvailable: null, restoreRate: null },
+        'no budget: no bucket',
+      );
     });
   }
 
@@ -168,7 +232,10 @@ describe('cost: estimated by hand from the spec', () => {
     // Execution would expand 2^30 fields; the estimate memoizes per selection set. Each level:
     // 2 aliases × friends (assumedSize 4) × (1 + the next level) → c(k) = 8 × (1 + c(k+1)).
     const levels = 30;
-    const fragments = Array.from({ length: levels }, (_, k) => `fragment F${k} on User { a: friends { ...F${k + 1} } b: friends { ...F${k + 1} } }`);
+    const fragments = Array.from(
+      { length: levels },
+      (_, k) => `fragment F${k} on User { a: friends { ...F${k + 1} } b: friends { ...F${k + 1} } }`,
+    );
     const query = `{ users(first: 1) { ...F0 } } ${fragments.join(' ')} fragment F${levels} on User { id }`;
     let c = 0;
     for (let k = levels - 1; k >= 0; k--) c = 8 * (1 + c);
@@ -182,7 +249,11 @@ describe('cost: estimated by hand from the spec', () => {
     ['{ users(first: 1, last: 1) { id } }', 2],
   ] as const) {
     test(`requireOneSlicingArgument: ${found} given is refused before execution`, async () => {
-      assert.throws(() => estimate(h, query), (e: unknown) => e instanceof QuiltError && e.code === 'GRAPHQL_VALIDATION_FAILED' && e.message.includes(`it has ${found}`));
+      assert.throws(
+        () => estimate(h, query),
+        (e: unknown) =>
+          e instanceof QuiltError && e.code === 'GRAPHQL_VALIDATION_FAILED' && e.message.includes(`it has ${found}`),
+      );
       const calls = shop.calls();
       const r = await h.query(query);
       assert.equal(r.status, 400);
@@ -198,7 +269,10 @@ describe('cost: actual, from the lists returned', () => {
   let h: Harness;
   before(async () => {
     shop = await startShop();
-    h = await startHarness({ 'shop.graphql': schema(shop.server.url) }, { security: security({ defaultListSize: 10 }) });
+    h = await startHarness(
+      { 'shop.graphql': schema(shop.server.url) },
+      { security: security({ defaultListSize: 10 }) },
+    );
   });
   after(async () => {
     await h?.close();
@@ -214,7 +288,17 @@ describe('cost: actual, from the lists returned', () => {
   });
 
   test('nested lists, each counted at its own length', async () => {
-    shop.users = [{ id: 'u1', orders: [{ id: 'o1', total: 1 }, { id: 'o2', total: 2 }] }, { id: 'u2', orders: [] }, { id: 'u3', orders: [{ id: 'o3', total: 3 }] }];
+    shop.users = [
+      {
+        id: 'u1',
+        orders: [
+          { id: 'o1', total: 1 },
+          { id: 'o2', total: 2 },
+        ],
+      },
+      { id: 'u2', orders: [] },
+      { id: 'u3', orders: [{ id: 'o3', total: 3 }] },
+    ];
     const r = await h.query('{ users(first: 10) { id orders { total } } }');
     // estimated: orders 10 × (1 + 0.5) = 15; users 10 × (1 + 15) = 160.
     // actual: users 3 × 1 = 3; orders (2 + 0 + 1) × (1 + 0.5) = 4.5; total 7.5
@@ -227,9 +311,17 @@ describe('cost: actual, from the lists returned', () => {
     // reviews null: only its arguments (exact @cost 5) = 5
     assert.equal(actualCost(op('{ reviews(first: 2, exact: true) { total } }'), { reviews: null }), 5);
     // friends [u, null]: 1 × (1 + 0) for the item that is there; users: 1 × (1 + 1) = 2
-    assert.equal(actualCost(op('{ users(first: 1) { friends { id } } }'), { users: [{ friends: [{ id: 'a' }, null] }] }), 2);
+    assert.equal(
+      actualCost(op('{ users(first: 1) { friends { id } } }'), { users: [{ friends: [{ id: 'a' }, null] }] }),
+      2,
+    );
     // a User, told by __typename: 1 (not Product's 2 + 3)
-    assert.equal(actualCost(op('{ node(id: "1") { __typename ... on Product { status } ... on User { id } } }'), { node: { __typename: 'User', id: 'u' } }), 1);
+    assert.equal(
+      actualCost(op('{ node(id: "1") { __typename ... on Product { status } ... on User { id } } }'), {
+        node: { __typename: 'User', id: 'u' },
+      }),
+      1,
+    );
     // mutation with no data: the base 10 only
     assert.equal(actualCost(op('mutation { addReview(body: "x") { id } }'), null), 10);
   });
@@ -257,11 +349,18 @@ describe('cost: --max-cost', () => {
     assert.deepEqual([costOf(r).requestedQueryCost, costOf(r).actualQueryCost], [60, 0]);
     assert.equal(shop.calls(), 0, 'the upstream recorded zero requests');
     // application/json: the GraphQL-over-HTTP rule, 200 with the error
-    const res = await fetch(`${h.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query: '{ products(limit: 30) { id } }' }) });
+    const res = await fetch(`${h.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: '{ products(limit: 30) { id } }' }),
+    });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as GraphQLResponse['body']).errors?.[0].extensions?.code, 'COST_LIMIT_EXCEEDED');
     assert.equal(shop.calls(), 0);
-    assert.match(await (await fetch(`${h.gateway.url}/metrics`)).text(), /quilt_limit_rejections_total\{reason="cost_limit"\} 2/);
+    assert.match(
+      await (await fetch(`${h.gateway.url}/metrics`)).text(),
+      /quilt_limit_rejections_total\{reason="cost_limit"\} 2/,
+    );
   });
 
   test('at the maximum: runs', async () => {
@@ -288,7 +387,10 @@ interface Reading {
 function assertLevel(prev: Reading, now: Reading, spent: number, what: string): void {
   const lo = Math.min(100, prev.level + (10 * Math.max(0, now.sent - prev.received)) / 1000) - spent;
   const hi = Math.min(100, prev.level + (10 * (now.received - prev.sent)) / 1000 - spent);
-  assert.ok(now.level >= lo - 0.01 && now.level <= hi + 0.01, `${what}: ${now.level} is not within [${lo.toFixed(2)}, ${hi.toFixed(2)}]`);
+  assert.ok(
+    now.level >= lo - 0.01 && now.level <= hi + 0.01,
+    `${what}: ${now.level} is not within [${lo.toFixed(2)}, ${hi.toFixed(2)}]`,
+  );
 }
 
 describe('cost: the per-client budget', () => {
@@ -305,7 +407,10 @@ describe('cost: the per-client budget', () => {
   before(async () => {
     shop = await startShop();
     const jwt = { secret: SECRET, algorithms: ['HS256'], clockToleranceSec: 5, requiredClaims: ['sub'] };
-    h = await startHarness({ 'shop.graphql': schema(shop.server.url) }, { security: security({ budget: 100, restoreRate: 10 }, { jwt }) });
+    h = await startHarness(
+      { 'shop.graphql': schema(shop.server.url) },
+      { security: security({ budget: 100, restoreRate: 10 }, { jwt }) },
+    );
     alice = await bearer('alice');
     bob = await bearer('bob');
   });
@@ -346,11 +451,18 @@ describe('cost: the per-client budget', () => {
     assert.equal(r.body.errors?.[0].extensions?.code, 'RATE_LIMITED');
     const retryAfter = Number(r.headers.get('retry-after'));
     const left = costOf(r).throttleStatus.currentlyAvailable!;
-    assert.equal(retryAfter, Math.ceil((96 - left) / 10), `Retry-After ${retryAfter} for ${96 - left} missing points at 10/s`);
+    assert.equal(
+      retryAfter,
+      Math.ceil((96 - left) / 10),
+      `Retry-After ${retryAfter} for ${96 - left} missing points at 10/s`,
+    );
     assert.ok(retryAfter >= 1);
     assert.deepEqual([costOf(r).requestedQueryCost, costOf(r).actualQueryCost], [96, 0]);
     assert.equal(shop.calls(), calls, 'no upstream call');
-    assert.match(await (await fetch(`${h.gateway.url}/metrics`)).text(), /quilt_limit_rejections_total\{reason="cost_budget"\} 1/);
+    assert.match(
+      await (await fetch(`${h.gateway.url}/metrics`)).text(),
+      /quilt_limit_rejections_total\{reason="cost_budget"\} 1/,
+    );
 
     // After Retry-After seconds it passes.
     await sleep(retryAfter * 1000 + 50);

@@ -1,4 +1,4 @@
-// Query hardening (issue 5 item 5), request side, through a real gateway over a real
+// Query hardening (README, "Security and limits"), request side, through a real gateway over a real
 // upstream: CSRF prevention, the body size limit (Content-Length and chunked), IP allow and
 // deny lists, trusted documents. Each refusal has its code and status, is counted, and
 // makes no upstream call.
@@ -10,10 +10,17 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import { ConfigError } from '../../src/errors.js';
 import { ipFilter, normaliseAddress } from '../../src/security/hardening/ip-filter.js';
-import { startGateway } from '../../src/server/gateway.js';
-import { startHarness, tempSchemasDir, type GraphQLResponse, type Harness } from '../helpers/gateway-harness.js';
-import { refusedBy, rejections, send, startUsersUpstream, usersFiles, withHardening as security } from '../helpers/hardening-fixtures.js';
 import type { HardeningOptions } from '../../src/security/options.js';
+import { startGateway } from '../../src/server/gateway.js';
+import { type GraphQLResponse, type Harness, startHarness, tempSchemasDir } from '../helpers/gateway-harness.js';
+import {
+  refusedBy,
+  rejections,
+  withHardening as security,
+  send,
+  startUsersUpstream,
+  usersFiles,
+} from '../helpers/hardening-fixtures.js';
 import type { TestServer } from '../helpers/json-server.js';
 
 let upstream: TestServer;
@@ -49,9 +56,17 @@ describe('CSRF prevention (on by default)', () => {
   });
 
   test('simple POSTs (form, text/plain) are refused; application/json runs', async () => {
-    const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `query=${query}` };
+    const form = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `query=${query}`,
+    };
     await refused(await send(`${h.gateway.url}/graphql`, form), 403, 'CSRF_PREVENTED');
-    const text = { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ user(id: "1") { id } }' }) };
+    const text = {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: '{ user(id: "1") { id } }' }),
+    };
     await refused(await send(`${h.gateway.url}/graphql`, text), 403, 'CSRF_PREVENTED');
     assert.deepEqual((await h.query('{ user(id: "1") { id } }')).body.data, { user: { id: '1' } });
     assert.ok((await rejections(h, 'csrf')) >= 3);
@@ -65,7 +80,10 @@ describe('CSRF prevention (on by default)', () => {
 /** A POST through node:http, so the test decides between Content-Length and chunked. */
 function rawPost(url: string, body: string, chunked: boolean): Promise<GraphQLResponse> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+    };
     if (!chunked) headers['content-length'] = Buffer.byteLength(body);
     const req = httpRequest(`${url}/graphql`, { method: 'POST', headers }, (res) => {
       let text = '';
@@ -143,7 +161,10 @@ describe('IP allow and deny lists (the TCP peer, 127.0.0.1 here)', () => {
   });
 
   test('a malformed CIDR stops the gateway at start-up', async () => {
-    await assert.rejects(startHarness(files(), { security: security({ ipDeny: ['10.0.0.0/33'] }) }), /ipDeny: "10.0.0.0\/33": the prefix length must be a whole number from 0 to 32/);
+    await assert.rejects(
+      startHarness(files(), { security: security({ ipDeny: ['10.0.0.0/33'] }) }),
+      /ipDeny: "10.0.0.0\/33": the prefix length must be a whole number from 0 to 32/,
+    );
   });
 });
 
@@ -157,12 +178,20 @@ describe('trusted documents', () => {
     h = await startHarness(files(), { security: security({ trustedDocuments: `${dir}/trusted.json` }) });
   });
   after(() => h?.close());
-  const post = (body: unknown) => send(`${h.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' }, body: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    send(`${h.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify(body),
+    });
 
   test('a known hash runs: documentId "sha256:..." or extensions.persistedQuery.sha256Hash', async () => {
     const expected = { user: { id: '1', name: 'User 1' } };
     assert.deepEqual((await post({ documentId: `sha256:${hash}` })).body.data, expected);
-    assert.deepEqual((await post({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } })).body.data, expected);
+    assert.deepEqual(
+      (await post({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } })).body.data,
+      expected,
+    );
   });
 
   test('an unknown hash is PERSISTED_QUERY_NOT_IN_LIST', async () => {
@@ -178,8 +207,16 @@ describe('trusted documents', () => {
   test('a broken list stops the gateway at start-up with the file named', async () => {
     const dir = tempSchemasDir({ 'bad.json': JSON.stringify({ abc: '{ user(id: "1") { id }' }) });
     await assert.rejects(
-      startGateway({ schemasDir: tempSchemasDir(files()), port: 0, host: '127.0.0.1', watch: false, logger: pino({ level: 'silent' }), security: security({ trustedDocuments: `${dir}/bad.json` }) }),
-      (e: unknown) => e instanceof ConfigError && /bad\.json:1:1: trusted documents: "abc": Syntax Error/.test(e.message),
+      startGateway({
+        schemasDir: tempSchemasDir(files()),
+        port: 0,
+        host: '127.0.0.1',
+        watch: false,
+        logger: pino({ level: 'silent' }),
+        security: security({ trustedDocuments: `${dir}/bad.json` }),
+      }),
+      (e: unknown) =>
+        e instanceof ConfigError && /bad\.json:1:1: trusted documents: "abc": Syntax Error/.test(e.message),
     );
   });
 });

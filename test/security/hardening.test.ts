@@ -1,4 +1,4 @@
-// Query hardening (issue 5 item 5), document side, through a real gateway over a real
+// Query hardening (README, "Security and limits"), document side, through a real gateway over a real
 // upstream: depth, aliases, tokens and directives each refuse with their code and the
 // upstream sees no call, at the limit the query runs, undefined takes the default and 0 is
 // off; batching off and on; --no-introspection refuses introspection and drops suggestions.
@@ -7,8 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { getIntrospectionQuery } from 'graphql';
-import { startHarness, type Harness } from '../helpers/gateway-harness.js';
-import { codes, nested, refusedBy, rejections, startUsersUpstream, usersFiles, withHardening as security } from '../helpers/hardening-fixtures.js';
+import { type Harness, startHarness } from '../helpers/gateway-harness.js';
+import {
+  codes,
+  nested,
+  refusedBy,
+  rejections,
+  withHardening as security,
+  startUsersUpstream,
+  usersFiles,
+} from '../helpers/hardening-fixtures.js';
 import type { TestServer } from '../helpers/json-server.js';
 
 let upstream: TestServer;
@@ -27,7 +35,9 @@ beforeEach(() => {
 describe('document limits: each refused with its code before any upstream call', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness(files(), { security: security({ maxDepth: 4, maxAliases: 2, maxTokens: 40, maxDirectives: 2 }) });
+    h = await startHarness(files(), {
+      security: security({ maxDepth: 4, maxAliases: 2, maxTokens: 40, maxDirectives: 2 }),
+    });
   });
   after(() => h?.close());
 
@@ -36,7 +46,9 @@ describe('document limits: each refused with its code before any upstream call',
     assert.deepEqual(ok.body.data, { user: { friend: { friend: { id: '3' } } } });
     upstream.seen.length = 0;
     await refused(await h.query(nested(5)), 400, 'DEPTH_LIMIT_EXCEEDED');
-    const viaFragment = await h.query(`{ user(id: "1") { ...F } } fragment F on User { friend { friend { friend { id } } } }`);
+    const viaFragment = await h.query(
+      `{ user(id: "1") { ...F } } fragment F on User { friend { friend { friend { id } } } }`,
+    );
     await refused(viaFragment, 400, 'DEPTH_LIMIT_EXCEEDED');
     assert.match(viaFragment.body.errors![0]!.message, /depth limit of 4 exceeded, found 5/);
   });
@@ -44,8 +56,16 @@ describe('document limits: each refused with its code before any upstream call',
   test('aliases: 2 run, 3 are ALIAS_LIMIT_EXCEEDED, also when hidden in a fragment', async () => {
     assert.equal((await h.query(`{ a: user(id: "1") { id } b: user(id: "2") { id } }`)).status, 200);
     upstream.seen.length = 0;
-    await refused(await h.query(`{ a: user(id: "1") { id } b: user(id: "2") { id } c: user(id: "3") { id } }`), 400, 'ALIAS_LIMIT_EXCEEDED');
-    await refused(await h.query(`{ a: user(id: "1") { ...F } } fragment F on User { x: id y: name }`), 400, 'ALIAS_LIMIT_EXCEEDED');
+    await refused(
+      await h.query(`{ a: user(id: "1") { id } b: user(id: "2") { id } c: user(id: "3") { id } }`),
+      400,
+      'ALIAS_LIMIT_EXCEEDED',
+    );
+    await refused(
+      await h.query(`{ a: user(id: "1") { ...F } } fragment F on User { x: id y: name }`),
+      400,
+      'ALIAS_LIMIT_EXCEEDED',
+    );
   });
 
   test('tokens: a document over 40 tokens is TOKEN_LIMIT_EXCEEDED, refused while parsing', async () => {
@@ -56,7 +76,11 @@ describe('document limits: each refused with its code before any upstream call',
   test('directives: 2 run, 3 are DIRECTIVE_LIMIT_EXCEEDED', async () => {
     assert.equal((await h.query(`{ user(id: "1") { id @include(if: true) name @skip(if: false) } }`)).status, 200);
     upstream.seen.length = 0;
-    await refused(await h.query(`{ user(id: "1") @include(if: true) { id @include(if: true) name @skip(if: false) } }`), 400, 'DIRECTIVE_LIMIT_EXCEEDED');
+    await refused(
+      await h.query(`{ user(id: "1") @include(if: true) { id @include(if: true) name @skip(if: false) } }`),
+      400,
+      'DIRECTIVE_LIMIT_EXCEEDED',
+    );
   });
 
   test('every refusal is counted, also a repeated one that yoga answers from its caches', async () => {
@@ -89,14 +113,23 @@ describe('default limits and 0 = off', () => {
     upstream.seen.length = 0;
     await refused(await defaults.query(nested(16)), 400, 'DEPTH_LIMIT_EXCEEDED');
     // armor does not count aliases of __typename, which cost nothing.
-    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_v, i) => `a${i}: user(id: "1") { id }`).join(' ')} }`;
+    const aliases = (n: number) =>
+      `{ ${Array.from({ length: n }, (_v, i) => `a${i}: user(id: "1") { id }`).join(' ')} }`;
     assert.equal((await defaults.query(aliases(30))).status, 200);
     upstream.seen.length = 0;
     await refused(await defaults.query(aliases(31)), 400, 'ALIAS_LIMIT_EXCEEDED');
   });
 
   test("GraphiQL's full introspection query passes every default limit", async () => {
-    const r = await defaults.query(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }));
+    const r = await defaults.query(
+      getIntrospectionQuery({
+        descriptions: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+        inputValueDeprecation: true,
+      }),
+    );
     assert.equal(r.status, 200, JSON.stringify(r.body.errors));
     assert.ok(r.body.data?.__schema);
   });
@@ -137,9 +170,16 @@ describe('batching', () => {
   test('maxBatch 2: two operations run, three are BATCH_LIMIT_EXCEEDED (413)', async () => {
     const ok = await postBatch(two, ['{ user(id: "1") { id } }', '{ user(id: "2") { id } }']);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
-    assert.deepEqual(ok.body.map((r: any) => r.data), [{ user: { id: '1' } }, { user: { id: '2' } }]);
+    assert.deepEqual(
+      ok.body.map((r: any) => r.data),
+      [{ user: { id: '1' } }, { user: { id: '2' } }],
+    );
     upstream.seen.length = 0;
-    const r = await postBatch(two, ['{ user(id: "1") { id } }', '{ user(id: "2") { id } }', '{ user(id: "3") { id } }']);
+    const r = await postBatch(two, [
+      '{ user(id: "1") { id } }',
+      '{ user(id: "2") { id } }',
+      '{ user(id: "3") { id } }',
+    ]);
     await refused({ status: r.status, headers: new Headers(), body: r.body }, 413, 'BATCH_LIMIT_EXCEEDED');
   });
 });
@@ -160,7 +200,10 @@ describe('--no-introspection', () => {
     for (const q of ['{ __schema { queryType { name } } }', '{ __type(name: "User") { name } }']) {
       const r = await closed.query(q);
       assert.equal(r.status, 400);
-      assert.ok(codes(r).every((c) => c === 'GRAPHQL_VALIDATION_FAILED'), JSON.stringify(r.body));
+      assert.ok(
+        codes(r).every((c) => c === 'GRAPHQL_VALIDATION_FAILED'),
+        JSON.stringify(r.body),
+      );
       assert.match(r.body.errors![0]!.message, /introspection has been disabled/);
       assert.equal(upstream.seen.length, 0);
     }
@@ -175,6 +218,9 @@ describe('--no-introspection', () => {
     await refused(r, 400, 'GRAPHQL_VALIDATION_FAILED');
     assert.equal(r.body.errors![0]!.message, 'Cannot query field "nmae" on type "User".');
     const argument = await closed.query('{ user(idd: "1") { id } }');
-    assert.ok(argument.body.errors!.every((e) => !/Did you mean/.test(e.message)), JSON.stringify(argument.body));
+    assert.ok(
+      argument.body.errors!.every((e) => !/Did you mean/.test(e.message)),
+      JSON.stringify(argument.body),
+    );
   });
 });

@@ -1,26 +1,33 @@
-// JWT authentication (DESIGN.md section 5, issue 5 items 1 and 7), against real servers on
+// JWT authentication (README, "Security and limits"), against real servers on
 // 127.0.0.1: a JWKS endpoint that counts its fetches and can rotate or fail, and an upstream
 // that records every call, so "no upstream call" is a count. The upstream learns who the
 // caller is only through the schema's {jwt.sub} header template.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { sleep } from '../helpers/wait.js';
 import { after, before, describe, test } from 'node:test';
-import { createPublicKey } from 'node:crypto';
 import { importPKCS8, jwtVerify } from 'jose';
 import pino from 'pino';
 import { GatewayMetrics } from '../../src/observability/gateway-metrics.js';
-import { useJwtAuth, JwtConfigError } from '../../src/security/jwt/index.js';
+import { JwtConfigError, useJwtAuth } from '../../src/security/jwt/index.js';
 import { createKeyResolver } from '../../src/security/jwt/keys.js';
 import { RemoteKeySet } from '../../src/security/jwt/remote-key-set.js';
 import { DEFAULT_SECURITY, type JwtOptions, type SecurityOptions } from '../../src/security/options.js';
-import { startHarness, httpUpstream, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
-import { generateSigningKey, mintToken, startJwksServer, unsignedToken, type JwksServer, type SigningKey } from '../helpers/jwt-fixtures.js';
+import {
+  generateSigningKey,
+  type JwksServer,
+  mintToken,
+  type SigningKey,
+  startJwksServer,
+  unsignedToken,
+} from '../helpers/jwt-fixtures.js';
+import { sleep } from '../helpers/wait.js';
 
 const ISSUER = 'https://issuer.quilt.test';
 const AUDIENCE = 'quilt-api';
@@ -35,7 +42,15 @@ type Query { me: User @http(GET: "/me", headers: [{ name: "x-user", value: "{jwt
 `;
 
 function jwtOptions(over: Partial<JwtOptions> = {}): JwtOptions {
-  return { algorithms: ['RS256', 'ES256', 'HS256'], issuer: [ISSUER], audience: [AUDIENCE], clockToleranceSec: 30, requiredClaims: ['sub'], cookie: 'quilt_token', ...over };
+  return {
+    algorithms: ['RS256', 'ES256', 'HS256'],
+    issuer: [ISSUER],
+    audience: [AUDIENCE],
+    clockToleranceSec: 30,
+    requiredClaims: ['sub'],
+    cookie: 'quilt_token',
+    ...over,
+  };
 }
 const security = (jwt: JwtOptions): SecurityOptions => ({ ...DEFAULT_SECURITY, jwt });
 
@@ -44,7 +59,12 @@ async function startUpstream(): Promise<TestServer> {
 }
 const meCalls = (upstream: TestServer) => upstream.seen.filter((r) => r.url === '/me').length;
 
-async function assertRejected(h: Harness, upstream: TestServer, headers: Record<string, string>, message: RegExp): Promise<void> {
+async function assertRejected(
+  h: Harness,
+  upstream: TestServer,
+  headers: Record<string, string>,
+  message: RegExp,
+): Promise<void> {
   const before = meCalls(upstream);
   const r = await h.query(ME, undefined, headers);
   assert.equal(r.status, 401, JSON.stringify(r.body));
@@ -56,7 +76,12 @@ async function assertRejected(h: Harness, upstream: TestServer, headers: Record<
   assert.equal(meCalls(upstream), before, 'no upstream call for a refused token');
 }
 
-async function assertAccepted(h: Harness, upstream: TestServer, headers: Record<string, string>, sub = 'alice'): Promise<void> {
+async function assertAccepted(
+  h: Harness,
+  upstream: TestServer,
+  headers: Record<string, string>,
+  sub = 'alice',
+): Promise<void> {
   const r = await h.query(ME, undefined, headers);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body.data, { me: { id: sub } });
@@ -68,10 +93,17 @@ async function assertAccepted(h: Harness, upstream: TestServer, headers: Record<
 describe('JWT: JWKS URL and HS secret', () => {
   let upstream: TestServer, jwks: JwksServer, h: Harness, rsa: SigningKey, ec: SigningKey, impostor: SigningKey;
   before(async () => {
-    [rsa, ec, impostor] = await Promise.all([generateSigningKey('RS256', 'rsa-1'), generateSigningKey('ES256', 'ec-1'), generateSigningKey('RS256', 'rsa-1')]);
+    [rsa, ec, impostor] = await Promise.all([
+      generateSigningKey('RS256', 'rsa-1'),
+      generateSigningKey('ES256', 'ec-1'),
+      generateSigningKey('RS256', 'rsa-1'),
+    ]);
     jwks = await startJwksServer([rsa.publicJwk, ec.publicJwk]);
     upstream = await startUpstream();
-    h = await startHarness({ 'users.graphql': schema(upstream.url) }, { security: security(jwtOptions({ jwksUrl: jwks.url, secret: SECRET })) });
+    h = await startHarness(
+      { 'users.graphql': schema(upstream.url) },
+      { security: security(jwtOptions({ jwksUrl: jwks.url, secret: SECRET })) },
+    );
   });
   after(async () => {
     await h?.close();
@@ -93,8 +125,18 @@ describe('JWT: JWKS URL and HS secret', () => {
 
   test('token in the named cookie; the Authorization header wins over it', async () => {
     await assertAccepted(h, upstream, { cookie: `theme=dark; quilt_token=${await mintToken(rsa, good)}` });
-    await assertRejected(h, upstream, { cookie: `quilt_token=${await mintToken(rsa, { ...good, expiresInSec: -3600 })}` }, /expired/);
-    await assertAccepted(h, upstream, { ...bearer(await mintToken(rsa, { ...good, sub: 'dave' })), cookie: 'quilt_token=garbage' }, 'dave');
+    await assertRejected(
+      h,
+      upstream,
+      { cookie: `quilt_token=${await mintToken(rsa, { ...good, expiresInSec: -3600 })}` },
+      /expired/,
+    );
+    await assertAccepted(
+      h,
+      upstream,
+      { ...bearer(await mintToken(rsa, { ...good, sub: 'dave' })), cookie: 'quilt_token=garbage' },
+      'dave',
+    );
   });
 
   test('signature by another key with a known kid', async () => {
@@ -102,13 +144,33 @@ describe('JWT: JWKS URL and HS secret', () => {
   });
 
   test('alg "none" (hand-crafted, unsigned) is never accepted', async () => {
-    await assertRejected(h, upstream, bearer(unsignedToken({ sub: 'mallory', iss: ISSUER, aud: AUDIENCE })), /algorithm not allowed/);
-    await assertRejected(h, upstream, bearer(unsignedToken({ sub: 'mallory', iss: ISSUER, aud: AUDIENCE }, { alg: 'none', kid: 'rsa-1' })), /algorithm not allowed/);
+    await assertRejected(
+      h,
+      upstream,
+      bearer(unsignedToken({ sub: 'mallory', iss: ISSUER, aud: AUDIENCE })),
+      /algorithm not allowed/,
+    );
+    await assertRejected(
+      h,
+      upstream,
+      bearer(unsignedToken({ sub: 'mallory', iss: ISSUER, aud: AUDIENCE }, { alg: 'none', kid: 'rsa-1' })),
+      /algorithm not allowed/,
+    );
   });
 
   test('HS256 signed with the RSA public key (PEM text) as the secret, with HS256 and RS256 both allowed', async () => {
-    await assertRejected(h, upstream, bearer(await mintToken(rsa.spki, { ...good, alg: 'HS256' })), /invalid token signature/i);
-    await assertRejected(h, upstream, bearer(await mintToken(rsa.spki, { ...good, alg: 'HS256', kid: 'rsa-1' })), /invalid token signature/i);
+    await assertRejected(
+      h,
+      upstream,
+      bearer(await mintToken(rsa.spki, { ...good, alg: 'HS256' })),
+      /invalid token signature/i,
+    );
+    await assertRejected(
+      h,
+      upstream,
+      bearer(await mintToken(rsa.spki, { ...good, alg: 'HS256', kid: 'rsa-1' })),
+      /invalid token signature/i,
+    );
   });
 
   test('expired, not yet valid, wrong issuer, wrong audience, missing exp or sub', async () => {
@@ -138,7 +200,8 @@ describe('JWT: JWKS URL and HS secret', () => {
     const stranger = await generateSigningKey('RS256', 'rsa-unknown');
     const fetchesBefore = jwks.fetches;
     assert.equal(fetchesBefore, 1, 'only the fetch at start so far');
-    for (let i = 0; i < 5; i++) await assertRejected(h, upstream, bearer(await mintToken(stranger, good)), /No known key/);
+    for (let i = 0; i < 5; i++)
+      await assertRejected(h, upstream, bearer(await mintToken(stranger, good)), /No known key/);
     assert.equal(jwks.fetches, 2, 'one refresh for the unknown kid, then the cooldown');
   });
 
@@ -160,10 +223,16 @@ describe('JWT: JWKS URL and HS secret', () => {
 describe('JWT: JWKS rotation and outage', () => {
   let upstream: TestServer, jwks: JwksServer, h: Harness, old: SigningKey, rotated: SigningKey;
   before(async () => {
-    [old, rotated] = await Promise.all([generateSigningKey('RS256', 'key-2024'), generateSigningKey('ES256', 'key-2025')]);
+    [old, rotated] = await Promise.all([
+      generateSigningKey('RS256', 'key-2024'),
+      generateSigningKey('ES256', 'key-2025'),
+    ]);
     jwks = await startJwksServer([old.publicJwk]);
     upstream = await startUpstream();
-    h = await startHarness({ 'users.graphql': schema(upstream.url) }, { security: security(jwtOptions({ jwksUrl: jwks.url, algorithms: ['RS256', 'ES256'] })) });
+    h = await startHarness(
+      { 'users.graphql': schema(upstream.url) },
+      { security: security(jwtOptions({ jwksUrl: jwks.url, algorithms: ['RS256', 'ES256'] })) },
+    );
     await assertAccepted(h, upstream, bearer(await mintToken(old, good)));
   });
   after(async () => {
@@ -193,18 +262,53 @@ describe('JWT: JWKS rotation and outage', () => {
 });
 
 describe('JWT: key files (SPKI PEM, X.509 certificate, JWK, JWKS) with an HS secret', () => {
-  let upstream: TestServer, h: Harness, dir: string, rsa: SigningKey, jwkKey: SigningKey, setA: SigningKey, setB: SigningKey, certKey: CryptoKey;
+  let upstream: TestServer,
+    h: Harness,
+    dir: string,
+    rsa: SigningKey,
+    jwkKey: SigningKey,
+    setA: SigningKey,
+    setB: SigningKey,
+    certKey: CryptoKey;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'quilt-jwt-keys-'));
-    [rsa, jwkKey, setA, setB] = await Promise.all([generateSigningKey('RS256', 'pem'), generateSigningKey('ES256', 'jwk-1'), generateSigningKey('RS256', 'set-a'), generateSigningKey('ES256', 'set-b')]);
+    [rsa, jwkKey, setA, setB] = await Promise.all([
+      generateSigningKey('RS256', 'pem'),
+      generateSigningKey('ES256', 'jwk-1'),
+      generateSigningKey('RS256', 'set-a'),
+      generateSigningKey('ES256', 'set-b'),
+    ]);
     writeFileSync(join(dir, 'rsa.pem'), rsa.spki);
     writeFileSync(join(dir, 'one.jwk.json'), JSON.stringify(jwkKey.publicJwk));
     writeFileSync(join(dir, 'set.jwks.json'), JSON.stringify({ keys: [setA.publicJwk, setB.publicJwk] }));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'cert-key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=quilt-test', '-days', '1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'cert-key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-subj',
+        '/CN=quilt-test',
+        '-days',
+        '1',
+      ],
+      { stdio: 'ignore' },
+    );
     certKey = await importPKCS8(readFileSync(join(dir, 'cert-key.pem'), 'utf8'), 'ES256');
     upstream = await startUpstream();
     const publicKeyFiles = ['rsa.pem', 'one.jwk.json', 'set.jwks.json', 'cert.pem'].map((f) => join(dir, f));
-    h = await startHarness({ 'users.graphql': schema(upstream.url) }, { security: security(jwtOptions({ publicKeyFiles, secret: SECRET })) });
+    h = await startHarness(
+      { 'users.graphql': schema(upstream.url) },
+      { security: security(jwtOptions({ publicKeyFiles, secret: SECRET })) },
+    );
   });
   after(async () => {
     await h?.close();
@@ -217,21 +321,36 @@ describe('JWT: key files (SPKI PEM, X.509 certificate, JWK, JWKS) with an HS sec
     await assertAccepted(h, upstream, bearer(await mintToken(jwkKey, good)));
     await assertAccepted(h, upstream, bearer(await mintToken(setA, good)));
     await assertAccepted(h, upstream, bearer(await mintToken(setB, good)));
-    await assertAccepted(h, upstream, bearer(await mintToken({ alg: 'ES256', kid: 'cert', privateKey: certKey } as SigningKey, good)));
+    await assertAccepted(
+      h,
+      upstream,
+      bearer(await mintToken({ alg: 'ES256', kid: 'cert', privateKey: certKey } as SigningKey, good)),
+    );
   });
 
   test('HS256 signed with the PEM file text as the secret is refused (secret and RSA key both configured)', async () => {
-    await assertRejected(h, upstream, bearer(await mintToken(readFileSync(join(dir, 'rsa.pem'), 'utf8'), { ...good, alg: 'HS256' })), /invalid token signature/i);
+    await assertRejected(
+      h,
+      upstream,
+      bearer(await mintToken(readFileSync(join(dir, 'rsa.pem'), 'utf8'), { ...good, alg: 'HS256' })),
+      /invalid token signature/i,
+    );
     await assertAccepted(h, upstream, bearer(await mintToken(SECRET, good)));
   });
 
   test('a private key in a key file is refused at start', () => {
     const deps = { log: pino({ level: 'silent' }), metrics: new GatewayMetrics({ processMetrics: false }) };
     for (const file of ['cert-key.pem']) {
-      assert.throws(() => useJwtAuth(jwtOptions({ publicKeyFiles: [join(dir, file)], algorithms: ['ES256'] }), deps), /private key.*QUILT_ERR_JWT_CONFIG/);
+      assert.throws(
+        () => useJwtAuth(jwtOptions({ publicKeyFiles: [join(dir, file)], algorithms: ['ES256'] }), deps),
+        /private key.*QUILT_ERR_JWT_CONFIG/,
+      );
     }
     writeFileSync(join(dir, 'private.jwk.json'), JSON.stringify({ ...jwkKey.publicJwk, d: 'AAAA' }));
-    assert.throws(() => useJwtAuth(jwtOptions({ publicKeyFiles: [join(dir, 'private.jwk.json')], algorithms: ['ES256'] }), deps), /private key/);
+    assert.throws(
+      () => useJwtAuth(jwtOptions({ publicKeyFiles: [join(dir, 'private.jwk.json')], algorithms: ['ES256'] }), deps),
+      /private key/,
+    );
   });
 });
 
@@ -243,27 +362,43 @@ describe('JWT: configuration checked at start', () => {
     ['None among others', { algorithms: ['RS256', 'None'] }, /"none" is not allowed/],
     ['unknown algorithm', { algorithms: ['rs256'] }, /"rs256" is not a supported algorithm/],
     ['HS without a secret', { algorithms: ['HS256'], secret: undefined }, /HS256 needs a secret/],
-    ['RS without public keys', { algorithms: ['RS256'], jwksUrl: undefined }, /RS256 needs a JWKS URL or a public key file/],
+    [
+      'RS without public keys',
+      { algorithms: ['RS256'], jwksUrl: undefined },
+      /RS256 needs a JWKS URL or a public key file/,
+    ],
   ];
   for (const [name, over, message] of cases) {
     test(`refused: ${name}`, () => {
-      assert.throws(() => useJwtAuth(jwtOptions({ secret: SECRET, jwksUrl: 'http://127.0.0.1:9/jwks', ...over }), deps), (err: unknown) => err instanceof JwtConfigError && message.test(err.message));
+      assert.throws(
+        () => useJwtAuth(jwtOptions({ secret: SECRET, jwksUrl: 'http://127.0.0.1:9/jwks', ...over }), deps),
+        (err: unknown) => err instanceof JwtConfigError && message.test(err.message),
+      );
     });
   }
 
   test('the gateway does not start with alg "none" allowed', async () => {
-    await assert.rejects(startHarness({ 'users.graphql': schema('http://127.0.0.1:9') }, { security: security(jwtOptions({ secret: SECRET, algorithms: ['HS256', 'none'] })) }), /"none" is not allowed/);
+    await assert.rejects(
+      startHarness(
+        { 'users.graphql': schema('http://127.0.0.1:9') },
+        { security: security(jwtOptions({ secret: SECRET, algorithms: ['HS256', 'none'] })) },
+      ),
+      /"none" is not allowed/,
+    );
   });
 });
 
 describe('JWT keys: cache rules', () => {
   const lines: Record<string, any>[] = [];
-  const log = pino({ level: 'info' }, new Writable({
+  const log = pino(
+    { level: 'info' },
+    new Writable({
       write: (c, _e, done) => {
         lines.push(JSON.parse(String(c)));
         done();
       },
-    }));
+    }),
+  );
   const header = (kid: string) => ({ alg: 'RS256', kid });
   const jws = { payload: '', signature: '' };
 

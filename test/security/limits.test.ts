@@ -1,4 +1,4 @@
-// The limit stores (DESIGN.md section 5): token buckets (take, refund, refill, retryAfter)
+// The limit stores (README, "Security and limits"): token buckets (take, refund, refill, retryAfter)
 // and sliding windows, in memory (with a fake clock) and in a real redis-server; atomicity
 // under 500 concurrent takes from two clients; and what happens when Redis dies or hangs
 // (the failure policy: 'open' lets requests through and counts them, 'closed' refuses them,
@@ -11,7 +11,7 @@ import pino from 'pino';
 import { GatewayMetrics } from '../../src/observability/gateway-metrics.js';
 import { createLimitStore, MemoryLimitStore, RedisLimitStore } from '../../src/security/limits/index.js';
 import type { LimitStore } from '../../src/security/limits/types.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { sleep } from '../helpers/wait.js';
 
 // A dead Redis fails at once and a hung one at the store's 250 ms deadline; the rest is room
@@ -47,7 +47,11 @@ describe('memory store', () => {
     now += 60_000;
     assert.equal((await store.take('a', 1, spec)).remaining, 9, 'refill never goes above capacity');
     assert.equal((await store.take('b', 1, { capacity: 5, refillPerSec: 0 })).remaining, 4);
-    assert.equal((await store.take('b', 5, { capacity: 5, refillPerSec: 0 })).retryAfterSec, 86_400, 'a bucket that never refills');
+    assert.equal(
+      (await store.take('b', 5, { capacity: 5, refillPerSec: 0 })).retryAfterSec,
+      86_400,
+      'a bucket that never refills',
+    );
   });
 
   test('sliding window: entries leave the window one by one', async () => {
@@ -110,7 +114,10 @@ describe('redis store', () => {
     assert.equal(again.ok, true);
     // Redis measured between the two scripts somewhere in [t2 - t1, t3 - t0].
     const after = (ms: number) => Math.min(10, (20 * ms) / 1000) - 5;
-    assert.ok(again.remaining >= after(t2 - t1) - 0.1 && again.remaining <= after(t3 - t0) + 0.1, `remaining ${again.remaining}`);
+    assert.ok(
+      again.remaining >= after(t2 - t1) - 0.1 && again.remaining <= after(t3 - t0) + 0.1,
+      `remaining ${again.remaining}`,
+    );
     const ttl = await raw.pttl('quilt:bucket:t1');
     assert.ok(ttl > 0 && ttl <= 1500, `a bucket expires when it would be full again (pttl ${ttl})`);
     assert.equal((await a.refund('t1', 100, spec)).remaining, 10);
@@ -136,7 +143,9 @@ describe('redis store', () => {
     const spec = { capacity: 50, refillPerSec: 0 };
     const results = await Promise.all(Array.from({ length: 500 }, (_, i) => (i % 2 ? a : b).take('race', 1, spec)));
     assert.equal(results.filter((r) => r.ok).length, 50);
-    const hits = await Promise.all(Array.from({ length: 500 }, (_, i) => (i % 2 ? a : b).hit('race-window', 1, 60_000)));
+    const hits = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => (i % 2 ? a : b).hit('race-window', 1, 60_000)),
+    );
     assert.equal(hits.filter((prior) => prior.length < 50).length, 50, 'each hit sees every hit before it');
   });
 });
@@ -148,7 +157,10 @@ describe('redis unreachable: the failure policy', () => {
   });
   after(() => server.stop());
 
-  async function withStore(policy: 'open' | 'closed', body: (store: LimitStore, metrics: GatewayMetrics, logs: Record<string, any>[]) => Promise<void>) {
+  async function withStore(
+    policy: 'open' | 'closed',
+    body: (store: LimitStore, metrics: GatewayMetrics, logs: Record<string, any>[]) => Promise<void>,
+  ) {
     const logs: Record<string, any>[] = [];
     const sink = new Writable({
       write: (c, _e, done) => {
@@ -157,7 +169,10 @@ describe('redis unreachable: the failure policy', () => {
       },
     });
     const metrics = new GatewayMetrics({ processMetrics: false });
-    const store = createLimitStore({ redisUrl: server.url, redisFailure: policy, redisTimeoutMs: 250 }, { log: pino(sink), metrics });
+    const store = createLimitStore(
+      { redisUrl: server.url, redisFailure: policy, redisTimeoutMs: 250 },
+      { log: pino(sink), metrics },
+    );
     try {
       await body(store, metrics, logs);
     } finally {

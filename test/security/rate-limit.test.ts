@@ -1,4 +1,4 @@
-// @rateLimit through a gateway (DESIGN.md sections 3, 5, 6; in memory here, in Redis in
+// @rateLimit through a gateway (README, "Security and limits"; in memory here, in Redis in
 // security-redis-shared.test.ts): a limited field is null with RATE_LIMITED at its path while
 // its siblings resolve, and its upstream is not called; identityArgs, arrayLengthField,
 // message, window expiry, aliases, and a schema whose window cannot be read.
@@ -10,10 +10,9 @@ import { GatewayMetrics } from '../../src/observability/gateway-metrics.js';
 import { MemoryLimitStore } from '../../src/security/limits/index.js';
 import { DEFAULT_SECURITY } from '../../src/security/options.js';
 import { rateLimitTransform } from '../../src/security/rate-limit/index.js';
-import { startHarness, httpUpstream, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 import { sleep } from '../helpers/wait.js';
-
 
 describe('@rateLimit on fields', () => {
   let upstream: TestServer;
@@ -23,7 +22,12 @@ describe('@rateLimit on fields', () => {
   before(async () => {
     upstream = await startTestServer((req, res) => {
       const [path, query = ''] = req.url.split('?');
-      if (path === '/batch') return sendJson(res, 200, new URLSearchParams(query).getAll('ids').map((id) => ({ id })));
+      if (path === '/batch')
+        return sendJson(
+          res,
+          200,
+          new URLSearchParams(query).getAll('ids').map((id) => ({ id })),
+        );
       sendJson(res, 200, { id: path.split('/').pop() });
     });
     h = await startHarness(
@@ -62,7 +66,10 @@ type Query {
     assert.equal(r.body.errors![0].extensions?.code, 'RATE_LIMITED');
     assert.match(r.body.errors![0].message, /Query\.limited/);
     const retryAfter = r.body.errors![0].extensions?.retryAfterSec;
-    assert.ok(retryAfter >= 1 && retryAfter <= 2, `retryAfterSec ${retryAfter}: when the 2nd call leaves the 2 s window`);
+    assert.ok(
+      retryAfter >= 1 && retryAfter <= 2,
+      `retryAfterSec ${retryAfter}: when the 2nd call leaves the 2 s window`,
+    );
     assert.equal(calls('/limited'), 3);
     assert.equal(calls('/free'), 4);
     const metrics = await (await fetch(`${h.gateway.url}/metrics`)).text();
@@ -118,11 +125,19 @@ type Query {
 
 describe('@rateLimit in a schema', () => {
   const schemaWith = (args: string) =>
-    makeExecutableSchema({ typeDefs: `${SECURITY_DIRECTIVES_SDL}\ntype Query { f: Int @rateLimit(${args}) }`, resolvers: { Query: { f: () => 1 } } });
-  const transform = rateLimitTransform(new MemoryLimitStore(), { metrics: new GatewayMetrics({ processMetrics: false }) });
+    makeExecutableSchema({
+      typeDefs: `${SECURITY_DIRECTIVES_SDL}\ntype Query { f: Int @rateLimit(${args}) }`,
+      resolvers: { Query: { f: () => 1 } },
+    });
+  const transform = rateLimitTransform(new MemoryLimitStore(), {
+    metrics: new GatewayMetrics({ processMetrics: false }),
+  });
 
   test('a window that is not a duration, or max below 1, fails the schema instead of limiting nothing', () => {
-    assert.throws(() => transform(schemaWith('max: 2, window: "soon"')), /Query\.f: @rateLimit\(window: "soon"\) is not a duration/);
+    assert.throws(
+      () => transform(schemaWith('max: 2, window: "soon"')),
+      /Query\.f: @rateLimit\(window: "soon"\) is not a duration/,
+    );
     assert.throws(() => transform(schemaWith('max: 0, window: "1s"')), /must be at least 1/);
     assert.doesNotThrow(() => transform(schemaWith('max: 2, window: "1.5h"')));
   });

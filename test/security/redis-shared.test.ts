@@ -1,4 +1,4 @@
-// Limits shared by gateway instances through one real redis-server (DESIGN.md section 5):
+// Limits shared by gateway instances through one real redis-server (README, "Security and limits"):
 // 200 concurrent requests from one client, split across two instances, against a cost
 // budget worth exactly 50 of them, then against a @rateLimit window of 50: exactly 50 pass
 // in total, because each check-and-take is one Lua script in Redis. Then Redis dies: a
@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_SECURITY, type SecurityOptions } from '../../src/security/options.js';
-import { startHarness, httpUpstream, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 
 const QUERY = '{ item { id } }';
 const LIMITED_QUERY = '{ limited { id } }';
@@ -40,14 +40,20 @@ type Query {
   // Exactness is the store's; the deadline is policy. A 2-core machine running the whole
   // suite can delay a Redis answer past the default 250 ms, which fails open and admits one
   // too many: these tests give the store time to answer.
-  const shared = (redisFailure: 'open' | 'closed' = 'open', redisTimeoutMs = 2000) => ({ redisUrl: redis.url, redisFailure, redisTimeoutMs });
+  const shared = (redisFailure: 'open' | 'closed' = 'open', redisTimeoutMs = 2000) => ({
+    redisUrl: redis.url,
+    redisFailure,
+    redisTimeoutMs,
+  });
 
   before(async () => {
     redis = await startRedisServer();
     upstream = await startTestServer((req, res) => sendJson(res, 200, { id: req.url.slice(1) }));
     // What one request costs, measured by a gateway without a budget (nothing is taken).
     const probe = await start({});
-    costOfQuery = ((await probe.query(QUERY)).body as { extensions?: { cost?: { requestedQueryCost: number } } }).extensions?.cost?.requestedQueryCost ?? 0;
+    costOfQuery =
+      ((await probe.query(QUERY)).body as { extensions?: { cost?: { requestedQueryCost: number } } }).extensions?.cost
+        ?.requestedQueryCost ?? 0;
     assert.ok(costOfQuery > 0, `cost of ${QUERY}: ${costOfQuery}`);
     upstream.seen.length = 0;
   });
@@ -78,7 +84,9 @@ type Query {
     const [a, b] = await Promise.all([start({ shared: shared() }), start({ shared: shared() })]);
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).query(LIMITED_QUERY)));
     const ok = results.filter((r) => r.body.data?.limited?.id === 'limited');
-    const limited = results.filter((r) => r.body.data?.limited === null && r.body.errors?.[0].extensions?.code === 'RATE_LIMITED');
+    const limited = results.filter(
+      (r) => r.body.data?.limited === null && r.body.errors?.[0].extensions?.code === 'RATE_LIMITED',
+    );
     assert.equal(ok.length, 50);
     assert.equal(limited.length, 150);
     for (const r of limited) assert.deepEqual(r.body.errors?.[0].path, ['limited']);

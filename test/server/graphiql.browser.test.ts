@@ -1,15 +1,16 @@
 // GraphiQL in a real browser: the page at GET /graphql loads with no request leaving the
 // gateway (the machines have no internet, and a newcomer's GraphiQL should not depend on a
 // CDN), shows the demo's example tabs, and runs a query through the UI against the backends.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startProductsService } from '../../demo/backends/products.js';
-import { startUsersService, type RunningService } from '../../demo/backends/users.js';
+import { type RunningService, startUsersService } from '../../demo/backends/users.js';
 import { launchChromium } from '../helpers/chromium.js';
-import { startHarness, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 
 const repo = new URL('../../', import.meta.url);
 const examplesDir = fileURLToPath(new URL('schemas/examples/', repo));
@@ -24,8 +25,10 @@ function demoSchema(file: string, url: string): string {
 
 /** The text of a Monaco editor inside `scope` (its rendered lines, nbsp as spaces). */
 async function editorText(page: Page, scope: string): Promise<string> {
-  // biome-ignore lint/performance/useDomNodeTextContent: innerText has the line breaks between the editor's line elements; textContent runs the lines together.
-  return page.locator(`${scope} .view-lines`).first().evaluate((el) => (el as HTMLElement).innerText.replace(/\u00a0/g, ' '));
+  const lines = page.locator(`${scope} .view-lines`).first();
+  // innerText, not textContent: it keeps the line breaks between the editor's line elements.
+  // biome-ignore lint/performance/useDomNodeTextContent: see above.
+  return lines.evaluate((el) => (el as HTMLElement).innerText.replace(/\u00a0/g, ' '));
 }
 
 async function waitForEditorText(page: Page, scope: string, needle: string, timeout = 20_000): Promise<string> {
@@ -72,12 +75,16 @@ async function runFromButton(page: Page, needle: string, timeout = 20_000): Prom
  * until the tab reports itself selected.
  */
 async function openTab(page: Page, name: string): Promise<void> {
-  const tab = page.locator('.graphiql-tab', { has: page.locator('.graphiql-tab-button', { hasText: new RegExp(`^${name}$`) }) });
+  const tab = page.locator('.graphiql-tab', {
+    has: page.locator('.graphiql-tab-button', { hasText: new RegExp(`^${name}$`) }),
+  });
   for (let attempt = 0; attempt < 5; attempt++) {
     if ((await tab.getAttribute('aria-selected')) === 'true') return;
     await tab.locator('.graphiql-tab-button').click();
     try {
-      await page.waitForFunction((el) => el?.getAttribute('aria-selected') === 'true', await tab.elementHandle(), { timeout: 2_000 });
+      await page.waitForFunction((el) => el?.getAttribute('aria-selected') === 'true', await tab.elementHandle(), {
+        timeout: 2_000,
+      });
       return;
     } catch {
       // not selected yet: click again
@@ -112,7 +119,10 @@ describe('GraphiQL in Chromium', () => {
     users = await startUsersService();
     products = await startProductsService();
     harness = await startHarness(
-      { 'users.graphql': demoSchema('users.graphql', users.url), 'products.graphql': demoSchema('products.graphql', products.url) },
+      {
+        'users.graphql': demoSchema('users.graphql', users.url),
+        'products.graphql': demoSchema('products.graphql', products.url),
+      },
       { watch: false, logLevel: 'warn', examplesDir },
     );
     const origin = new URL(harness.gateway.url).origin;
@@ -154,7 +164,10 @@ describe('GraphiQL in Chromium', () => {
     requireLoaded();
     const tabs = page.locator('.graphiql-tab-button');
     await tabs.first().waitFor({ timeout: 20_000 });
-    assert.deepEqual(await tabs.allInnerTexts(), EXAMPLES.map((e) => e.tab));
+    assert.deepEqual(
+      await tabs.allInnerTexts(),
+      EXAMPLES.map((e) => e.tab),
+    );
     for (const example of EXAMPLES) {
       await openTab(page, example.tab);
       await waitForEditorText(page, '.graphiql-query-editor', example.line);
@@ -186,8 +199,14 @@ describe('GraphiQL in Chromium', () => {
     const result = await waitForEditorText(page, '.graphiql-response', '"Product 1"');
     assert.match(result, /"seller": \{\s*"name": "User \d+"/);
     assert.doesNotMatch(result, /"errors"/);
-    assert.ok(products!.requests.some((r) => r.path === '/products'), 'products service was not called');
-    assert.ok(users!.requests.some((r) => r.path === '/users'), 'users service was not called for the sellers');
+    assert.ok(
+      products!.requests.some((r) => r.path === '/products'),
+      'products service was not called',
+    );
+    assert.ok(
+      users!.requests.some((r) => r.path === '/users'),
+      'users service was not called for the sellers',
+    );
     assert.deepEqual(offsite, []);
   });
 });

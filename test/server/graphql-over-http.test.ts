@@ -1,13 +1,14 @@
 // The GraphQL-over-HTTP spec audit of the graphql-http package, run against the gateway's
 // /graphql over the demo users schema. Every MUST audit has to pass; a failed SHOULD or MAY
 // audit is reported as a diagnostic (it shows in the runner's output) without failing.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { serverAudits, type AuditResult } from 'graphql-http';
-import { startUsersService, type RunningService } from '../../demo/backends/users.js';
-import { startHarness, type Harness } from '../helpers/gateway-harness.js';
+import { after, before, describe, test } from 'node:test';
+import { type AuditResult, serverAudits } from 'graphql-http';
+import { type RunningService, startUsersService } from '../../demo/backends/users.js';
 import { DEFAULT_SECURITY } from '../../src/security/options.js';
+import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 
 const demoUsers = readFileSync(new URL('../../schemas/users.graphql', import.meta.url), 'utf8');
 
@@ -42,7 +43,10 @@ describe('GraphQL over HTTP (graphql-http server audit)', () => {
     // CSRF prevention (on by default) refuses the audit's header-less GETs; it is a browser
     // protection on top of the protocol, tested in security-hardening.test.ts.
     const hardening = { ...DEFAULT_SECURITY.hardening, csrfPrevention: false };
-    harness = await startHarness({ 'users.graphql': usersSchema(users.url) }, { watch: false, logLevel: 'warn', security: { ...DEFAULT_SECURITY, hardening } });
+    harness = await startHarness(
+      { 'users.graphql': usersSchema(users.url) },
+      { watch: false, logLevel: 'warn', security: { ...DEFAULT_SECURITY, hardening } },
+    );
     endpoint = `${harness.gateway.url}/graphql`;
     // The schema really serves data, so the audits exercise a working gateway.
     const res = await harness.query('{ user(id: "7") { name } }');

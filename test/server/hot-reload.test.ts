@@ -1,4 +1,4 @@
-// Hot reload of the schemas folder (DESIGN.md section 3): with the watcher on (150 ms
+// Hot reload of the schemas folder (README, "Schema files"): with the watcher on (150 ms
 // debounce), an added, edited or deleted file is live within 2 s without a restart; a bad
 // file is logged with file:line:column while the last good schema keeps serving; reloads
 // under load fail no request; a request in flight finishes on the schema it started with.
@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sleep } from '../helpers/wait.js';
 import { startUsersService } from '../../demo/backends/users.js';
 import { positionOf } from '../helpers/check-fixtures.js';
-import { httpUpstream, startHarness, type GraphQLResponse, type Harness, payload } from '../helpers/gateway-harness.js';
+import { type GraphQLResponse, type Harness, httpUpstream, payload, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
+import { sleep } from '../helpers/wait.js';
 
 const LIVE_WITHIN_MS = 2000;
 const TEST_TIMEOUT_MS = 15_000;
@@ -71,7 +71,9 @@ describe('hot reload: add, change and delete a file', () => {
     await upstream?.close();
   });
 
-  test('a new file (a second upstream with a new Query field) is live within 2 s', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test('a new file (a second upstream with a new Query field) is live within 2 s', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
     assert.ok(cannotQuery(await h.query('{ ping }'), 'ping'), 'ping is not in the schema yet');
     h.writeSchema('extra.graphql', extraFile(upstream.url, ['ping']));
     const ms = await within(LIVE_WITHIN_MS, 'Query.ping after adding extra.graphql', async () => {
@@ -91,12 +93,16 @@ describe('hot reload: add, change and delete a file', () => {
       return ok(r) && r.body.data?.pong === 'pong-data';
     });
     t.diagnostic(`changed file live after ${Math.round(ms)} ms`);
-    assert.deepEqual(payload((await h.query('{ hello ping pong }')).body), { data: { hello: 'hello-data', ping: 'ping-data', pong: 'pong-data' } });
+    assert.deepEqual(payload((await h.query('{ hello ping pong }')).body), {
+      data: { hello: 'hello-data', ping: 'ping-data', pong: 'pong-data' },
+    });
   });
 
   test('a deleted file is gone within 2 s', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     h.removeSchema('extra.graphql');
-    const ms = await within(LIVE_WITHIN_MS, 'Query.ping gone after deleting extra.graphql', async () => cannotQuery(await h.query('{ ping }'), 'ping'));
+    const ms = await within(LIVE_WITHIN_MS, 'Query.ping gone after deleting extra.graphql', async () =>
+      cannotQuery(await h.query('{ ping }'), 'ping'),
+    );
     t.diagnostic(`deleted file gone after ${Math.round(ms)} ms`);
     assert.ok(cannotQuery(await h.query('{ pong }'), 'pong'));
     assert.deepEqual(payload((await h.query('{ hello }')).body), { data: { hello: 'hello-data' } });
@@ -108,7 +114,10 @@ describe('hot reload: a bad file', () => {
   let h: Harness;
   before(async () => {
     upstream = await echoServer();
-    h = await startHarness({ 'base.graphql': baseFile(upstream.url), 'extra.graphql': extraFile(upstream.url, ['ping']) }, { watch: true });
+    h = await startHarness(
+      { 'base.graphql': baseFile(upstream.url), 'extra.graphql': extraFile(upstream.url, ['ping']) },
+      { watch: true },
+    );
   });
   after(async () => {
     await h?.close();
@@ -126,7 +135,9 @@ describe('hot reload: a bad file', () => {
     return found!;
   }
 
-  test('a syntax error is logged with file:line:column and the last good schema keeps serving; the fix is live', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test('a syntax error is logged with file:line:column and the last good schema keeps serving; the fix is live', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
     const file = join(h.dir, 'extra.graphql');
     const since = h.logs.length;
     // Line 5 of the file: `  pong String ...` (the colon is missing), column 8 is `String`.
@@ -157,10 +168,14 @@ type Query {
       return ok(r) && r.body.data?.pong === 'pong-data';
     });
     t.diagnostic(`fixed file live after ${Math.round(ms)} ms`);
-    assert.deepEqual(payload((await h.query('{ hello ping pong }')).body), { data: { hello: 'hello-data', ping: 'ping-data', pong: 'pong-data' } });
+    assert.deepEqual(payload((await h.query('{ hello ping pong }')).body), {
+      data: { hello: 'hello-data', ping: 'ping-data', pong: 'pong-data' },
+    });
   });
 
-  test('a directive argument of the wrong type is logged the same way and does not stop the gateway', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test('a directive argument of the wrong type is logged the same way and does not stop the gateway', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
     // A reload that throws something other than a ConfigError would reject an unawaited
     // promise in the watcher: an unhandled rejection, which ends a `quilt serve` process.
     const rejections: unknown[] = [];
@@ -179,17 +194,29 @@ type Query {
       const where = `${file}:${line}:${column}`;
       h.writeSchema('extra.graphql', bad);
       // Wait for the reload's outcome: the error logged, or the reload rejected.
-      const logged = () => h.logs.slice(since).find((l) => l.level >= 50 && typeof l.msg === 'string' && l.msg.includes(where));
+      const logged = () =>
+        h.logs.slice(since).find((l) => l.level >= 50 && typeof l.msg === 'string' && l.msg.includes(where));
       const deadline = performance.now() + LIVE_WITHIN_MS;
       while (!logged() && rejections.length === 0 && performance.now() < deadline) await sleep(20);
       await sleep(100);
-      const linesSince = h.logs.slice(since).map((l) => JSON.stringify(l)).join('\n');
-      assert.deepEqual(rejections.map(String), [], `the reload must not end in an unhandled rejection; log lines since the write:\n${linesSince}`);
+      const linesSince = h.logs
+        .slice(since)
+        .map((l) => JSON.stringify(l))
+        .join('\n');
+      assert.deepEqual(
+        rejections.map(String),
+        [],
+        `the reload must not end in an unhandled rejection; log lines since the write:\n${linesSince}`,
+      );
       const entry = logged();
       assert.ok(entry, `expected an error log line naming ${where}; log lines since the write:\n${linesSince}`);
       t.diagnostic(`logged: ${entry.msg}`);
       const r = await h.query('{ hello ping pong }');
-      assert.deepEqual(payload(r.body), { data: { hello: 'hello-data', ping: 'ping-data', pong: 'pong-data' } }, 'the last good schema keeps serving');
+      assert.deepEqual(
+        payload(r.body),
+        { data: { hello: 'hello-data', ping: 'ping-data', pong: 'pong-data' } },
+        'the last good schema keeps serving',
+      );
     } finally {
       process.off('unhandledRejection', onRejection);
       h.writeSchema('extra.graphql', extraFile(upstream.url, ['ping', 'pong']));
@@ -202,11 +229,17 @@ describe('hot reload: a file deleted while the folder is being read', () => {
   // and deleted before it is read must be a failed (or skipped) reload, not an exception that
   // escapes the watcher: an unhandled rejection ends a `quilt serve` process. The race is
   // timing-bound, so this test can miss it; it never fails when reloads handle it.
-  test('does not end in an unhandled rejection and the gateway keeps serving', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test('does not end in an unhandled rejection and the gateway keeps serving', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
     const upstream = await echoServer();
     const files: Record<string, string> = {};
     // Many files make the window between listing the folder and reading the last file wider.
-    for (let i = 0; i < 100; i++) files[`f${String(i).padStart(3, '0')}.graphql`] = extraFile(upstream.url, [`f${i}`]).replace('"extra"', `"f${i}"`);
+    for (let i = 0; i < 100; i++)
+      files[`f${String(i).padStart(3, '0')}.graphql`] = extraFile(upstream.url, [`f${i}`]).replace(
+        '"extra"',
+        `"f${i}"`,
+      );
     const h = await startHarness(files, { watch: true });
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
@@ -255,7 +288,9 @@ type Query {
 `;
 
 describe('hot reload under load', () => {
-  test('500 queries at concurrency 20 while the file is rewritten 5 times: no failed response', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test('500 queries at concurrency 20 while the file is rewritten 5 times: no failed response', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
     const users = await startUsersService();
     const h = await startHarness({ 'users.graphql': usersFile(users.url, false) }, { watch: true });
     try {
@@ -316,9 +351,14 @@ describe('hot reload under load', () => {
       };
 
       t0 = performance.now();
-      const [writerResult] = await Promise.allSettled([writer(), Promise.all(Array.from({ length: CONCURRENCY }, worker))]);
+      const [writerResult] = await Promise.allSettled([
+        writer(),
+        Promise.all(Array.from({ length: CONCURRENCY }, worker)),
+      ]);
       const ms = performance.now() - t0;
-      t.diagnostic(`${finished} queries in ${Math.round(ms)} ms; swaps at ${swapAt.join(', ')} ms with ${inFlightAtSwap.join(', ')} requests in flight`);
+      t.diagnostic(
+        `${finished} queries in ${Math.round(ms)} ms; swaps at ${swapAt.join(', ')} ms with ${inFlightAtSwap.join(', ')} requests in flight`,
+      );
       if (writerResult.status === 'rejected') throw writerResult.reason;
 
       assert.equal(finished, TOTAL);
@@ -326,11 +366,25 @@ describe('hot reload under load', () => {
       assert.equal(h.gateway.manager.version, startVersion + REWRITES, 'each rewrite was one reload');
       const loaded = h.logs.filter((l) => l.msg === 'schema loaded').length;
       assert.ok(loaded >= REWRITES + 1, `schema loaded ${loaded} times`);
-      assert.deepEqual(h.logs.filter((l) => l.level >= 50).map((l) => l.msg), [], 'no error was logged');
-      assert.ok(inFlightAtSwap.some((n) => n > 0), 'swaps happened with queries in flight');
+      assert.deepEqual(
+        h.logs.filter((l) => l.level >= 50).map((l) => l.msg),
+        [],
+        'no error was logged',
+      );
+      assert.ok(
+        inFlightAtSwap.some((n) => n > 0),
+        'swaps happened with queries in flight',
+      );
       // The last version written (rewrite 5: with the extra field) is the one served.
       const r = await h.query('{ firstUsers(limit: 2) { id email } }');
-      assert.deepEqual(payload(r.body), { data: { firstUsers: [{ id: '1', email: 'user1@example.com' }, { id: '2', email: 'user2@example.com' }] } });
+      assert.deepEqual(payload(r.body), {
+        data: {
+          firstUsers: [
+            { id: '1', email: 'user1@example.com' },
+            { id: '2', email: 'user2@example.com' },
+          ],
+        },
+      });
     } finally {
       await h.close();
       await users.close();
@@ -363,7 +417,10 @@ type Query {
 }
 `;
 
-  for (const change of ['the file is rewritten without the field', 'another file is added and this one deleted'] as const) {
+  for (const change of [
+    'the file is rewritten without the field',
+    'another file is added and this one deleted',
+  ] as const) {
     test(`finishes on the schema it started with when ${change}`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
       const { server, release, slowArrived } = await slowServer();
       const h = await startHarness({ 'slow.graphql': slowFile(server.url, true) }, { watch: true });

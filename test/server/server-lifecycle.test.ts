@@ -1,7 +1,7 @@
 // `quilt serve` as a real process: health endpoints, JSON logs with the request id, and a
 // graceful shutdown on SIGTERM that lets the request in flight finish.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -61,7 +61,11 @@ type Query { fast: Thing @http(GET: "/fast") slow: Thing @http(GET: "/slow") }`,
   });
 
   test('each request is logged as JSON with its request id', async () => {
-    await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'log-me-1' }, body: '{"query":"{ fast { id } }"}' });
+    await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'log-me-1' },
+      body: '{"query":"{ fast { id } }"}',
+    });
     await new Promise((r) => setTimeout(r, 100));
     const line = lines.find((l) => l.requestId === 'log-me-1' && l.msg === 'request');
     assert.ok(line, 'an access log line carries the request id');
@@ -70,7 +74,11 @@ type Query { fast: Thing @http(GET: "/fast") slow: Thing @http(GET: "/slow") }`,
   });
 
   test('SIGTERM: the request in flight finishes, then the process exits 0', async () => {
-    const inFlight = fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ slow { id } }"}' });
+    const inFlight = fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ slow { id } }"}',
+    });
     await new Promise((r) => setTimeout(r, 150));
     const exited = once(child, 'exit');
     child.kill('SIGTERM');

@@ -1,9 +1,9 @@
-// Template rules of DESIGN.md section 3: unit tests of the renderers, then the same rules
+// Template rules (README, "Schema files"): unit tests of the renderers, then the same rules
 // end to end through the gateway to a real upstream that records what reached it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { compileJson, compileText, compileUrl } from '../../src/templates/render.js';
-import { startHarness, httpUpstream, type Harness, payload } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, payload, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 
 describe('template renderers', () => {
@@ -29,11 +29,20 @@ describe('template renderers', () => {
   });
 
   test('a missing path value is a BAD_USER_INPUT error, not an empty segment', () => {
-    assert.throws(() => compileUrl('/users/{args.id}')({ args: {} }), (e: any) => e.extensions.code === 'BAD_USER_INPUT');
+    assert.throws(
+      () => compileUrl('/users/{args.id}')({ args: {} }),
+      (e: any) => e.extensions.code === 'BAD_USER_INPUT',
+    );
   });
 
   test('JSON: an exact placeholder is the raw value; other strings are text; missing keys are left out', () => {
-    const body = compileJson({ input: '{args.input}', n: '{args.n}', label: 'user {args.name}', gone: '{args.nope}', list: ['{args.n}', 'x'] });
+    const body = compileJson({
+      input: '{args.input}',
+      n: '{args.n}',
+      label: 'user {args.name}',
+      gone: '{args.nope}',
+      list: ['{args.n}', 'x'],
+    });
     assert.deepEqual(body({ args: { input: { a: [1, 2] }, n: 3, name: 'ada' } }), {
       input: { a: [1, 2] },
       n: 3,
@@ -85,7 +94,11 @@ type Mutation { createThing(input: NewThing!): Thing @http(POST: "/things", body
 
   test('parent placeholders, env in static headers, forwarded and templated headers, request id', async () => {
     upstream.seen.length = 0;
-    const r = await h.query('{ thing(id: "1") { org { name } } }', undefined, { 'accept-language': 'de', 'x-request-id': 'req-42', 'x-secret': 'no' });
+    const r = await h.query('{ thing(id: "1") { org { name } } }', undefined, {
+      'accept-language': 'de',
+      'x-request-id': 'req-42',
+      'x-secret': 'no',
+    });
     assert.deepEqual(payload(r.body), { data: { thing: { org: { name: 'Org' } } } });
     assert.equal(r.headers.get('x-request-id'), 'req-42');
     const [first, second] = upstream.seen;
@@ -101,9 +114,17 @@ type Mutation { createThing(input: NewThing!): Thing @http(POST: "/things", body
 
   test('JSON body: raw values for exact placeholders, text otherwise, missing keys omitted', async () => {
     upstream.seen.length = 0;
-    const r = await h.query('mutation { createThing(input: { name: "x", tags: ["t"], size: 3 }) { id name } }', undefined, { 'x-who': 'ada' });
+    const r = await h.query(
+      'mutation { createThing(input: { name: "x", tags: ["t"], size: 3 }) { id name } }',
+      undefined,
+      { 'x-who': 'ada' },
+    );
     assert.deepEqual(payload(r.body), { data: { createThing: { id: 'new', name: null } } });
-    assert.deepEqual(JSON.parse(upstream.seen[0].body), { input: { name: 'x', tags: ['t'], size: 3 }, size: 3, note: 'made by ada' });
+    assert.deepEqual(JSON.parse(upstream.seen[0].body), {
+      input: { name: 'x', tags: ['t'], size: 3 },
+      size: 3,
+      note: 'made by ada',
+    });
     assert.equal(upstream.seen[0].headers['content-type'], 'application/json');
     upstream.seen.length = 0;
     await h.query('mutation { createThing(input: { name: "y" }) { id } }');

@@ -1,9 +1,19 @@
-// The balancers of DESIGN.md section 4 with plain replica objects, a fixed clock and a
+// The balancers (README, "Upstream pools") with plain replica objects, a fixed clock and a
 // seeded random: exact pick sequences where the algorithm is deterministic, shares over
 // many picks where it is not.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { callKey, createBalancer, ConsistentHashBalancer, LeastConnectionsBalancer, LeastResponseTimeBalancer, RandomBalancer, RoundRobinBalancer, SmoothWeightedBalancer, StickyBalancer } from '../../src/upstream/balancers/index.js';
+import {
+  ConsistentHashBalancer,
+  callKey,
+  createBalancer,
+  LeastConnectionsBalancer,
+  LeastResponseTimeBalancer,
+  RandomBalancer,
+  RoundRobinBalancer,
+  SmoothWeightedBalancer,
+  StickyBalancer,
+} from '../../src/upstream/balancers/index.js';
 import type { BalanceSettings, CallRouting, LoadBalancer, PickContext, Replica } from '../../src/upstream/types.js';
 
 class FakeReplica implements Replica {
@@ -100,7 +110,11 @@ describe('RANDOM', () => {
     const n = 20_000;
     const got = counts(b, n, ctx({ unusable: [rs[3]] }));
     assert.equal(got.d, undefined);
-    for (const [url, share] of [['a', 0.1], ['b', 0.2], ['c', 0.7]] as const) {
+    for (const [url, share] of [
+      ['a', 0.1],
+      ['b', 0.2],
+      ['c', 0.7],
+    ] as const) {
       assert.ok(Math.abs(got[url] / n - share) < 0.02, `${url}: ${got[url]} of ${n}, expected about ${share}`);
     }
     assert.equal(b.pick(ctx({ unusable: rs })), undefined);
@@ -133,7 +147,11 @@ describe('LEAST_CONNECTIONS', () => {
 
   test('a replica whose calls stay in flight longer gets fewer of them', () => {
     const rs = replicas(1, 1, 1);
-    const durationMs = new Map<Replica, number>([[rs[0], 2], [rs[1], 2], [rs[2], 20]]);
+    const durationMs = new Map<Replica, number>([
+      [rs[0], 2],
+      [rs[1], 2],
+      [rs[2], 20],
+    ]);
     const lc = new LeastConnectionsBalancer(seeded(4));
     lc.update(rs);
     const finishing: { at: number; replica: FakeReplica }[] = [];
@@ -205,7 +223,8 @@ describe('LEAST_RESPONSE_TIME (power of two choices)', () => {
 describe('HASH (consistent)', () => {
   const pool = Array.from({ length: 5 }, (_, i) => new FakeReplica(`http://10.0.0.${i + 1}:8080`));
   const keys = Array.from({ length: 10_000 }, (_, i) => `client-${i}`);
-  const mapping = (b: LoadBalancer, c: (key: string) => PickContext = (key) => ctx({ key })) => keys.map((key) => b.pick(c(key))?.url);
+  const mapping = (b: LoadBalancer, c: (key: string) => PickContext = (key) => ctx({ key })) =>
+    keys.map((key) => b.pick(c(key))?.url);
 
   test('spreads keys roughly evenly', () => {
     const b = new ConsistentHashBalancer(seeded(7));
@@ -334,9 +353,18 @@ describe('STICKY', () => {
 });
 
 describe('createBalancer and callKey', () => {
-  const settings = (algorithm: BalanceSettings['algorithm'], extra: Partial<BalanceSettings> = {}): BalanceSettings => ({ algorithm, stickyTtlMs: 1000, stickyMaxClients: 10, ...extra });
+  const settings = (
+    algorithm: BalanceSettings['algorithm'],
+    extra: Partial<BalanceSettings> = {},
+  ): BalanceSettings => ({ algorithm, stickyTtlMs: 1000, stickyMaxClients: 10, ...extra });
 
-  function routing(parts: { ip?: string; path?: string; headers?: Record<string, string>; cookies?: Record<string, string>; claims?: Record<string, unknown> }): CallRouting {
+  function routing(parts: {
+    ip?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    cookies?: Record<string, string>;
+    claims?: Record<string, unknown>;
+  }): CallRouting {
     return {
       clientIp: parts.ip,
       path: parts.path,
@@ -362,7 +390,12 @@ describe('createBalancer and callKey', () => {
   });
 
   test('HASH keys: ip, url, header:NAME (looked up lowercased), claim:NAME', () => {
-    const r = routing({ ip: '10.1.2.3', path: '/users/7?x=1', headers: { 'x-tenant': 'acme' }, claims: { org: 42, roles: ['a', 'b'] } });
+    const r = routing({
+      ip: '10.1.2.3',
+      path: '/users/7?x=1',
+      headers: { 'x-tenant': 'acme' },
+      claims: { org: 42, roles: ['a', 'b'] },
+    });
     assert.equal(callKey(settings('HASH', { hashOn: 'ip' }), r), '10.1.2.3');
     assert.equal(callKey(settings('HASH', { hashOn: 'url' }), r), '/users/7?x=1');
     assert.equal(callKey(settings('HASH', { hashOn: 'header:X-Tenant' }), r), 'acme');
@@ -387,7 +420,13 @@ describe('createBalancer and callKey', () => {
 
   test('the other algorithms have no key', () => {
     const r = routing({ ip: '10.1.2.3', path: '/x', claims: { sub: 'alice' } });
-    for (const algorithm of ['ROUND_ROBIN', 'WEIGHTED_ROUND_ROBIN', 'LEAST_CONNECTIONS', 'LEAST_RESPONSE_TIME', 'RANDOM'] as const) {
+    for (const algorithm of [
+      'ROUND_ROBIN',
+      'WEIGHTED_ROUND_ROBIN',
+      'LEAST_CONNECTIONS',
+      'LEAST_RESPONSE_TIME',
+      'RANDOM',
+    ] as const) {
       assert.equal(callKey(settings(algorithm, { hashOn: 'ip' }), r), undefined, algorithm);
     }
   });

@@ -4,7 +4,7 @@
 // processes: pool-faults.test.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TransportFailure, type Replica } from '../../src/upstream/types.js';
+import { type Replica, TransportFailure } from '../../src/upstream/types.js';
 import { clusterSpec, DEFAULT_POOL, testCluster } from '../helpers/cluster-fixtures.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { settle } from '../helpers/wait.js';
@@ -33,7 +33,16 @@ test('a call that never reached its replica goes to another one, a write include
   const { seen, attempt } = recorder({ 'http://a': refused });
   for (let i = 0; i < 4; i++) assert.equal(await cluster.call(attempt, { idempotent: false }), 'http://b');
   // Round robin starts every call on a (the retry took b's turn) until a is ejected after 5 failures.
-  assert.deepEqual(seen, ['http://a', 'http://b', 'http://a', 'http://b', 'http://a', 'http://b', 'http://a', 'http://b']);
+  assert.deepEqual(seen, [
+    'http://a',
+    'http://b',
+    'http://a',
+    'http://b',
+    'http://a',
+    'http://b',
+    'http://a',
+    'http://b',
+  ]);
   assert.deepEqual([cluster.stats.failures, cluster.stats.retries], [0, 4]);
 });
 
@@ -42,7 +51,10 @@ test('a read that got a 5xx is retried on a different replica; a write never is'
   const read = recorder({ 'http://a': status503 });
   for (let i = 0; i < 4; i++) assert.equal(await cluster.call(read.attempt, { idempotent: true }), 'http://b');
   const write = recorder({ 'http://a': status503, 'http://b': status503 });
-  await assert.rejects(cluster.call(write.attempt, { idempotent: false }), (e: unknown) => e instanceof TransportFailure && e.status === 503);
+  await assert.rejects(
+    cluster.call(write.attempt, { idempotent: false }),
+    (e: unknown) => e instanceof TransportFailure && e.status === 503,
+  );
   assert.equal(write.seen.length, 1, 'the write reached one replica, once');
 });
 
@@ -56,7 +68,10 @@ test('retries: at most `retries` extra attempts, each on a replica not tried by 
 
 test('the retry budget caps retries of reached calls; calls that were never sent are exempt', async () => {
   const neverEject = { ...DEFAULT_POOL.outlier, consecutiveFailures: 1000 };
-  const cluster = testCluster('u', [A, B], { retry: { retries: 2, budgetPercent: 20, budgetMinPerSecond: 0 }, outlier: neverEject });
+  const cluster = testCluster('u', [A, B], {
+    retry: { retries: 2, budgetPercent: 20, budgetMinPerSecond: 0 },
+    outlier: neverEject,
+  });
   const { seen, attempt } = recorder({ 'http://a': status503 });
   let failed = 0;
   for (let i = 0; i < 100; i++) await cluster.call(attempt, { idempotent: true }).catch(() => failed++);
@@ -72,7 +87,12 @@ test('the retry budget caps retries of reached calls; calls that were never sent
 test('the retry budget is a window: ten seconds later the retries are allowed again', async () => {
   const clock = new FakeClock();
   const neverEject = { ...DEFAULT_POOL.outlier, consecutiveFailures: 1000 };
-  const cluster = testCluster('u', [A, B], { retry: { retries: 1, budgetPercent: 0, budgetMinPerSecond: 1 }, outlier: neverEject }, { clock });
+  const cluster = testCluster(
+    'u',
+    [A, B],
+    { retry: { retries: 1, budgetPercent: 0, budgetMinPerSecond: 1 }, outlier: neverEject },
+    { clock },
+  );
   const { attempt } = recorder({ 'http://a': status503 });
   const run = async () => {
     let failed = 0;
@@ -90,12 +110,20 @@ test('the retry budget is a window: ten seconds later the retries are allowed ag
 
 test('outlier detection: consecutive failures eject for a time that grows; one ejection is always allowed', async () => {
   const clock = new FakeClock();
-  const cluster = testCluster('u', [A, B], { outlier: { consecutiveFailures: 3, baseEjectionMs: 200, maxEjectionMs: 1000, maxEjectionPercent: 10 } }, { clock });
+  const cluster = testCluster(
+    'u',
+    [A, B],
+    { outlier: { consecutiveFailures: 3, baseEjectionMs: 200, maxEjectionMs: 1000, maxEjectionPercent: 10 } },
+    { clock },
+  );
   const { seen, attempt } = recorder({ 'http://a': refused });
   for (let i = 0; i < 6; i++) await cluster.call(attempt, { idempotent: true });
   assert.equal(seen.filter((u) => u === 'http://a').length, 3);
   let snap = cluster.snapshot().replicas[0];
-  assert.deepEqual([snap.health, snap.ejections, snap.ejectedUntil], ['ejected', 1, new Date(clock.now() + 200).toISOString()]);
+  assert.deepEqual(
+    [snap.health, snap.ejections, snap.ejectedUntil],
+    ['ejected', 1, new Date(clock.now() + 200).toISOString()],
+  );
   for (let i = 0; i < 20; i++) await cluster.call(attempt, { idempotent: true });
   assert.equal(seen.filter((u) => u === 'http://a').length, 3, 'no call reaches an ejected replica');
   await clock.advance(199);
@@ -110,7 +138,12 @@ test('outlier detection: consecutive failures eject for a time that grows; one e
 
 test('outlier detection: the ejection level falls by one per base period served without one', async () => {
   const clock = new FakeClock();
-  const cluster = testCluster('u', [A, B], { outlier: { consecutiveFailures: 1, baseEjectionMs: 100, maxEjectionMs: 250, maxEjectionPercent: 50 } }, { clock });
+  const cluster = testCluster(
+    'u',
+    [A, B],
+    { outlier: { consecutiveFailures: 1, baseEjectionMs: 100, maxEjectionMs: 250, maxEjectionPercent: 50 } },
+    { clock },
+  );
   const failing = recorder({ 'http://a': refused });
   const ejectA = async () => {
     // Round robin: at most two calls until one lands on a.
@@ -130,10 +163,18 @@ test('outlier detection: the ejection level falls by one per base period served 
 test('at most maxEjectionPercent of the replicas are ejected; with none healthy every replica is tried (panic)', async () => {
   const cluster = testCluster('u', [A, B], { outlier: { ...DEFAULT_POOL.outlier, consecutiveFailures: 1 } });
   const { attempt } = recorder({ 'http://a': refused, 'http://b': refused });
-  for (let i = 0; i < 10; i++) await assert.rejects(cluster.call(attempt, { idempotent: true }), (e: unknown) => e instanceof TransportFailure && e.kind === 'connect');
+  for (let i = 0; i < 10; i++)
+    await assert.rejects(
+      cluster.call(attempt, { idempotent: true }),
+      (e: unknown) => e instanceof TransportFailure && e.kind === 'connect',
+    );
   const snap = cluster.snapshot();
   assert.equal(snap.replicas.filter((r) => r.health === 'ejected').length, 1);
-  assert.equal(snap.replicas.reduce((n, r) => n + r.calls, 0), 20, 'every call tried both replicas');
+  assert.equal(
+    snap.replicas.reduce((n, r) => n + r.calls, 0),
+    20,
+    'every call tried both replicas',
+  );
   assert.equal(cluster.stats.failures, 10);
 });
 
@@ -143,11 +184,14 @@ test('per-try timeout and overall deadline: each attempt gets what is left, no r
   const budgets: number[] = [];
   const started = clock.now();
   await assert.rejects(
-    cluster.call(async (r, ms) => {
-      budgets.push(ms);
-      await clock.advance(ms);
-      throw new TransportFailure('timeout', true, r.url, 'headers timeout');
-    }, { idempotent: true }),
+    cluster.call(
+      async (r, ms) => {
+        budgets.push(ms);
+        await clock.advance(ms);
+        throw new TransportFailure('timeout', true, r.url, 'headers timeout');
+      },
+      { idempotent: true },
+    ),
   );
   assert.deepEqual(budgets, [100, 50], 'the second attempt gets the 50 ms left; no third one');
   assert.equal(clock.now() - started, 150);
@@ -166,10 +210,13 @@ test('circuit breaker: calls above maxInFlight fail fast without an attempt', as
   let attempts = 0;
   const releases: Array<() => void> = [];
   const held = () =>
-    cluster.call(() => {
-      attempts++;
-      return new Promise<void>((resolve) => releases.push(resolve));
-    }, { idempotent: true });
+    cluster.call(
+      () => {
+        attempts++;
+        return new Promise<void>((resolve) => releases.push(resolve));
+      },
+      { idempotent: true },
+    );
   const running = [held(), held()];
   await settle();
   await assert.rejects(held(), (e: unknown) => e instanceof TransportFailure && e.kind === 'overload' && !e.reached);
@@ -185,7 +232,12 @@ test('circuit breaker: calls above maxInFlight fail fast without an attempt', as
 
 test('LEAST_RESPONSE_TIME sends at least 80% of calls to a 1 ms replica over a 50 ms one', async () => {
   const clock = new FakeClock();
-  const cluster = testCluster('u', [A, B], { balance: { ...DEFAULT_POOL.balance, algorithm: 'LEAST_RESPONSE_TIME' } }, { clock });
+  const cluster = testCluster(
+    'u',
+    [A, B],
+    { balance: { ...DEFAULT_POOL.balance, algorithm: 'LEAST_RESPONSE_TIME' } },
+    { clock },
+  );
   const counts = new Map<string, number>();
   const attempt = (r: Replica) => {
     counts.set(r.url, (counts.get(r.url) ?? 0) + 1);
@@ -206,12 +258,21 @@ test('a reload keeps the state of kept replicas and lets removed ones finish the
   const cluster = testCluster('u', [A, B], { outlier: { ...DEFAULT_POOL.outlier, consecutiveFailures: 1 } });
   await cluster.call(recorder({ 'http://a': refused }).attempt, { idempotent: true });
   let release!: () => void;
-  const onB = cluster.call((r) => {
-    assert.equal(r.url, 'http://b');
-    return new Promise<string>((res) => (release = () => res('done')));
-  }, { idempotent: true });
+  const onB = cluster.call(
+    (r) => {
+      assert.equal(r.url, 'http://b');
+      return new Promise<string>((res) => (release = () => res('done')));
+    },
+    { idempotent: true },
+  );
   cluster.configure(clusterSpec('u', [A, C]));
-  assert.deepEqual(cluster.snapshot().replicas.map((r) => [r.url, r.health]), [['http://a', 'ejected'], ['http://c', 'healthy']]);
+  assert.deepEqual(
+    cluster.snapshot().replicas.map((r) => [r.url, r.health]),
+    [
+      ['http://a', 'ejected'],
+      ['http://c', 'healthy'],
+    ],
+  );
   release();
   assert.equal(await onB, 'done');
   const { seen, attempt } = recorder({});
@@ -221,7 +282,12 @@ test('a reload keeps the state of kept replicas and lets removed ones finish the
 
 test('slow start: a replica back from ejection ramps its weight up', async () => {
   const clock = new FakeClock();
-  const cluster = testCluster('u', [A, B], { slowStartMs: 1000, outlier: { ...DEFAULT_POOL.outlier, consecutiveFailures: 1, baseEjectionMs: 50 } }, { clock });
+  const cluster = testCluster(
+    'u',
+    [A, B],
+    { slowStartMs: 1000, outlier: { ...DEFAULT_POOL.outlier, consecutiveFailures: 1, baseEjectionMs: 50 } },
+    { clock },
+  );
   await cluster.call(recorder({ 'http://a': refused }).attempt, { idempotent: true });
   const a = cluster.replicas.find((r) => r.url === 'http://a')!;
   await clock.advance(50 + 500);

@@ -8,7 +8,14 @@ import { HealthChecker } from '../../src/upstream/health/index.js';
 import type { HealthProbe, HealthSettings } from '../../src/upstream/types.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
-const settings: HealthSettings = { path: '/health', service: '', intervalMs: 100, timeoutMs: 1_000, healthyThreshold: 2, unhealthyThreshold: 2 };
+const settings: HealthSettings = {
+  path: '/health',
+  service: '',
+  intervalMs: 100,
+  timeoutMs: 1_000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+};
 
 /** A checker on a fresh clock that records its flips (with their times) and its probes. */
 function watch(probe: HealthProbe, urls: string[], overrides: Partial<HealthSettings> = {}, random = () => 0) {
@@ -46,14 +53,22 @@ test('a replica goes down after unhealthyThreshold failures and up after healthy
 });
 
 test('the first probe comes within 10% of the interval, the next ones an interval plus up to 10% apart', async () => {
-  const { clock, probes } = watch(async () => undefined, ['x'], { intervalMs: 200 }, () => 0.5);
+  const { clock, probes } = watch(
+    async () => undefined,
+    ['x'],
+    { intervalMs: 200 },
+    () => 0.5,
+  );
   await clock.advance(1_000);
   // 0.5 x 10% x 200 = 10 ms of jitter each time.
   assert.deepEqual(probes.slice(0, 3), ['10 x', '220 x', '430 x']);
 });
 
-test('a probe that never settles fails by the checker\'s own deadline (the probe\'s timeout + 50 ms)', async () => {
-  const { clock, flips, probes } = watch(() => new Promise(() => undefined), ['x'], { timeoutMs: 60, unhealthyThreshold: 1 });
+test("a probe that never settles fails by the checker's own deadline (the probe's timeout + 50 ms)", async () => {
+  const { clock, flips, probes } = watch(() => new Promise(() => undefined), ['x'], {
+    timeoutMs: 60,
+    unhealthyThreshold: 1,
+  });
   await clock.advance(110);
   assert.deepEqual(flips, ['110 x down: health check timed out after 60 ms']);
   await clock.advance(100);
@@ -61,9 +76,13 @@ test('a probe that never settles fails by the checker\'s own deadline (the probe
 });
 
 test('a probe that throws synchronously is a failure, not a crash', async () => {
-  const { clock, flips, probes } = watch(() => {
-    throw new Error('sync boom');
-  }, ['x'], { unhealthyThreshold: 3 });
+  const { clock, flips, probes } = watch(
+    () => {
+      throw new Error('sync boom');
+    },
+    ['x'],
+    { unhealthyThreshold: 3 },
+  );
   await clock.advance(200);
   assert.deepEqual(flips, ['200 x down: sync boom']);
   assert.deepEqual(probes, ['0 x', '100 x', '200 x']);
@@ -73,11 +92,15 @@ test('one probe in flight per url, even when probes outlast the interval or the 
   let running = 0;
   let most = 0;
   let clock!: FakeClock;
-  const watched = watch(async () => {
-    most = Math.max(most, ++running);
-    await clock.sleep(60);
-    running--;
-  }, ['x'], { intervalMs: 20 });
+  const watched = watch(
+    async () => {
+      most = Math.max(most, ++running);
+      await clock.sleep(60);
+      running--;
+    },
+    ['x'],
+    { intervalMs: 20 },
+  );
   clock = watched.clock;
   await clock.advance(30);
   assert.equal(running, 1);
@@ -102,9 +125,13 @@ test('update() removing a url stops its probes; stop() stops all', async () => {
 });
 
 test('kept urls keep their state; a url removed and added again starts over', async () => {
-  const { clock, checker, flips } = watch(async () => {
-    throw new Error('always down');
-  }, ['x'], { unhealthyThreshold: 1 });
+  const { clock, checker, flips } = watch(
+    async () => {
+      throw new Error('always down');
+    },
+    ['x'],
+    { unhealthyThreshold: 1 },
+  );
   await clock.advance(0);
   checker.update(['x', 'y']);
   await clock.advance(300);
@@ -117,7 +144,9 @@ test('kept urls keep their state; a url removed and added again starts over', as
 
 test('no onChange after stop(), even for a probe in flight', async () => {
   const pending: Array<(e: Error) => void> = [];
-  const { clock, checker, flips } = watch(() => new Promise((_resolve, reject) => pending.push(reject)), ['x'], { unhealthyThreshold: 1 });
+  const { clock, checker, flips } = watch(() => new Promise((_resolve, reject) => pending.push(reject)), ['x'], {
+    unhealthyThreshold: 1,
+  });
   await clock.advance(0);
   assert.equal(pending.length, 1);
   checker.stop();
@@ -130,12 +159,17 @@ test('no onChange after stop(), even for a probe in flight', async () => {
 test('a listener that throws does not stop the checks', async () => {
   const clock = new FakeClock();
   const probes: number[] = [];
-  const checker = new HealthChecker({ ...settings, unhealthyThreshold: 1 }, async () => {
-    probes.push(clock.now());
-    throw new Error('down');
-  }, () => {
-    throw new Error('listener bug');
-  }, { clock, random: () => 0 });
+  const checker = new HealthChecker(
+    { ...settings, unhealthyThreshold: 1 },
+    async () => {
+      probes.push(clock.now());
+      throw new Error('down');
+    },
+    () => {
+      throw new Error('listener bug');
+    },
+    { clock, random: () => 0 },
+  );
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(w.message);
   process.on('warning', onWarning);

@@ -16,7 +16,14 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 import { eventually } from '../helpers/wait.js';
 
-const settings: HealthSettings = { path: '/health', service: '', intervalMs: 1_000, timeoutMs: 2_000, healthyThreshold: 2, unhealthyThreshold: 2 };
+const settings: HealthSettings = {
+  path: '/health',
+  service: '',
+  intervalMs: 1_000,
+  timeoutMs: 2_000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+};
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -68,7 +75,12 @@ describe('HTTP probe', () => {
     const counted: HealthProbe = (url, ms) => probe(url, ms).finally(() => settled++);
     const clock = new FakeClock();
     const flips: string[] = [];
-    const checker = new HealthChecker(settings, counted, (url, healthy, reason) => flips.push(`${url} ${healthy} ${reason}`), { clock, random: () => 0 });
+    const checker = new HealthChecker(
+      settings,
+      counted,
+      (url, healthy, reason) => flips.push(`${url} ${healthy} ${reason}`),
+      { clock, random: () => 0 },
+    );
     cleanups.push(async () => checker.stop());
     checker.update([server.url]);
     const check = async () => {
@@ -123,7 +135,14 @@ describe('gRPC probe', () => {
     const probe = probeOf('GRPC');
     await probe(address, 3_000);
     server.forceShutdown();
-    await eventually(() => probe(address, 500).then(() => false, (e: Error) => /UNAVAILABLE/.test(e.message)), { what: 'UNAVAILABLE from the killed server' });
+    await eventually(
+      () =>
+        probe(address, 500).then(
+          () => false,
+          (e: Error) => /UNAVAILABLE/.test(e.message),
+        ),
+      { what: 'UNAVAILABLE from the killed server' },
+    );
   });
 });
 

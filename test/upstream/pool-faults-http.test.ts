@@ -2,12 +2,12 @@
 // switch for: a replica that flaps, every replica down (and one coming back), and a write
 // whose replica is dead. The table over both protocols is pool-faults.test.ts.
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { poolState, summary, tally } from '../helpers/fault-report.js';
-import { startHarness, type Harness } from '../helpers/gateway-harness.js';
+import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer } from '../helpers/json-server.js';
 import { describeLoad, runLoad } from '../helpers/load.js';
-import { startReplicas, type ReplicaProcess } from '../helpers/replica-process.js';
+import { type ReplicaProcess, startReplicas } from '../helpers/replica-process.js';
 import { eventually, sleep } from '../helpers/wait.js';
 import { HEALTH, itemsSchema, type PoolOptions } from './pool-fault-fixtures.js';
 
@@ -15,7 +15,13 @@ const ITEM_QUERY = 'query Item($id: ID!) { item(id: $id) { id name replica } }';
 const items = (i: number) => ({ id: String(i + 1) });
 
 /** Replicas and a gateway over them, all stopped when the test ends. */
-async function setup(t: TestContext, count: number, prefix: string, pool: PoolOptions = {}, moreFiles: Record<string, string> = {}) {
+async function setup(
+  t: TestContext,
+  count: number,
+  prefix: string,
+  pool: PoolOptions = {},
+  moreFiles: Record<string, string> = {},
+) {
   const replicas = await startReplicas('http', count, prefix);
   t.after(async () => {
     for (const r of replicas) r.signal('SIGCONT');
@@ -37,7 +43,14 @@ describe('pool fault injection: REST-only scenarios', () => {
     await a.control({ flap: { upMs: 1000, downMs: 1000 } });
     const flapAt = Date.now();
     const who = tally((data) => data?.item?.replica ?? data?.createOrder?.replica);
-    const load = await runLoad({ url, query: ITEM_QUERY, variables: items, total: 1000, concurrency: 16, inspect: who.inspect });
+    const load = await runLoad({
+      url,
+      query: ITEM_QUERY,
+      variables: items,
+      total: 1000,
+      concurrency: 16,
+      inspect: who.inspect,
+    });
     const [aReport, bReport] = await Promise.all([a.calls(), b.calls()]);
     const msg = `${summary(load, { [a.name]: aReport, [b.name]: bReport }, who.counts)}\npool: ${await poolState(h)}`;
     t.diagnostic(describeLoad(load));
@@ -91,7 +104,10 @@ type Query { ping: Pong @http(GET: "/ping") }
     }
     const slowest = Math.max(...latencies);
     t.diagnostic(`all down: 30 queries, slowest ${slowest.toFixed(1)} ms`);
-    assert.ok(slowest < 100, `a query took ${slowest.toFixed(1)} ms with every replica down (latencies ${latencies.map((l) => l.toFixed(0)).join(',')})\npool: ${await poolState(h)}`);
+    assert.ok(
+      slowest < 100,
+      `a query took ${slowest.toFixed(1)} ms with every replica down (latencies ${latencies.map((l) => l.toFixed(0)).join(',')})\npool: ${await poolState(h)}`,
+    );
 
     // One replica returns on its port: traffic reaches it within the health checks' rise time.
     await a.restart();
@@ -106,7 +122,9 @@ type Query { ping: Pong @http(GET: "/ping") }
     );
     const aReport = await a.calls();
     const msg = `returned at ${backAt}, first data call at ${aReport.firstCallAt}, first query served at ${served}\npool: ${await poolState(h)}`;
-    t.diagnostic(`returning replica: first call ${aReport.firstCallAt! - backAt} ms, first answer ${served - backAt} ms after it listened`);
+    t.diagnostic(
+      `returning replica: first call ${aReport.firstCallAt! - backAt} ms, first answer ${served - backAt} ms after it listened`,
+    );
     assert.ok(aReport.firstCallAt !== null && aReport.firstCallAt - backAt <= bound, msg);
     assert.ok(served - backAt <= bound, msg);
     // And from there on it carries the upstream alone (its peer is still dead): no failure.
@@ -117,16 +135,28 @@ type Query { ping: Pong @http(GET: "/ping") }
   test('a mutation that never reached a replica (it is dead) goes to the other one', async (t) => {
     const { replicas, h, url } = await setup(t, 2, 'write-dead', { retries: 2 });
     const [a, b] = replicas as [ReplicaProcess, ReplicaProcess];
-    const MUTATION = 'mutation Create($ref: String!) { createOrder(input: { ref: $ref, itemId: "1", quantity: 1 }) { id ref replica } }';
+    const MUTATION =
+      'mutation Create($ref: String!) { createOrder(input: { ref: $ref, itemId: "1", quantity: 1 }) { id ref replica } }';
     await a.kill();
     await sleep(50); // the gateway's idle connections to it see the reset
     const who = tally((data) => data?.item?.replica ?? data?.createOrder?.replica);
-    const load = await runLoad({ url, query: MUTATION, variables: (i) => ({ ref: `w-${i}` }), total: 40, concurrency: 4, inspect: who.inspect });
+    const load = await runLoad({
+      url,
+      query: MUTATION,
+      variables: (i) => ({ ref: `w-${i}` }),
+      total: 40,
+      concurrency: 4,
+      inspect: who.inspect,
+    });
     const bReport = await b.calls();
     const msg = `${summary(load, { [a.name]: a.received.length, [b.name]: bReport }, who.counts)}\npool: ${await poolState(h)}`;
     assert.equal(load.failed, 0, msg);
     assert.equal(a.received.length, 0, msg);
-    assert.deepEqual(bReport.orders.map((o) => o.ref).sort(), Array.from({ length: 40 }, (_, i) => `w-${i}`).sort(), msg);
+    assert.deepEqual(
+      bReport.orders.map((o) => o.ref).sort(),
+      Array.from({ length: 40 }, (_, i) => `w-${i}`).sort(),
+      msg,
+    );
     assert.deepEqual(who.counts, { [b.name]: 40 }, msg);
   });
 });

@@ -14,12 +14,12 @@
 // a replica out after unhealthyThreshold failed probes. The HTTP-only scenarios (flapping,
 // every replica down, a write to a dead replica) are in pool-faults-http.test.ts.
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { poolState, summary, tally } from '../helpers/fault-report.js';
-import { ORDERS_PROTO_TEXT } from '../helpers/grpc-fixtures.js';
 import { startHarness } from '../helpers/gateway-harness.js';
-import { describeLoad, runLoad, type GraphQLBody } from '../helpers/load.js';
-import { startReplicas, type CallsReport, type ReplicaKind, type ReplicaProcess } from '../helpers/replica-process.js';
+import { ORDERS_PROTO_TEXT } from '../helpers/grpc-fixtures.js';
+import { describeLoad, type GraphQLBody, runLoad } from '../helpers/load.js';
+import { type CallsReport, type ReplicaKind, type ReplicaProcess, startReplicas } from '../helpers/replica-process.js';
 import { eventually, sleep } from '../helpers/wait.js';
 import { HEALTH, itemsSchema, type PoolOptions } from './pool-fault-fixtures.js';
 
@@ -32,7 +32,13 @@ interface ProtocolCase {
   read: { query: string; variables: (i: number) => Record<string, unknown> };
   answeredBy(data: Record<string, any> | null | undefined): unknown;
   /** A write, with a distinct value per query that the replica records. */
-  write: { query: string; variables: (i: number) => Record<string, unknown>; recorded(report: CallsReport): string[]; route: string; code: string };
+  write: {
+    query: string;
+    variables: (i: number) => Record<string, unknown>;
+    recorded(report: CallsReport): string[];
+    route: string;
+    code: string;
+  };
   /** The replica's status label for a good answer and for the server error it is made to send. */
   ok: string;
   serverError: string;
@@ -43,10 +49,14 @@ interface ProtocolCase {
 const REST: ProtocolCase = {
   kind: 'http',
   files: (replicas, pool) => ({ 'items.graphql': itemsSchema(replicas, pool) }),
-  read: { query: 'query Item($id: ID!) { item(id: $id) { id name replica } }', variables: (i) => ({ id: String(i + 1) }) },
+  read: {
+    query: 'query Item($id: ID!) { item(id: $id) { id name replica } }',
+    variables: (i) => ({ id: String(i + 1) }),
+  },
   answeredBy: (data) => data?.item?.replica ?? data?.createOrder?.replica,
   write: {
-    query: 'mutation Create($ref: String!) { createOrder(input: { ref: $ref, itemId: "1", quantity: 2 }) { id ref replica } }',
+    query:
+      'mutation Create($ref: String!) { createOrder(input: { ref: $ref, itemId: "1", quantity: 2 }) { id ref replica } }',
     variables: (i) => ({ ref: `order-${i}` }),
     recorded: (report) => report.orders.map((o) => o.ref!),
     route: 'POST /orders',
@@ -62,10 +72,14 @@ const GRPC: ProtocolCase = {
   kind: 'grpc',
   files: (replicas, pool) => ({ 'orders.graphql': ordersSchema(replicas, pool), 'orders.proto': ORDERS_PROTO_TEXT }),
   // Seed order ids "<user 1..100>-<k 1..3>".
-  read: { query: 'query Order($id: ID!) { order(id: $id) { id total note } }', variables: (i) => ({ id: `${(i % 100) + 1}-${(i % 3) + 1}` }) },
+  read: {
+    query: 'query Order($id: ID!) { order(id: $id) { id total note } }',
+    variables: (i) => ({ id: `${(i % 100) + 1}-${(i % 3) + 1}` }),
+  },
   answeredBy: (data) => data?.order?.note ?? data?.createOrder?.note,
   write: {
-    query: 'mutation Create($ref: ID!) { createOrder(userId: $ref, items: [{ productId: "1", quantity: 1 }]) { id note } }',
+    query:
+      'mutation Create($ref: ID!) { createOrder(userId: $ref, items: [{ productId: "1", quantity: 1 }]) { id note } }',
     variables: (i) => ({ ref: `order-${i}` }),
     recorded: (report) => report.orders.map((o) => o.userId!),
     route: 'CreateOrder',
@@ -158,7 +172,10 @@ for (const p of [REST, GRPC]) {
       assert.ok(answeredByA >= 150, `the killed replica served its share before dying\n${msg}`);
       // It cannot have seen anything after its death; what it received but never answered
       // (in flight at the kill, at most the load's concurrency) was retried elsewhere.
-      assert.ok(a.received.every((c) => c.t <= killedAt + 5), msg);
+      assert.ok(
+        a.received.every((c) => c.t <= killedAt + 5),
+        msg,
+      );
       assert.ok(a.received.length >= answeredByA && a.received.length - answeredByA <= 16, msg);
       // The survivor got the rest, each exactly once, and answered all of it.
       assert.equal(bReport.calls, answeredByB, msg);
@@ -203,15 +220,23 @@ for (const p of [REST, GRPC]) {
           .map((l) => l.toFixed(0))
           .join(',')}\n` +
         `pool: ${await poolState(h)}`;
-      t.diagnostic(`healthy p99 ${healthy.p99.toFixed(1)} ms; ${describeLoad(load)}; ${slow} queries >= ${TRY_TIMEOUT_MS} ms`);
+      t.diagnostic(
+        `healthy p99 ${healthy.p99.toFixed(1)} ms; ${describeLoad(load)}; ${slow} queries >= ${TRY_TIMEOUT_MS} ms`,
+      );
 
       assert.equal(load.failed, 0, msg);
-      assert.ok(load.p99 < TRY_TIMEOUT_MS + marginMs, `p99 ${load.p99.toFixed(1)} ms >= ${TRY_TIMEOUT_MS} + ${marginMs.toFixed(1)} ms\n${msg}`);
+      assert.ok(
+        load.p99 < TRY_TIMEOUT_MS + marginMs,
+        `p99 ${load.p99.toFixed(1)} ms >= ${TRY_TIMEOUT_MS} + ${marginMs.toFixed(1)} ms\n${msg}`,
+      );
       const answeredByA = who.counts[a.name] ?? 0;
       const answeredByB = who.counts[b.name] ?? 0;
       assert.equal(answeredByA + answeredByB, TOTAL, msg);
       assert.ok(answeredByA >= 100, `the hung replica served its share before it hung\n${msg}`);
-      assert.ok(a.received.every((c) => c.t <= stoppedAt + 5), msg);
+      assert.ok(
+        a.received.every((c) => c.t <= stoppedAt + 5),
+        msg,
+      );
       // What reached the hung replica and got no answer was retried on the other one.
       assert.ok(receivedAtStop >= answeredByA, msg);
       assert.equal(bReport.calls, answeredByB, msg);
@@ -225,7 +250,10 @@ for (const p of [REST, GRPC]) {
       // a row, and outlier detection would eject it (right, but the end of this test's subject).
       // Its threshold is raised here, and so is the retry budget: under round robin a quarter
       // of all calls meet a failure, above the default budget (20% of calls plus a floor).
-      const { a, b, h, url } = await setup(t, p, 'half', { consecutiveFailures: 50, extra: 'retryBudget: { percent: 50 }' });
+      const { a, b, h, url } = await setup(t, p, 'half', {
+        consecutiveFailures: 50,
+        extra: 'retryBudget: { percent: 50 }',
+      });
       await a.control({ failEvery: 2 });
       const who = tally(p.answeredBy);
       const load = await read(url, 1000, { inspect: who.inspect });
@@ -260,7 +288,10 @@ for (const p of [REST, GRPC]) {
       // unhealthyThreshold failures in a row.
       const downStatus = p.kind === 'http' ? '503' : p.healthDown;
       const baseline = a1.healthByStatus[downStatus] ?? 0;
-      await eventually(async () => ((await a.calls()).healthByStatus[downStatus] ?? 0) - baseline >= HEALTH.unhealthyThreshold + 1, { what: 'replica probed down' });
+      await eventually(
+        async () => ((await a.calls()).healthByStatus[downStatus] ?? 0) - baseline >= HEALTH.unhealthyThreshold + 1,
+        { what: 'replica probed down' },
+      );
       const tookMs = Date.now() - downAt;
       const a2 = await a.calls();
 
@@ -279,7 +310,14 @@ for (const p of [REST, GRPC]) {
       const { a, b, h, url } = await setup(t, p, 'write');
       await Promise.all([a.control({ failWritesAfterRecording: true }), b.control({ failWritesAfterRecording: true })]);
       const responses: GraphQLBody[] = [];
-      const load = await runLoad({ url, query: p.write.query, variables: p.write.variables, total: 40, concurrency: 4, inspect: ({ body }) => responses.push(body ?? {}) });
+      const load = await runLoad({
+        url,
+        query: p.write.query,
+        variables: p.write.variables,
+        total: 40,
+        concurrency: 4,
+        inspect: ({ body }) => responses.push(body ?? {}),
+      });
       const [aReport, bReport] = await Promise.all([a.calls(), b.calls()]);
       const msg = `${summary(load, { [a.name]: aReport, [b.name]: bReport })}\npool: ${await poolState(h)}`;
 
@@ -289,7 +327,12 @@ for (const p of [REST, GRPC]) {
         assert.deepEqual(body.data, { createOrder: null }, JSON.stringify(body));
         assert.equal(body.errors?.length, 1, JSON.stringify(body));
         assert.equal(body.errors![0]!.extensions?.code, p.write.code, JSON.stringify(body));
-        if (p.kind === 'http') assert.deepEqual([body.errors![0]!.extensions?.status, body.errors![0]!.extensions?.upstream], [503, 'items'], JSON.stringify(body));
+        if (p.kind === 'http')
+          assert.deepEqual(
+            [body.errors![0]!.extensions?.status, body.errors![0]!.extensions?.upstream],
+            [503, 'items'],
+            JSON.stringify(body),
+          );
       }
       // Each write reached the backends exactly once: never retried on the other replica.
       const recorded = [...p.write.recorded(aReport), ...p.write.recorded(bReport)].sort();

@@ -7,8 +7,8 @@ import { print } from 'graphql';
 import { upstreamBadResponse, upstreamError } from '../../errors.js';
 import { callRouting } from '../../request-context/call-routing.js';
 import type { QuiltContext } from '../../request-context/context.js';
-import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
 import type { HttpResponse } from '../../upstream/transport/http.js';
+import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
 import type { UpstreamRuntime } from '../upstream-call.js';
 
 export class GraphqlExecutor {
@@ -17,13 +17,27 @@ export class GraphqlExecutor {
   /** The executor of a @graphql-tools subschema. */
   execute(request: ExecutionRequest): Promise<ExecutionResult> {
     const idempotent = request.operationType === 'query';
-    return this.send(print(request.document), request.variables ?? {}, request.operationName, request.context as QuiltContext | undefined, idempotent);
+    return this.send(
+      print(request.document),
+      request.variables ?? {},
+      request.operationName,
+      request.context as QuiltContext | undefined,
+      idempotent,
+    );
   }
 
   /** `ctx` is undefined for the gateway's own calls (introspection at load time). */
-  async send(query: string, variables: Record<string, unknown>, operationName: string | undefined, ctx: QuiltContext | undefined, idempotent: boolean): Promise<ExecutionResult> {
+  async send(
+    query: string,
+    variables: Record<string, unknown>,
+    operationName: string | undefined,
+    ctx: QuiltContext | undefined,
+    idempotent: boolean,
+  ): Promise<ExecutionResult> {
     const { config, cluster, http } = this.runtime;
-    const headers = ctx ? upstreamHeaders(config, { jwt: ctx.jwt, headers: ctx.headers }, ctx) : { accept: 'application/json' };
+    const headers = ctx
+      ? upstreamHeaders(config, { jwt: ctx.jwt, headers: ctx.headers }, ctx)
+      : { accept: 'application/json' };
     headers['content-type'] = 'application/json';
     headers.accept = 'application/graphql-response+json, application/json';
     const body = JSON.stringify({ query, variables, operationName });
@@ -32,7 +46,11 @@ export class GraphqlExecutor {
     let response: HttpResponse;
     try {
       response = await cluster.call(
-        async (replica, tryTimeoutMs) => failOnServerError(await http.send(replica.url, { method: 'POST', path, headers, body, timeoutMs: tryTimeoutMs }), replica.url),
+        async (replica, tryTimeoutMs) =>
+          failOnServerError(
+            await http.send(replica.url, { method: 'POST', path, headers, body, timeoutMs: tryTimeoutMs }),
+            replica.url,
+          ),
         { idempotent, routing: callRouting(ctx, path) },
       );
     } catch (e) {

@@ -64,7 +64,14 @@ export class GrpcCall implements UpstreamCall {
       const replies = await spec.upstream.cluster.call(
         async (replica, tryTimeoutMs) => {
           await spec.transport.ready(replica.url, Math.min(connectMs, tryTimeoutMs));
-          return spec.transport.serverStream(replica.url, spec.method, request, this.#metadata(scope, ctx), abort.signal, timeoutMs);
+          return spec.transport.serverStream(
+            replica.url,
+            spec.method,
+            request,
+            this.#metadata(scope, ctx),
+            abort.signal,
+            timeoutMs,
+          );
         },
         { idempotent: false, routing: callRouting(ctx, spec.method.path) },
       );
@@ -81,7 +88,8 @@ export class GrpcCall implements UpstreamCall {
   /** A collected stream has the unary deadline: a Query must not wait forever. */
   async #collect(scope: TemplateScope, ctx: QuiltContext): Promise<unknown[]> {
     const items: unknown[] = [];
-    for await (const item of this.stream(scope, ctx, this.#spec.timeoutMs ?? this.#spec.upstream.config.timeoutMs)) items.push(item);
+    for await (const item of this.stream(scope, ctx, this.#spec.timeoutMs ?? this.#spec.upstream.config.timeoutMs))
+      items.push(item);
     return items;
   }
 
@@ -91,7 +99,10 @@ export class GrpcCall implements UpstreamCall {
     let reply: unknown;
     try {
       reply = await spec.upstream.cluster.call(
-        (replica, tryTimeoutMs) => failOnUnavailable(spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs)),
+        (replica, tryTimeoutMs) =>
+          failOnUnavailable(
+            spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs),
+          ),
         { idempotent: spec.isRead, routing: callRouting(ctx, spec.method.path), timeoutMs },
       );
     } catch (e) {
@@ -115,7 +126,9 @@ export class GrpcCall implements UpstreamCall {
 
   #error(e: unknown, ctx: QuiltContext): QuiltError | typeof NOT_FOUND {
     const { config } = this.#spec.upstream;
-    const mapped = grpcCallError(config.name, this.#spec.timeoutMs ?? config.timeoutMs, e, { method: this.#spec.method.path });
+    const mapped = grpcCallError(config.name, this.#spec.timeoutMs ?? config.timeoutMs, e, {
+      method: this.#spec.method.path,
+    });
     return mapped === NOT_FOUND ? mapped : logged(ctx, mapped);
   }
 }

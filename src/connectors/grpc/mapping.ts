@@ -2,17 +2,27 @@
 // straight-line conversions instead of walking descriptors. The mapping (README, "gRPC"):
 // 64-bit integers as decimal strings (never Number: 2^53+1 must survive), enums by name,
 // bytes as base64, well-known types as in the proto3 JSON mapping but Duration as ISO-8601
-// ("PT1.5S", DESIGN.md section 3) (well-known-types.ts),
+// ("PT1.5S", README "gRPC mapping") (well-known-types.ts),
 // maps as JSON objects, a oneof as its set member plus the oneof's name holding that
 // member's name, proto3 `optional` and wrappers as null when unset, other unset proto3
 // scalars as their default (0, "", false, first enum value).
 import { badUserInput, type QuiltError } from '../../errors.js';
-import { isWrapperType, type GrpcServiceInfo, type ProtoField } from './proto.js';
+import { type GrpcServiceInfo, isWrapperType, type ProtoField } from './proto.js';
+import { decodeMapKey, encodeMapKey, type ProtoValue, scalarDefault, scalarEncoder } from './scalars.js';
 import {
-  FieldValueError, describe, durationFromJson, durationToJson, listFromJson, listToJson, structFromJson, structToJson,
-  timestampFromJson, timestampToJson, valueFromJson, valueToJson,
+  describe,
+  durationFromJson,
+  durationToJson,
+  FieldValueError,
+  listFromJson,
+  listToJson,
+  structFromJson,
+  structToJson,
+  timestampFromJson,
+  timestampToJson,
+  valueFromJson,
+  valueToJson,
 } from './well-known-types.js';
-import { decodeMapKey, encodeMapKey, scalarDefault, scalarEncoder, type ProtoValue } from './scalars.js';
 
 type Convert = (value: ProtoValue) => unknown;
 
@@ -176,7 +186,8 @@ class MappingCompiler {
     if (field.repeated) return () => [];
     if (field.kind === 'map') return () => ({});
     if (field.kind === 'message') return () => null;
-    const value = field.kind === 'enum' ? (this.#info.enumValues(field.protoType)?.[0] ?? 0) : scalarDefault(field.protoType);
+    const value =
+      field.kind === 'enum' ? (this.#info.enumValues(field.protoType)?.[0] ?? 0) : scalarDefault(field.protoType);
     return () => value;
   }
 
@@ -198,7 +209,8 @@ class MappingCompiler {
         if (v === undefined || v === null) return;
         if (oneof) {
           const other = set.get(oneof);
-          if (other) throw new FieldValueError(`"${other}" and "${name}" are both set but belong to the same oneof "${oneof}"`);
+          if (other)
+            throw new FieldValueError(`"${other}" and "${name}" are both set but belong to the same oneof "${oneof}"`);
           set.set(oneof, name);
         }
         try {
@@ -210,7 +222,8 @@ class MappingCompiler {
       });
     }
     return (json) => {
-      if (typeof json !== 'object' || Array.isArray(json)) throw new FieldValueError(`expected an object, got ${describe(json)}`);
+      if (typeof json !== 'object' || Array.isArray(json))
+        throw new FieldValueError(`expected an object, got ${describe(json)}`);
       const out: Record<string, unknown> = {};
       const set = new Map<string, string>();
       for (const step of steps) step(json, out, set);
@@ -223,7 +236,8 @@ class MappingCompiler {
       const key = encodeMapKey(field.mapKey!);
       const value = this.#fieldEncoder(field.mapValue!);
       return (json) => {
-        if (typeof json !== 'object' || Array.isArray(json)) throw new FieldValueError(`expected an object keyed by ${field.mapKey}, got ${describe(json)}`);
+        if (typeof json !== 'object' || Array.isArray(json))
+          throw new FieldValueError(`expected an object keyed by ${field.mapKey}, got ${describe(json)}`);
         const out: Record<string, unknown> = {};
         for (const k of Object.keys(json)) {
           if (json[k] === undefined || json[k] === null) continue;
@@ -237,7 +251,12 @@ class MappingCompiler {
         return out;
       };
     }
-    const one = field.kind === 'message' ? this.encoder(field.protoType) : field.kind === 'enum' ? this.#enumEncoder(field.protoType) : scalarEncoder(field.protoType);
+    const one =
+      field.kind === 'message'
+        ? this.encoder(field.protoType)
+        : field.kind === 'enum'
+          ? this.#enumEncoder(field.protoType)
+          : scalarEncoder(field.protoType);
     if (!field.repeated) return one;
     return (list) => {
       // A single value where a list is expected (e.g. one key from a template) is a list of one.

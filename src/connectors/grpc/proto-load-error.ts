@@ -52,7 +52,10 @@ function unresolvedTypeError(message: string, files: string[]): ProtoLoadError |
 }
 
 /** First line (comments stripped) where `indexIn` finds something, across the files read. */
-function findLine(files: string[], indexIn: (code: string) => number): { file: string; line: number; column: number } | undefined {
+function findLine(
+  files: string[],
+  indexIn: (code: string) => number,
+): { file: string; line: number; column: number } | undefined {
   for (const file of files) {
     let lines: string[];
     try {
@@ -84,4 +87,3 @@ function columnOf(file: string, line: number, reason: string): number | undefine
 function relativeTo(dir: string, path: string): string {
   return path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : path;
 }
-

@@ -52,14 +52,23 @@ export interface GrpcServiceInfo {
 
 export { ProtoLoadError };
 
-export const PROTO_LOADER_OPTIONS: Options = { keepCase: true, longs: String, enums: String, bytes: String, defaults: true, oneofs: true };
+export const PROTO_LOADER_OPTIONS: Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  bytes: String,
+  defaults: true,
+  oneofs: true,
+};
 
 // proto-loader's package definition describes messages through descriptors rebuilt by
 // protobufjs, and that round trip loses map fields, proto3 `optional` and which fields sit
 // in a oneof. So the reflection below comes from a protobufjs Root parsed from the same file
 // with the same import rule, using the very protobufjs instance proto-loader depends on
 // (resolved from proto-loader's own location, so it is never a second copy or version).
-const protobuf = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))('protobufjs') as ProtobufModule;
+const protobuf = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))(
+  'protobufjs',
+) as ProtobufModule;
 
 export function loadGrpcService(protoFile: string, serviceName: string): GrpcServiceInfo {
   if (!isAbsolute(protoFile)) throw new ProtoLoadError(`proto path must be absolute, got "${protoFile}"`);
@@ -71,11 +80,20 @@ export function loadGrpcService(protoFile: string, serviceName: string): GrpcSer
   if (!reflected || !isService(reflected)) {
     const services = collect(root, isService).map((s) => s.fullName.slice(1));
     const has = services.length ? `it has ${services.map((s) => `"${s}"`).join(', ')}` : 'it has no service';
-    throw new ProtoLoadError(`service "${wanted}" is not defined in ${basename(protoFile)}: ${has}`, undefined, undefined, undefined, 'service');
+    throw new ProtoLoadError(
+      `service "${wanted}" is not defined in ${basename(protoFile)}: ${has}`,
+      undefined,
+      undefined,
+      undefined,
+      'service',
+    );
   }
   // The definition grpc-js calls with: proto-loader with the mapping's options.
   const packageDefinition = loadSync(protoFile, { ...PROTO_LOADER_OPTIONS, includeDirs: [includeDir] });
-  const serviceDefinition = packageDefinition[wanted] as Record<string, { path: string; options?: Record<string, unknown> }>;
+  const serviceDefinition = packageDefinition[wanted] as Record<
+    string,
+    { path: string; options?: Record<string, unknown> }
+  >;
 
   const methods = new Map<string, GrpcMethodInfo>();
   for (const m of reflected.methodsArray) {
@@ -121,7 +139,17 @@ export function loadGrpcService(protoFile: string, serviceName: string): GrpcSer
 }
 
 const WRAPPERS = new Set(
-  ['StringValue', 'BytesValue', 'BoolValue', 'Int32Value', 'UInt32Value', 'Int64Value', 'UInt64Value', 'FloatValue', 'DoubleValue'].map((n) => `google.protobuf.${n}`),
+  [
+    'StringValue',
+    'BytesValue',
+    'BoolValue',
+    'Int32Value',
+    'UInt32Value',
+    'Int64Value',
+    'UInt64Value',
+    'FloatValue',
+    'DoubleValue',
+  ].map((n) => `google.protobuf.${n}`),
 );
 
 export function isWrapperType(protoType: string): boolean {
@@ -129,11 +157,21 @@ export function isWrapperType(protoType: string): boolean {
 }
 
 function describeField(f: PbField): ProtoField {
-  const synthetic = !!f.partOf && (f.options?.proto3_optional === true || (f.partOf.name === `_${f.name}` && f.partOf.fieldsArray.length === 1));
+  const synthetic =
+    !!f.partOf &&
+    (f.options?.proto3_optional === true || (f.partOf.name === `_${f.name}` && f.partOf.fieldsArray.length === 1));
   const oneof = f.partOf && !synthetic ? f.partOf.name : undefined;
   if (f.map && f.keyType) {
     const value = describeValue('value', f.type, f.resolvedType);
-    return { name: f.name, kind: 'map', protoType: `map<${f.keyType}, ${value.protoType}>`, repeated: false, optional: false, mapKey: f.keyType, mapValue: value };
+    return {
+      name: f.name,
+      kind: 'map',
+      protoType: `map<${f.keyType}, ${value.protoType}>`,
+      repeated: false,
+      optional: false,
+      mapKey: f.keyType,
+      mapValue: value,
+    };
   }
   const described = describeValue(f.name, f.type, f.resolvedType);
   return {
@@ -146,7 +184,13 @@ function describeField(f: PbField): ProtoField {
 
 function describeValue(name: string, type: string, resolved: PbReflection | null): ProtoField {
   if (!resolved) return { name, kind: 'scalar', protoType: type, repeated: false, optional: false };
-  return { name, kind: isEnum(resolved) ? 'enum' : 'message', protoType: resolved.fullName.slice(1), repeated: false, optional: false };
+  return {
+    name,
+    kind: isEnum(resolved) ? 'enum' : 'message',
+    protoType: resolved.fullName.slice(1),
+    repeated: false,
+    optional: false,
+  };
 }
 
 function parseRoot(protoFile: string, includeDir: string): PbRoot {

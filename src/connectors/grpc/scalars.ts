@@ -1,7 +1,7 @@
 // Protobuf scalar values on the way in (JSON from a request template -> what protobufjs'
 // fromObject accepts) and their proto3 defaults, plus map keys both ways. 64-bit integers
 // stay decimal strings from end to end and are checked with BigInt, never Number.
-import { FieldValueError, describe } from './well-known-types.js';
+import { describe, FieldValueError } from './well-known-types.js';
 
 /**
  * A value as proto-loader hands it over or takes it: untyped by nature, since each converter is
@@ -38,7 +38,10 @@ function toInteger(v: unknown, range: keyof typeof RANGES): bigint {
   else if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(v);
   else if (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v)) n = BigInt(v.trim());
   const [min, max] = RANGES[range];
-  if (n === undefined) throw new FieldValueError(`expected ${range === 'int64' || range === 'uint64' ? 'a 64-bit integer (number or decimal string)' : 'an integer'}, got ${describe(v)}`);
+  if (n === undefined)
+    throw new FieldValueError(
+      `expected ${range === 'int64' || range === 'uint64' ? 'a 64-bit integer (number or decimal string)' : 'an integer'}, got ${describe(v)}`,
+    );
   if (n < min || n > max) throw new FieldValueError(`${describe(v)} is out of range for ${range}`);
   return n;
 }
@@ -55,7 +58,8 @@ export function scalarEncoder(protoType: string): Convert {
     case 'float':
       return (v) => {
         const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-        if (typeof n !== 'number' || (Number.isNaN(n) && v !== 'NaN')) throw new FieldValueError(`expected a number, got ${describe(v)}`);
+        if (typeof n !== 'number' || (Number.isNaN(n) && v !== 'NaN'))
+          throw new FieldValueError(`expected a number, got ${describe(v)}`);
         return n;
       };
     case 'bool':

@@ -1,7 +1,13 @@
 // gRPC outcomes -> the error catalogue (src/errors.ts). Status details and replica
 // addresses go to QuiltError.detail (the log), never into the message a client reads, the
 // same split the HTTP connector makes.
-import { upstreamError, upstreamRejected, upstreamTimeout, upstreamUnavailable, type QuiltError } from '../../errors.js';
+import {
+  type QuiltError,
+  upstreamError,
+  upstreamRejected,
+  upstreamTimeout,
+  upstreamUnavailable,
+} from '../../errors.js';
 import { GrpcStatusError } from '../../upstream/transport/grpc.js';
 import { TransportFailure } from '../../upstream/types.js';
 import { transportError } from '../call-rules.js';
@@ -13,7 +19,11 @@ import { NOT_FOUND } from '../upstream-call.js';
  * DEADLINE_EXCEEDED -> UPSTREAM_TIMEOUT; UNAVAILABLE -> UPSTREAM_UNAVAILABLE; anything else
  * UPSTREAM_ERROR with extensions { upstream, status: '<CODE_NAME>' }.
  */
-export function grpcStatusToError(upstream: string, e: GrpcStatusError, timeoutMs?: number): QuiltError | typeof NOT_FOUND {
+export function grpcStatusToError(
+  upstream: string,
+  e: GrpcStatusError,
+  timeoutMs?: number,
+): QuiltError | typeof NOT_FOUND {
   const detail = { replica: e.replica, grpcStatus: e.codeName, grpcDetails: e.details };
   switch (e.codeName) {
     case 'NOT_FOUND':
@@ -39,7 +49,12 @@ export function grpcStatusToError(upstream: string, e: GrpcStatusError, timeoutM
  * outcome: a status through grpcStatusToError, a TransportFailure (connect/timeout) as
  * UPSTREAM_UNAVAILABLE/UPSTREAM_TIMEOUT exactly as the HTTP connector reports it.
  */
-export function grpcCallError(upstream: string, timeoutMs: number, e: unknown, detail: Record<string, unknown>): QuiltError | typeof NOT_FOUND {
+export function grpcCallError(
+  upstream: string,
+  timeoutMs: number,
+  e: unknown,
+  detail: Record<string, unknown>,
+): QuiltError | typeof NOT_FOUND {
   // A status the cluster counted as a replica failure (UNAVAILABLE) carries the status itself.
   if (e instanceof TransportFailure && e.cause instanceof GrpcStatusError) e = e.cause;
   if (e instanceof GrpcStatusError) {

@@ -48,9 +48,13 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,
 
 export function timestampFromJson(value: unknown): { seconds: string; nanos: number } {
   if (value instanceof Date) value = value.toISOString();
-  if (typeof value !== 'string') throw new FieldValueError(`expected an RFC 3339 timestamp string, got ${describe(value)}`);
+  if (typeof value !== 'string')
+    throw new FieldValueError(`expected an RFC 3339 timestamp string, got ${describe(value)}`);
   const m = RFC3339.exec(value);
-  if (!m) throw new FieldValueError(`expected an RFC 3339 timestamp such as "2024-05-01T12:00:00.123Z", got ${describe(value)}`);
+  if (!m)
+    throw new FieldValueError(
+      `expected an RFC 3339 timestamp such as "2024-05-01T12:00:00.123Z", got ${describe(value)}`,
+    );
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
   // setUTCFullYear, unlike Date.UTC, does not turn years 0-99 into 1900-1999.
   const date = new Date(0);
@@ -161,7 +165,8 @@ export function valueFromJson(v: unknown): ValueMessage {
 }
 
 export function structFromJson(v: unknown): StructMessage {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FieldValueError(`expected a JSON object, got ${describe(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new FieldValueError(`expected a JSON object, got ${describe(v)}`);
   const fields: Record<string, ValueMessage> = {};
   for (const [k, item] of Object.entries(v)) if (item !== undefined) fields[k] = valueFromJson(item);
   return { fields };

@@ -61,7 +61,13 @@ export class HttpCall implements UpstreamCall {
     return headers;
   }
 
-  async #send(path: string, fieldHeaders: Record<string, string> | undefined, body: string | undefined, scope: TemplateScope, ctx: QuiltContext): Promise<unknown> {
+  async #send(
+    path: string,
+    fieldHeaders: Record<string, string> | undefined,
+    body: string | undefined,
+    scope: TemplateScope,
+    ctx: QuiltContext,
+  ): Promise<unknown> {
     const { upstream, method, result } = this.#spec;
     const headers = upstreamHeaders(upstream.config, scope, ctx);
     if (fieldHeaders) Object.assign(headers, fieldHeaders);
@@ -74,7 +80,10 @@ export class HttpCall implements UpstreamCall {
       response = await upstream.cluster.call(
         async (replica, tryTimeoutMs) => {
           replicaUrl = replica.url;
-          return failOnServerError(await upstream.http.send(replica.url, { method, path, headers, body, timeoutMs: tryTimeoutMs }), replica.url);
+          return failOnServerError(
+            await upstream.http.send(replica.url, { method, path, headers, body, timeoutMs: tryTimeoutMs }),
+            replica.url,
+          );
         },
         { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs },
       );
@@ -83,13 +92,17 @@ export class HttpCall implements UpstreamCall {
     }
     const detail = { method, path, replica: replicaUrl, status: response.status };
     if (response.status === 404) return NOT_FOUND;
-    if (response.status >= 400) throw logged(ctx, upstreamError(name, response.status, { ...detail, body: response.text.slice(0, 500) }));
+    if (response.status >= 400)
+      throw logged(ctx, upstreamError(name, response.status, { ...detail, body: response.text.slice(0, 500) }));
     if (response.text === '' || response.status === 204) return null;
     let json: unknown;
     try {
       json = JSON.parse(response.text);
     } catch {
-      throw logged(ctx, upstreamBadResponse(name, { ...detail, contentType: response.contentType, body: response.text.slice(0, 200) }));
+      throw logged(
+        ctx,
+        upstreamBadResponse(name, { ...detail, contentType: response.contentType, body: response.text.slice(0, 200) }),
+      );
     }
     return result ? getPath(json, result) : json;
   }

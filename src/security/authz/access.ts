@@ -3,15 +3,15 @@
 // per type and field, for one auth state: anonymous, or authenticated with a set of scopes.
 // A schema without any requirement is marked unprotected, so the plugin skips it in one lookup.
 import {
-  getNamedType,
-  isInterfaceType,
-  isIntrospectionType,
-  isObjectType,
   type GraphQLCompositeType,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLSchema,
+  getNamedType,
+  isInterfaceType,
+  isIntrospectionType,
+  isObjectType,
 } from 'graphql';
 import { directiveArgs } from '../schema-policy.js';
 
@@ -34,7 +34,8 @@ export class SchemaPolicy {
     for (const type of Object.values(schema.getTypeMap())) {
       if (isIntrospectionType(type)) continue;
       this.#read(type);
-      if (isObjectType(type) || isInterfaceType(type)) for (const field of Object.values(type.getFields())) this.#read(field);
+      if (isObjectType(type) || isInterfaceType(type))
+        for (const field of Object.values(type.getFields())) this.#read(field);
     }
     this.protected = this.#requirements.size > 0;
   }
@@ -88,7 +89,10 @@ export class Access {
   readonly #types = new Map<GraphQLNamedType, boolean>();
   readonly #fields = new Map<Field, boolean>();
 
-  constructor(readonly policy: SchemaPolicy, private readonly caller: Caller | undefined) {
+  constructor(
+    readonly policy: SchemaPolicy,
+    private readonly caller: Caller | undefined,
+  ) {
     this.code = caller ? 'FORBIDDEN' : 'UNAUTHENTICATED';
   }
 

@@ -5,22 +5,22 @@
 // keys keep the order the client wrote and the runtime-type helper never leaves the gateway.
 // A null in a non-null position propagates to the nearest nullable parent, as in graphql-js.
 import {
-  getDirectiveValues,
-  getVariableValues,
+  type ExecutionResult,
+  type FieldNode,
+  type GraphQLCompositeType,
   type GraphQLError,
   GraphQLIncludeDirective,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
   GraphQLSkipDirective,
+  getDirectiveValues,
+  getVariableValues,
   isLeafType,
   isListType,
   isNonNullType,
   isObjectType,
   Kind,
-  type ExecutionResult,
-  type FieldNode,
-  type GraphQLCompositeType,
-  type GraphQLObjectType,
-  type GraphQLOutputType,
-  type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionNode,
 } from 'graphql';
@@ -49,7 +49,11 @@ export interface PatchSource {
   typeKey: string;
 }
 
-export function patchResult(result: ExecutionResult, source: PatchSource, inputs: Record<string, unknown> | null | undefined): ExecutionResult {
+export function patchResult(
+  result: ExecutionResult,
+  source: PatchSource,
+  inputs: Record<string, unknown> | null | undefined,
+): ExecutionResult {
   if (!result.data) return result;
   const { schema, operation } = source;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], inputs ?? {});
@@ -66,11 +70,20 @@ class Patcher {
   readonly errors: GraphQLError[] = [];
   readonly #schema: GraphQLSchema;
 
-  constructor(private readonly source: PatchSource, private readonly variables: Record<string, unknown>) {
+  constructor(
+    private readonly source: PatchSource,
+    private readonly variables: Record<string, unknown>,
+  ) {
     this.#schema = source.schema;
   }
 
-  object(type: GraphQLObjectType, context: GraphQLCompositeType, sets: readonly (readonly SelectionNode[])[], value: Obj, path: Path): Obj | typeof NULLED {
+  object(
+    type: GraphQLObjectType,
+    context: GraphQLCompositeType,
+    sets: readonly (readonly SelectionNode[])[],
+    value: Obj,
+    path: Path,
+  ): Obj | typeof NULLED {
     const entries = new Map<string, Entry>();
     const visited = new Set<string>();
     for (const set of sets) this.#collect(type, set, context, false, entries, visited);
@@ -111,13 +124,28 @@ class Patcher {
     }
     if (isLeafType(type)) return value;
     const obj = value as Obj;
-    const runtime = isObjectType(type) ? type : this.#schema.getType(String(obj[this.source.typeKey] ?? obj.__typename));
+    const runtime = isObjectType(type)
+      ? type
+      : this.#schema.getType(String(obj[this.source.typeKey] ?? obj.__typename));
     if (!isObjectType(runtime)) return value;
     if (this.source.access.typeDenied(runtime)) return this.#deny(path, runtime.name, nodes);
-    return this.object(runtime, type, nodes.map((n) => n.selectionSet?.selections ?? []), obj, path);
+    return this.object(
+      runtime,
+      type,
+      nodes.map((n) => n.selectionSet?.selections ?? []),
+      obj,
+      path,
+    );
   }
 
-  #collect(type: GraphQLObjectType, list: readonly SelectionNode[], context: GraphQLCompositeType, viaDenied: boolean, entries: Map<string, Entry>, visited: Set<string>): void {
+  #collect(
+    type: GraphQLObjectType,
+    list: readonly SelectionNode[],
+    context: GraphQLCompositeType,
+    viaDenied: boolean,
+    entries: Map<string, Entry>,
+    visited: Set<string>,
+  ): void {
     const access = this.source.access;
     for (const sel of list) {
       if (!this.#included(sel)) continue;

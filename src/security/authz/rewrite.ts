@@ -9,12 +9,6 @@
 // the same rules: Access.selectionDenied for fields, Access.typeDenied for fragment conditions.
 // Fragment spreads are inlined; @skip/@include are kept and evaluated at execution.
 import {
-  getNamedType,
-  isAbstractType,
-  isInterfaceType,
-  isObjectType,
-  Kind,
-  print,
   type DirectiveNode,
   type DocumentNode,
   type FieldNode,
@@ -25,7 +19,13 @@ import {
   type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLSchema,
+  getNamedType,
+  isAbstractType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
   type OperationDefinitionNode,
+  print,
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
@@ -43,7 +43,11 @@ export function typeKeyFor(document: DocumentNode): string {
 }
 
 function typeField(typeKey: string): FieldNode {
-  return { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: typeKey }, name: { kind: Kind.NAME, value: '__typename' } };
+  return {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: typeKey },
+    name: { kind: Kind.NAME, value: '__typename' },
+  };
 }
 
 export type Fragments = Record<string, FragmentDefinitionNode>;
@@ -55,13 +59,23 @@ export function fragmentsOf(document: DocumentNode): Fragments {
 }
 
 /** Does a fragment on `condition` apply to an object of type `type`? */
-export function applies(schema: GraphQLSchema, condition: GraphQLNamedType | undefined, type: GraphQLObjectType): boolean {
+export function applies(
+  schema: GraphQLSchema,
+  condition: GraphQLNamedType | undefined,
+  type: GraphQLObjectType,
+): boolean {
   if (condition === type) return true;
   return condition !== undefined && isAbstractType(condition) && schema.isSubType(condition, type);
 }
 
 /** The operation without its denied selections, or undefined when nothing in it is denied. */
-export function rewriteOperation(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Fragments, access: Access, typeKey: string): OperationDefinitionNode | undefined {
+export function rewriteOperation(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  fragments: Fragments,
+  access: Access,
+  typeKey: string,
+): OperationDefinitionNode | undefined {
   const root = schema.getRootType(operation.operation);
   if (!root) return undefined;
   const rewriter = new Rewriter(schema, fragments, access, typeField(typeKey));
@@ -137,7 +151,9 @@ class Rewriter {
         this.denied = true;
         continue;
       }
-      const selections = isObjectType(condition) ? this.#forObject(inner, condition, condition) : this.#generic(inner, condition as GraphQLAbstractType);
+      const selections = isObjectType(condition)
+        ? this.#forObject(inner, condition, condition)
+        : this.#generic(inner, condition as GraphQLAbstractType);
       if (selections.length) out.push(inline(condition, directives, selections));
     }
     return out;
@@ -178,7 +194,8 @@ class Rewriter {
         continue;
       }
       const { condition, inner } = this.#fragment(sel, context);
-      if (isAbstractType(condition) && !this.access.typeDenied(condition) && this.#fieldsVary(inner, condition)) return true;
+      if (isAbstractType(condition) && !this.access.typeDenied(condition) && this.#fieldsVary(inner, condition))
+        return true;
     }
     return false;
   }
@@ -190,7 +207,7 @@ class Rewriter {
 
   #fragment(sel: Exclude<SelectionNode, FieldNode>, context: GraphQLCompositeType) {
     if (sel.kind === Kind.INLINE_FRAGMENT) {
-      const condition = sel.typeCondition ? this.schema.getType(sel.typeCondition.name.value) ?? context : context;
+      const condition = sel.typeCondition ? (this.schema.getType(sel.typeCondition.name.value) ?? context) : context;
       return { condition, inner: sel.selectionSet.selections, directives: sel.directives ?? [] };
     }
     const fragment = this.fragments[sel.name.value];
@@ -199,7 +216,11 @@ class Rewriter {
   }
 }
 
-function inline(condition: GraphQLNamedType, directives: readonly DirectiveNode[], selections: SelectionNode[]): SelectionNode {
+function inline(
+  condition: GraphQLNamedType,
+  directives: readonly DirectiveNode[],
+  selections: SelectionNode[],
+): SelectionNode {
   return {
     kind: Kind.INLINE_FRAGMENT,
     typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: condition.name } },

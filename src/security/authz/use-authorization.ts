@@ -11,11 +11,17 @@
 // scopes), so a repeated operation costs a few map lookups, and an operation that touches
 // nothing protected does not even read the claims; only denials pay for the patch. The cached
 // rewritten document also keeps the field-node caches of the executors warm.
-import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  getOperationAST,
+} from 'graphql';
 import { isAsyncIterable, isPromise, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { QuiltContext } from '../../request-context/context.js';
-import { Access, authKeyOf, callerOf, SchemaPolicy, type Caller } from './access.js';
-import { patchResult, type PatchSource } from './patch.js';
+import { Access, authKeyOf, type Caller, callerOf, SchemaPolicy } from './access.js';
+import { type PatchSource, patchResult } from './patch.js';
 import { fragmentsOf, onlyTypeHelper, rewriteOperation, typeKeyFor } from './rewrite.js';
 
 export interface AuthorizationOptions {
@@ -41,7 +47,12 @@ export class Planner {
   constructor(private readonly options: AuthorizationOptions = {}) {}
 
   /** The plan for one execution, or null when the caller is denied nothing in it. */
-  plan(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, claims: Record<string, unknown> | undefined): Plan | null {
+  plan(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    claims: Record<string, unknown> | undefined,
+  ): Plan | null {
     const policy = SchemaPolicy.of(schema);
     if (!policy.protected) return null;
     let bySchema = this.#plans.get(schema);
@@ -55,7 +66,14 @@ export class Planner {
     return this.#cached(byDocument, schema, document, operationName, policy, callerOf(claims, this.options.scopeClaim));
   }
 
-  #cached(plans: Map<string, Plan | null>, schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, policy: SchemaPolicy, caller: Caller | undefined): Plan | null {
+  #cached(
+    plans: Map<string, Plan | null>,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    policy: SchemaPolicy,
+    caller: Caller | undefined,
+  ): Plan | null {
     const authKey = authKeyOf(caller);
     const key = `${operationName ?? ''}\n${authKey}`;
     let plan = plans.get(key);
@@ -80,7 +98,12 @@ export class Planner {
   }
 }
 
-function makePlan(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, access: Access): Plan | null {
+function makePlan(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  access: Access,
+): Plan | null {
   const operation = getOperationAST(document, operationName);
   if (!operation) return null; // execution reports the unknown operation
   const fragments = fragmentsOf(document);
@@ -106,7 +129,8 @@ function authorized(execute: Execute, plan: Plan): Execute {
     const patch = (result: ExecutionResult) => patchResult(result, plan, args.variableValues);
     if (plan.nothingLeft) return patch({ data: {} });
     const result = execute({ ...args, document: plan.document });
-    const patchAny = (r: unknown) => (isAsyncIterable(r) ? mapAsyncIterator(r as AsyncIterable<ExecutionResult>, patch) : patch(r as ExecutionResult));
+    const patchAny = (r: unknown) =>
+      isAsyncIterable(r) ? mapAsyncIterator(r as AsyncIterable<ExecutionResult>, patch) : patch(r as ExecutionResult);
     return isPromise(result) ? result.then(patchAny) : patchAny(result);
   };
 }

@@ -17,16 +17,26 @@
 // object it only adds numbers. A field that always costs 0 (a scalar or enum of weight 0
 // without costed arguments) is left out of the plan.
 import {
-  getNamedType,
-  isAbstractType,
-  isObjectType,
   type GraphQLAbstractType,
   type GraphQLObjectType,
   type GraphQLSchema,
+  getNamedType,
+  isAbstractType,
+  isObjectType,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { argumentsCost, argumentValues, collectFields, fieldCost, operationBaseCost, roundCost, subSelections, typeWeight, type PreparedOperation } from './model.js';
+import {
+  argumentsCost,
+  argumentValues,
+  collectFields,
+  fieldCost,
+  operationBaseCost,
+  type PreparedOperation,
+  roundCost,
+  subSelections,
+  typeWeight,
+} from './model.js';
 
 interface FieldPlan {
   key: string;
@@ -89,7 +99,8 @@ function itemCost(f: FieldPlan, v: unknown, depth: number): number {
 
 function abstractCost(a: AbstractPlan, obj: Record<string, unknown>): number {
   const own = typeof obj.__typename === 'string' ? a.schema.getType(obj.__typename) : undefined;
-  const candidates = own && isObjectType(own) && a.schema.isSubType(a.named, own) ? [own] : a.schema.getPossibleTypes(a.named);
+  const candidates =
+    own && isObjectType(own) && a.schema.isSubType(a.named, own) ? [own] : a.schema.getPossibleTypes(a.named);
   let max = 0;
   for (const t of candidates) max = Math.max(max, (a.weight ?? typeWeight(a.schema, t)) + objectCost(a.plan(t), obj));
   return max;
@@ -124,7 +135,10 @@ class Planner {
       const f: FieldPlan = { key, listDepth: info.listDepth, argsCost, leafWeight: 0 };
       if (isObjectType(named)) {
         let child: FieldPlan[] | undefined;
-        f.object = { weight: info.weight ?? typeWeight(schema, named), plan: () => (child ??= this.plan(named, children)) };
+        f.object = {
+          weight: info.weight ?? typeWeight(schema, named),
+          plan: () => (child ??= this.plan(named, children)),
+        };
       } else if (isAbstractType(named)) {
         const byType = new Map<string, FieldPlan[]>();
         const plan = (t: GraphQLObjectType) => {

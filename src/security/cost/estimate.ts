@@ -40,19 +40,27 @@
 //   share a response key are merged as execution merges them. Introspection fields
 //   (__typename, __schema, __type) cost 0: the hardening options limit introspection.
 // - A negative total for a field is rounded up to 0 (spec 7.1).
-import { getNamedType, isAbstractType, isObjectType, type FieldNode, type GraphQLField, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
+import {
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLObjectType,
+  getNamedType,
+  isAbstractType,
+  isObjectType,
+  type SelectionSetNode,
+} from 'graphql';
 import { slicingArgumentRequired } from '../../errors.js';
 import {
   argumentsCost,
   argumentValues,
   collectFields,
   fieldCost,
+  type ListSize,
   operationBaseCost,
+  type PreparedOperation,
   roundCost,
   subSelections,
   typeWeight,
-  type ListSize,
-  type PreparedOperation,
 } from './model.js';
 
 export const DEFAULT_LIST_SIZE = 10;
@@ -64,7 +72,9 @@ export const DEFAULT_LIST_SIZE = 10;
 export function estimateCost(op: PreparedOperation, defaultListSize = DEFAULT_LIST_SIZE): number {
   const root = op.schema.getRootType(op.operation.operation);
   if (!root) return 0;
-  return roundCost(operationBaseCost(op) + new Estimator(op, defaultListSize).object(root, [op.operation.selectionSet]));
+  return roundCost(
+    operationBaseCost(op) + new Estimator(op, defaultListSize).object(root, [op.operation.selectionSet]),
+  );
 }
 
 /** Sizes that a field's @listSize(sizedFields:) hands down to its child fields. */
@@ -113,7 +123,7 @@ class Estimator {
       sized && size !== undefined ? { names: new Set(sized), size, key: `${sized.join(',')}=${size}` } : undefined;
     let n = 1;
     if (info.listDepth > 0) {
-      const outer = sizing?.names.has(def.name) ? sizing.size : (sized ? undefined : size);
+      const outer = sizing?.names.has(def.name) ? sizing.size : sized ? undefined : size;
       n = (outer ?? this.#defaultListSize) * this.#defaultListSize ** (info.listDepth - 1);
     }
     const named = getNamedType(def.type);
@@ -121,7 +131,12 @@ class Estimator {
     let item: number;
     if (isObjectType(named)) item = (info.weight ?? typeWeight(schema, named)) + this.object(named, sets, children);
     else if (isAbstractType(named))
-      item = Math.max(0, ...schema.getPossibleTypes(named).map((t) => (info.weight ?? typeWeight(schema, t)) + this.object(t, sets, children)));
+      item = Math.max(
+        0,
+        ...schema
+          .getPossibleTypes(named)
+          .map((t) => (info.weight ?? typeWeight(schema, t)) + this.object(t, sets, children)),
+      );
     else item = info.weight ?? typeWeight(schema, named);
     return Math.max(0, n * item + argumentsCost(def, args));
   }
@@ -134,7 +149,12 @@ class Estimator {
 }
 
 /** The size @listSize gives: the largest slicing argument with a value, else assumedSize. */
-function slicingSize(listSize: ListSize | undefined, args: Record<string, unknown>, parent: GraphQLObjectType, def: GraphQLField<unknown, unknown>): number | undefined {
+function slicingSize(
+  listSize: ListSize | undefined,
+  args: Record<string, unknown>,
+  parent: GraphQLObjectType,
+  def: GraphQLField<unknown, unknown>,
+): number | undefined {
   if (!listSize) return undefined;
   const given = listSize.slicingArguments.map((a) => args[a]).filter((v): v is number => typeof v === 'number');
   if (listSize.slicingArguments.length && listSize.requireOneSlicingArgument && given.length !== 1) {

@@ -5,19 +5,6 @@
 // same fields and differ only in where list sizes come from. The schema lookups are cached
 // in WeakMaps keyed by schema objects: a reload builds new objects and the old entries go.
 import {
-  getArgumentValues,
-  getDirectiveValues,
-  getNamedType,
-  getOperationAST,
-  getVariableValues,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  isAbstractType,
-  isCompositeType,
-  isInputObjectType,
-  isListType,
-  isNonNullType,
-  Kind,
   type ConstDirectiveNode,
   type DirectiveNode,
   type DocumentNode,
@@ -25,11 +12,24 @@ import {
   type FragmentDefinitionNode,
   type GraphQLArgument,
   type GraphQLField,
+  GraphQLIncludeDirective,
   type GraphQLInputField,
   type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
+  GraphQLSkipDirective,
+  getArgumentValues,
+  getDirectiveValues,
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
+  isAbstractType,
+  isCompositeType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
@@ -64,12 +64,15 @@ export function prepareOperation(
 }
 
 /** The spec's numeric string ("2.5") or Apollo's number (2); anything else: no weight. */
-function costWeight(nodes: readonly ({ readonly directives?: readonly ConstDirectiveNode[] } | null | undefined)[]): number | undefined {
+function costWeight(
+  nodes: readonly ({ readonly directives?: readonly ConstDirectiveNode[] } | null | undefined)[],
+): number | undefined {
   for (const node of nodes) {
     const directive = node?.directives?.find((d) => d.name.value === 'cost');
     const value = directive?.arguments?.find((a) => a.name.value === 'weight')?.value;
     if (!value) continue;
-    const n = value.kind === Kind.STRING || value.kind === Kind.INT || value.kind === Kind.FLOAT ? Number(value.value) : NaN;
+    const n =
+      value.kind === Kind.STRING || value.kind === Kind.INT || value.kind === Kind.FLOAT ? Number(value.value) : NaN;
     return Number.isFinite(n) ? n : undefined;
   }
   return undefined;
@@ -114,7 +117,12 @@ export function fieldCost(field: GraphQLField<unknown, unknown>): FieldCost {
     const node = field.astNode?.directives?.find((d) => d.name.value === 'listSize');
     let listSize: ListSize | undefined;
     if (node) {
-      const v = readDirective(node) as { assumedSize?: number | null; slicingArguments?: string[] | null; sizedFields?: string[] | null; requireOneSlicingArgument?: boolean };
+      const v = readDirective(node) as {
+        assumedSize?: number | null;
+        slicingArguments?: string[] | null;
+        sizedFields?: string[] | null;
+        requireOneSlicingArgument?: boolean;
+      };
       listSize = {
         assumedSize: v.assumedSize ?? undefined,
         slicingArguments: v.slicingArguments ?? [],
@@ -151,7 +159,11 @@ function inputWeight(def: GraphQLArgument | GraphQLInputField): number {
 }
 
 /** The field's arguments as its resolver receives them (written, from variables, or defaults). */
-export function argumentValues(field: GraphQLField<unknown, unknown>, node: FieldNode, op: PreparedOperation): Record<string, unknown> {
+export function argumentValues(
+  field: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  op: PreparedOperation,
+): Record<string, unknown> {
   return field.args.length ? getArgumentValues(field, node, op.variables) : {};
 }
 
@@ -172,7 +184,8 @@ function inputCost(def: GraphQLArgument | GraphQLInputField, value: unknown): nu
   const type = getNamedType(def.type);
   if (!isInputObjectType(type)) return sum;
   const fields = Object.values(type.getFields());
-  for (const item of items(value)) for (const f of fields) sum += inputCost(f, (item as Record<string, unknown>)[f.name]);
+  for (const item of items(value))
+    for (const f of fields) sum += inputCost(f, (item as Record<string, unknown>)[f.name]);
   return sum;
 }
 
@@ -184,7 +197,10 @@ function* items(value: unknown): Generator<unknown> {
   for (const v of value) yield* items(v);
 }
 
-function included(node: { readonly directives?: readonly DirectiveNode[] }, variables: Record<string, unknown>): boolean {
+function included(
+  node: { readonly directives?: readonly DirectiveNode[] },
+  variables: Record<string, unknown>,
+): boolean {
   if (!node.directives?.length) return true;
   if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
   return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
@@ -195,7 +211,11 @@ function included(node: { readonly directives?: readonly DirectiveNode[] }, vari
  * graphql-js's collectFields does: a fragment applies when its type condition is the type
  * or an abstract type containing it, each named fragment is expanded once per call.
  */
-export function collectFields(op: PreparedOperation, type: GraphQLObjectType, sets: readonly SelectionSetNode[]): Map<string, FieldNode[]> {
+export function collectFields(
+  op: PreparedOperation,
+  type: GraphQLObjectType,
+  sets: readonly SelectionSetNode[],
+): Map<string, FieldNode[]> {
   const fields = new Map<string, FieldNode[]>();
   const visited = new Set<string>();
   const applies = (condition: string | undefined) => {

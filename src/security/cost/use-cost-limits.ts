@@ -19,18 +19,24 @@
 //   operation's actualQueryCost is 0. Operations that fail parsing or validation never reach
 //   this plugin and carry no cost. Subscriptions are estimated and charged when they start,
 //   with no refund; @defer/@stream results are charged the estimate.
-import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  type ExecutionArgs,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { costBudgetSpent, costLimitExceeded } from '../../errors.js';
 import type { QuiltContext } from '../../request-context/context.js';
-import type { SecurityMetrics } from '../security-metrics.js';
 import { clientIdOf } from '../identity.js';
 import type { BucketSpec, BucketState, LimitStore } from '../limits/types.js';
 import type { CostOptions } from '../options.js';
+import type { SecurityMetrics } from '../security-metrics.js';
 import { actualCost } from './actual.js';
 import { estimateCost } from './estimate.js';
-import { prepareOperation, roundCost, type PreparedOperation } from './model.js';
+import { type PreparedOperation, prepareOperation, roundCost } from './model.js';
 
 export interface CostDeps {
   log: Logger;
@@ -53,12 +59,17 @@ interface Admitted {
 }
 
 export function useCostLimits(options: CostOptions, store: LimitStore, deps: CostDeps): Plugin {
-  const bucket: BucketSpec | undefined = options.budget === undefined ? undefined : { capacity: options.budget, refillPerSec: options.restoreRate };
+  const bucket: BucketSpec | undefined =
+    options.budget === undefined ? undefined : { capacity: options.budget, refillPerSec: options.restoreRate };
   const extension = (requested: number, actual: number, available: number | null): CostExtension => ({
     requestedQueryCost: requested,
     actualQueryCost: actual,
     throttleStatus: bucket
-      ? { maximumAvailable: bucket.capacity, currentlyAvailable: available === null ? null : roundCost(available), restoreRate: bucket.refillPerSec }
+      ? {
+          maximumAvailable: bucket.capacity,
+          currentlyAvailable: available === null ? null : roundCost(available),
+          restoreRate: bucket.refillPerSec,
+        }
       : { maximumAvailable: null, currentlyAvailable: null, restoreRate: null },
   });
   const refused = (error: GraphQLError, requested: number, available: number | null): ExecutionResult => ({
@@ -124,7 +135,11 @@ export function useCostLimits(options: CostOptions, store: LimitStore, deps: Cos
     }
     if (!state.ok) {
       deps.metrics.limitRejection('cost_budget');
-      return refused(costBudgetSpent(requested, roundCost(state.remaining), state.retryAfterSec), requested, state.remaining);
+      return refused(
+        costBudgetSpent(requested, roundCost(state.remaining), state.retryAfterSec),
+        requested,
+        state.remaining,
+      );
     }
     return { op, requested, key, available: state.remaining };
   }
@@ -154,7 +169,10 @@ export function useCostLimits(options: CostOptions, store: LimitStore, deps: Cos
           if (isAsyncIterable(result)) return;
           const actual = actualCost(admitted.op, result.data);
           const available = await settle(admitted, actual);
-          setResult({ ...result, extensions: { ...result.extensions, cost: extension(admitted.requested, actual, available) } });
+          setResult({
+            ...result,
+            extensions: { ...result.extensions, cost: extension(admitted.requested, actual, available) },
+          });
         },
       };
     },

@@ -39,7 +39,10 @@ export interface HardeningDeps {
 export function resolveHardening(options: Partial<HardeningOptions>) {
   const pick = (value: number | undefined, fallback: number, name: string) => {
     const n = value ?? fallback;
-    if (!Number.isInteger(n) || n < 0) throw new TypeError(`security.hardening.${name}: expected a whole number >= 0 (0: off), received ${String(value)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new TypeError(
+        `security.hardening.${name}: expected a whole number >= 0 (0: off), received ${String(value)}`,
+      );
     return n;
   };
   return {
@@ -63,7 +66,11 @@ export function hardeningPlugins(options: Partial<HardeningOptions>, deps: Harde
   const count: RejectionCounter = (reason) => deps.metrics.limitRejection(reason);
   const filter = ipFilter(o.ipAllow, o.ipDeny);
   const trusted = o.trustedDocuments === undefined ? undefined : loadTrustedDocuments(o.trustedDocuments);
-  if (trusted) deps.log.info({ file: o.trustedDocuments, documents: trusted.size }, 'trusted documents: only these operations run');
+  if (trusted)
+    deps.log.info(
+      { file: o.trustedDocuments, documents: trusted.size },
+      'trusted documents: only these operations run',
+    );
   const plugins: (Plugin | false | undefined)[] = [
     filter && useIpFilter(filter, count),
     o.maxBodyBytes > 0 && useBodyLimit(o.maxBodyBytes, count),
@@ -83,7 +90,10 @@ export function hardeningPlugins(options: Partial<HardeningOptions>, deps: Harde
  * - maxRequestBodySize: false, because useBodyLimit is the guard (yoga's default of 25 MB
  *   would otherwise also apply, and refuse an allowed larger body).
  */
-export function yogaHardening(options: Partial<HardeningOptions>): { batching: false | { limit: number }; maxRequestBodySize: false } {
+export function yogaHardening(options: Partial<HardeningOptions>): {
+  batching: false | { limit: number };
+  maxRequestBodySize: false;
+} {
   const { maxBatch } = resolveHardening(options);
   return { batching: maxBatch > 0 ? { limit: maxBatch } : false, maxRequestBodySize: false };
 }

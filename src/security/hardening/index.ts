@@ -1,4 +1,10 @@
 // Query hardening: the plugins, their defaults and the yoga options they need.
-export { HARDENING_DEFAULTS, hardeningPlugins, resolveHardening, yogaHardening, type HardeningDeps } from './hardening-plugins.js';
+export {
+  HARDENING_DEFAULTS,
+  type HardeningDeps,
+  hardeningPlugins,
+  resolveHardening,
+  yogaHardening,
+} from './hardening-plugins.js';
 export { parseCidr } from './ip-filter.js';
 export { CSRF_HEADERS } from './use-csrf.js';

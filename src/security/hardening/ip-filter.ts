@@ -14,10 +14,12 @@ export function parseCidr(text: string): Cidr | string {
   const [rawAddress, rawPrefix, extra] = text.trim().split('/');
   const address = normaliseAddress(rawAddress ?? '');
   const version = isIP(address);
-  if (extra !== undefined || version === 0) return `"${text}" is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)`;
+  if (extra !== undefined || version === 0)
+    return `"${text}" is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)`;
   const max = version === 4 ? 32 : 128;
   const prefix = rawPrefix === undefined ? max : Number(rawPrefix);
-  if (rawPrefix === '' || !Number.isInteger(prefix) || prefix < 0 || prefix > max) return `"${text}": the prefix length must be a whole number from 0 to ${max}`;
+  if (rawPrefix === '' || !Number.isInteger(prefix) || prefix < 0 || prefix > max)
+    return `"${text}": the prefix length must be a whole number from 0 to ${max}`;
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
@@ -42,7 +44,10 @@ export interface IpFilter {
   allows(address: string | undefined): boolean;
 }
 
-export function ipFilter(allow: readonly string[] | undefined, deny: readonly string[] | undefined): IpFilter | undefined {
+export function ipFilter(
+  allow: readonly string[] | undefined,
+  deny: readonly string[] | undefined,
+): IpFilter | undefined {
   if (!allow?.length && !deny?.length) return undefined;
   const allowList = allow?.length ? blockListOf(allow, 'ipAllow') : undefined;
   const denyList = deny?.length ? blockListOf(deny, 'ipDeny') : undefined;

@@ -26,7 +26,12 @@ export function useBodyLimit(maxBytes: number, count: RejectionCounter): Plugin 
   };
 }
 
-function limitedRequest(request: Request, maxBytes: number, fetchAPI: { Request: typeof Request; TransformStream: typeof TransformStream }, count: RejectionCounter): Request {
+function limitedRequest(
+  request: Request,
+  maxBytes: number,
+  fetchAPI: { Request: typeof Request; TransformStream: typeof TransformStream },
+  count: RejectionCounter,
+): Request {
   // Node's own Request wants Node's own TransformStream (as in yoga's limitRequestBodySize).
   const Transform = request.body instanceof ReadableStream ? globalThis.TransformStream : fetchAPI.TransformStream;
   let seen = 0;
@@ -43,5 +48,11 @@ function limitedRequest(request: Request, maxBytes: number, fetchAPI: { Request:
       },
     }),
   );
-  return new fetchAPI.Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, body, duplex: 'half' } as RequestInit);
+  return new fetchAPI.Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    signal: request.signal,
+    body,
+    duplex: 'half',
+  } as RequestInit);
 }

@@ -8,13 +8,14 @@
 //   it is fully parsed; the coded error is thrown from onReject, ending the parse.
 // Yoga caches parse and validation results by document, so a repeated refusal never reaches
 // armor again; rejections are therefore counted from the results, in onResultProcess.
-import type { ExecutionResult, GraphQLError, ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { documentLimitExceeded, type DocumentLimit } from '../../errors.js';
+import type { ExecutionResult, GraphQLError, ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { type DocumentLimit, documentLimitExceeded } from '../../errors.js';
 import type { RejectionCounter } from '../security-metrics.js';
 
 export interface DocumentLimits {
@@ -48,9 +49,17 @@ export function useDocumentLimits(limits: DocumentLimits, count: RejectionCounte
   const rules = [
     // Fragments do not add a level: depth is how deeply fields nest. Introspection's __schema
     // is not counted (GraphiQL's introspection query is deep); __type is.
-    limits.maxDepth > 0 && maxDepthRule({ ...common, n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true, onReject: [reportAs('depth')] }),
+    limits.maxDepth > 0 &&
+      maxDepthRule({
+        ...common,
+        n: limits.maxDepth,
+        flattenFragments: true,
+        ignoreIntrospection: true,
+        onReject: [reportAs('depth')],
+      }),
     limits.maxAliases > 0 && maxAliasesRule({ ...common, n: limits.maxAliases, onReject: [reportAs('aliases')] }),
-    limits.maxDirectives > 0 && maxDirectivesRule({ ...common, n: limits.maxDirectives, onReject: [reportAs('directives')] }),
+    limits.maxDirectives > 0 &&
+      maxDirectivesRule({ ...common, n: limits.maxDirectives, onReject: [reportAs('directives')] }),
   ].filter((rule) => rule !== false);
   const tokens =
     limits.maxTokens > 0 &&

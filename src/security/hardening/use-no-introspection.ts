@@ -4,9 +4,10 @@
 // graphql-armor masks the field, argument and type suggestions of validation errors; the
 // enum value suggestions ('Did you mean the enum value "X"?'), which its pattern misses and
 // which also come from variable coercion at execution, are removed here.
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;

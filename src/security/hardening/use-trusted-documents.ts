@@ -5,13 +5,14 @@
 // client-written document reaches the gateway. The file is read and every document parsed
 // once at start-up, so a broken list stops the gateway instead of refusing requests.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parse } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import { createRequire } from 'node:module';
 
 // The plugin (~13 MB resident with what it loads) only when trusted documents are configured.
 const loadPersistedOperations = (): typeof import('@graphql-yoga/plugin-persisted-operations').usePersistedOperations =>
   createRequire(import.meta.url)('@graphql-yoga/plugin-persisted-operations').usePersistedOperations;
+
 import { ConfigError, persistedQueryIdRequired, persistedQueryNotInList } from '../../errors.js';
 import type { RejectionCounter } from '../security-metrics.js';
 
@@ -21,7 +22,8 @@ export function documentKey(id: string): string {
 }
 
 export function loadTrustedDocuments(file: string): Map<string, string> {
-  const problem = (message: string) => new ConfigError([{ file, line: 1, column: 1, message: `trusted documents: ${message}` }]);
+  const problem = (message: string) =>
+    new ConfigError([{ file, line: 1, column: 1, message: `trusted documents: ${message}` }]);
   let text: string;
   let json: unknown;
   try {
@@ -34,10 +36,12 @@ export function loadTrustedDocuments(file: string): Map<string, string> {
   } catch (e) {
     throw problem(`not valid JSON (${(e as Error).message})`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw problem('expected an object { "<sha256 hash>": "<document>" }');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw problem('expected an object { "<sha256 hash>": "<document>" }');
   const documents = new Map<string, string>();
   for (const [id, document] of Object.entries(json)) {
-    if (typeof document !== 'string') throw problem(`"${id}": expected the document as a string, received ${typeof document}`);
+    if (typeof document !== 'string')
+      throw problem(`"${id}": expected the document as a string, received ${typeof document}`);
     try {
       parse(document);
     } catch (e) {

@@ -1,4 +1,4 @@
 // JWT authentication: the plugin, its key sources and the verification rules.
 export { JwtConfigError } from './keys.js';
-export { useJwtAuth, cookieValue, type JwtAuth } from './use-jwt-auth.js';
+export { cookieValue, type JwtAuth, useJwtAuth } from './use-jwt-auth.js';
 export { SUPPORTED_ALGORITHMS } from './verify.js';

@@ -4,9 +4,16 @@
 // secret. Without it, a token "signed" with HS256 using the RSA public key's PEM text as the
 // secret could pass (the classic algorithm-confusion attack). jose refuses such key/alg
 // mismatches as well; this keeps the asymmetric keys out of reach before jose is asked.
-import { X509Certificate, createPublicKey } from 'node:crypto';
+import { createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWSHeaderParameters } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWK,
+  type JWSHeaderParameters,
+} from 'jose';
 import type { Logger } from 'pino';
 import { RemoteKeySet, type RemoteKeySetTiming } from './remote-key-set.js';
 
@@ -68,7 +75,11 @@ function localSet(keys: JWK[]): LocalSet | undefined {
   return keys.length ? createLocalJWKSet({ keys }) : undefined;
 }
 
-async function localCandidates(local: LocalSet | undefined, header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey[]> {
+async function localCandidates(
+  local: LocalSet | undefined,
+  header: JWSHeaderParameters,
+  token: FlattenedJWSInput,
+): Promise<CryptoKey[]> {
   if (!local) return [];
   try {
     return [await local(header, token)];
@@ -98,9 +109,12 @@ export function readKeyFile(file: string): JWK[] {
   }
   const where = `JWT key file ${file}`;
   if (text.includes('-----BEGIN')) {
-    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw new JwtConfigError(`${where} holds a private key; give the public key (SPKI PEM) or certificate instead`);
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+      throw new JwtConfigError(`${where} holds a private key; give the public key (SPKI PEM) or certificate instead`);
     try {
-      const key = text.includes('-----BEGIN CERTIFICATE-----') ? new X509Certificate(text).publicKey : createPublicKey(text);
+      const key = text.includes('-----BEGIN CERTIFICATE-----')
+        ? new X509Certificate(text).publicKey
+        : createPublicKey(text);
       return [key.export({ format: 'jwk' }) as JWK];
     } catch (err) {
       throw new JwtConfigError(`${where}: not a PEM public key (SPKI) or X.509 certificate: ${(err as Error).message}`);
@@ -122,7 +136,14 @@ function isKeySet(json: unknown): json is JSONWebKeySet {
 }
 
 function checkPublicJwk(jwk: JWK, where: string): void {
-  if (typeof jwk !== 'object' || jwk === null || typeof jwk.kty !== 'string') throw new JwtConfigError(`${where}: a JWK needs a "kty" member`);
-  if (jwk.kty === 'oct') throw new JwtConfigError(`${where}: a symmetric ("oct") key does not belong in a key file; use the secret setting for HS algorithms`);
-  if ('d' in jwk) throw new JwtConfigError(`${where}${jwk.kid ? ` (kid ${jwk.kid})` : ''} holds a private key; give only the public members`);
+  if (typeof jwk !== 'object' || jwk === null || typeof jwk.kty !== 'string')
+    throw new JwtConfigError(`${where}: a JWK needs a "kty" member`);
+  if (jwk.kty === 'oct')
+    throw new JwtConfigError(
+      `${where}: a symmetric ("oct") key does not belong in a key file; use the secret setting for HS algorithms`,
+    );
+  if ('d' in jwk)
+    throw new JwtConfigError(
+      `${where}${jwk.kid ? ` (kid ${jwk.kid})` : ''} holds a private key; give only the public members`,
+    );
 }

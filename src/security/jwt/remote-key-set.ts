@@ -11,7 +11,7 @@
 // The first load (at start) and the background refreshes do not use up the unknown-kid
 // allowance: a key rotated in just after start is picked up by the first token using it.
 // Key selection inside a set (kid, alg, kty, use, crv) is jose's createLocalJWKSet.
-import { createLocalJWKSet, errors, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { createLocalJWKSet, errors, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose';
 import type { Logger } from 'pino';
 
 export interface RemoteKeySetTiming {
@@ -23,7 +23,11 @@ export interface RemoteKeySetTiming {
   timeoutMs: number;
 }
 
-export const DEFAULT_JWKS_TIMING: RemoteKeySetTiming = Object.freeze({ maxAgeMs: 600_000, cooldownMs: 30_000, timeoutMs: 5_000 });
+export const DEFAULT_JWKS_TIMING: RemoteKeySetTiming = Object.freeze({
+  maxAgeMs: 600_000,
+  cooldownMs: 30_000,
+  timeoutMs: 5_000,
+});
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>;
 
@@ -93,7 +97,12 @@ export class RemoteKeySet {
 
   #refreshIfStale(): void {
     const now = Date.now();
-    if (this.#pending || now - this.#fetchedAt < this.#timing.maxAgeMs || now - this.#attemptAt < this.#timing.cooldownMs) return;
+    if (
+      this.#pending ||
+      now - this.#fetchedAt < this.#timing.maxAgeMs ||
+      now - this.#attemptAt < this.#timing.cooldownMs
+    )
+      return;
     this.#fetch().catch(() => {});
   }
 
@@ -108,7 +117,10 @@ export class RemoteKeySet {
       (err: unknown) => {
         if (this.#pending === pending) this.#pending = undefined;
         if (!this.#closed.signal.aborted) {
-          this.#log.warn({ err, url: this.#url.href, cachedKeys: this.#keys !== undefined }, 'jwt: JWKS fetch failed; the keys already cached stay in use');
+          this.#log.warn(
+            { err, url: this.#url.href, cachedKeys: this.#keys !== undefined },
+            'jwt: JWKS fetch failed; the keys already cached stay in use',
+          );
         }
         throw err;
       },
@@ -119,7 +131,11 @@ export class RemoteKeySet {
 
   async #load(): Promise<void> {
     const signal = AbortSignal.any([this.#closed.signal, AbortSignal.timeout(this.#timing.timeoutMs)]);
-    const res = await fetch(this.#url, { signal, redirect: 'manual', headers: { accept: 'application/jwk-set+json, application/json' } });
+    const res = await fetch(this.#url, {
+      signal,
+      redirect: 'manual',
+      headers: { accept: 'application/jwk-set+json, application/json' },
+    });
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new Error(`JWKS endpoint answered with status ${res.status}`);

@@ -24,7 +24,10 @@ type Claims = Record<string, unknown>;
 /** Where a token was found; `malformed` is an Authorization header that is not `Bearer <token>`. */
 type Found = { token: string } | { malformed: true } | undefined;
 
-export function useJwtAuth(options: JwtOptions & Pick<KeySourceOptions, 'jwksTiming'>, deps: { log: Logger; metrics: SecurityMetrics }): JwtAuth {
+export function useJwtAuth(
+  options: JwtOptions & Pick<KeySourceOptions, 'jwksTiming'>,
+  deps: { log: Logger; metrics: SecurityMetrics },
+): JwtAuth {
   const log = deps.log.child({ component: 'jwt' });
   checkJwtOptions(options, log);
   const keys = createKeyResolver(options, log);
@@ -86,7 +89,10 @@ export function cookieValue(header: string | null, name: string): string | undef
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    const raw = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const raw = pair
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     try {
       return decodeURIComponent(raw);
     } catch {

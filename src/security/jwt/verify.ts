@@ -3,26 +3,47 @@
 // with an explicit algorithm list, `exp` always required, and the keys from keys.ts.
 // jose checks `alg` against the list before it asks for a key, so a token with alg "none"
 // or an algorithm not listed never causes a JWKS fetch.
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { errors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import type { JwtOptions } from '../options.js';
 import { JwtConfigError, type Key, type KeyResolver } from './keys.js';
 
 /** What jose 6 can verify (JWS); the allow-list must be a subset. */
-export const SUPPORTED_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const SUPPORTED_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 
 /** Fails start-up on settings that would weaken verification; warns on ones that are odd. */
 export function checkJwtOptions(options: JwtOptions, log: Logger): void {
   const algorithms = options.algorithms ?? [];
   if (!Array.isArray(algorithms) || algorithms.length === 0) {
-    throw new JwtConfigError(`JWT algorithms: the allow-list is empty; list the algorithms your issuer signs with (e.g. RS256 or ES256); one of ${SUPPORTED_ALGORITHMS.join(', ')}`);
+    throw new JwtConfigError(
+      `JWT algorithms: the allow-list is empty; list the algorithms your issuer signs with (e.g. RS256 or ES256); one of ${SUPPORTED_ALGORITHMS.join(', ')}`,
+    );
   }
   for (const alg of algorithms) {
     if (String(alg).trim().toLowerCase() === 'none') {
-      throw new JwtConfigError('JWT algorithms: "none" is not allowed (it means unsigned tokens that anyone can write); remove it from the list');
+      throw new JwtConfigError(
+        'JWT algorithms: "none" is not allowed (it means unsigned tokens that anyone can write); remove it from the list',
+      );
     }
     if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
-      throw new JwtConfigError(`JWT algorithms: "${alg}" is not a supported algorithm; expected any of ${SUPPORTED_ALGORITHMS.join(', ')} (names are case-sensitive)`);
+      throw new JwtConfigError(
+        `JWT algorithms: "${alg}" is not a supported algorithm; expected any of ${SUPPORTED_ALGORITHMS.join(', ')} (names are case-sensitive)`,
+      );
     }
   }
   const hs = algorithms.filter((a) => a.startsWith('HS'));
@@ -31,14 +52,24 @@ export function checkJwtOptions(options: JwtOptions, log: Logger): void {
   if (options.secret === undefined && !hasPublicKeys) {
     throw new JwtConfigError('JWT: no verification key; set a JWKS URL, a public key file or a secret');
   }
-  if (hs.length && options.secret === undefined) throw new JwtConfigError(`JWT algorithms: ${hs.join(', ')} needs a secret, and none is set`);
-  if (asymmetric.length && !hasPublicKeys) throw new JwtConfigError(`JWT algorithms: ${asymmetric.join(', ')} needs a JWKS URL or a public key file, and none is set`);
-  if (options.secret !== undefined && !hs.length) log.warn('jwt: a secret is set but no HS algorithm is allowed; the secret is unused');
-  if (hasPublicKeys && !asymmetric.length) log.warn('jwt: public keys are set but only HS algorithms are allowed; the keys are unused');
-  if (options.secret !== undefined && Buffer.byteLength(options.secret) < 32) log.warn('jwt: the HS secret is shorter than 32 bytes; a short secret can be guessed offline from any token');
-  if (options.jwksUrl !== undefined && !/^https?:\/\//.test(options.jwksUrl)) throw new JwtConfigError(`JWT JWKS URL: expected an http(s) URL; received "${options.jwksUrl}"`);
+  if (hs.length && options.secret === undefined)
+    throw new JwtConfigError(`JWT algorithms: ${hs.join(', ')} needs a secret, and none is set`);
+  if (asymmetric.length && !hasPublicKeys)
+    throw new JwtConfigError(
+      `JWT algorithms: ${asymmetric.join(', ')} needs a JWKS URL or a public key file, and none is set`,
+    );
+  if (options.secret !== undefined && !hs.length)
+    log.warn('jwt: a secret is set but no HS algorithm is allowed; the secret is unused');
+  if (hasPublicKeys && !asymmetric.length)
+    log.warn('jwt: public keys are set but only HS algorithms are allowed; the keys are unused');
+  if (options.secret !== undefined && Buffer.byteLength(options.secret) < 32)
+    log.warn('jwt: the HS secret is shorter than 32 bytes; a short secret can be guessed offline from any token');
+  if (options.jwksUrl !== undefined && !/^https?:\/\//.test(options.jwksUrl))
+    throw new JwtConfigError(`JWT JWKS URL: expected an http(s) URL; received "${options.jwksUrl}"`);
   if (!Number.isFinite(options.clockToleranceSec) || options.clockToleranceSec < 0) {
-    throw new JwtConfigError(`JWT clock tolerance: expected a number of seconds >= 0; received ${options.clockToleranceSec}`);
+    throw new JwtConfigError(
+      `JWT clock tolerance: expected a number of seconds >= 0; received ${options.clockToleranceSec}`,
+    );
   }
 }
 

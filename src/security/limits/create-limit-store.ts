@@ -2,14 +2,17 @@
 // --redis-url is given (exact across every instance on that Redis), else in this process.
 // The Redis store is wrapped in the failure policy (failure-policy.ts: 'open' by default).
 import type { Logger } from 'pino';
-import type { SecurityMetrics } from '../security-metrics.js';
 import type { SharedStateOptions } from '../options.js';
+import type { SecurityMetrics } from '../security-metrics.js';
 import { FailurePolicyStore } from './failure-policy.js';
 import { MemoryLimitStore } from './memory-store.js';
 import { RedisLimitStore } from './redis-store.js';
 import type { LimitStore } from './types.js';
 
-export function createLimitStore(options: SharedStateOptions, deps: { log: Logger; metrics: SecurityMetrics }): LimitStore {
+export function createLimitStore(
+  options: SharedStateOptions,
+  deps: { log: Logger; metrics: SecurityMetrics },
+): LimitStore {
   if (!options.redisUrl) return new MemoryLimitStore();
   const log = deps.log.child({ component: 'limit-store' });
   let wrapped: FailurePolicyStore | undefined;
@@ -24,6 +27,11 @@ export function createLimitStore(options: SharedStateOptions, deps: { log: Logge
       failed = false;
     },
   });
-  wrapped = new FailurePolicyStore(redis, options.redisFailure, { log, metrics: deps.metrics }, { deadlineMs: options.redisTimeoutMs });
+  wrapped = new FailurePolicyStore(
+    redis,
+    options.redisFailure,
+    { log, metrics: deps.metrics },
+    { deadlineMs: options.redisTimeoutMs },
+  );
   return wrapped;
 }

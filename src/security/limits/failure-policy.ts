@@ -45,7 +45,12 @@ export class FailurePolicyStore implements LimitStore {
   readonly #deadlineMs: number;
   readonly #warn: (err: unknown, op: string) => void;
 
-  constructor(inner: LimitStore, policy: FailurePolicy, deps: { log: Logger; metrics: SecurityMetrics }, options: FailurePolicyOptions = {}) {
+  constructor(
+    inner: LimitStore,
+    policy: FailurePolicy,
+    deps: { log: Logger; metrics: SecurityMetrics },
+    options: FailurePolicyOptions = {},
+  ) {
     this.#inner = inner;
     this.#policy = policy;
     this.#metrics = deps.metrics;
@@ -114,7 +119,11 @@ export class FailurePolicyStore implements LimitStore {
 }
 
 /** One warning now, then at most one per interval with the number of failures in between. */
-function rateLimitedWarning(log: Logger, policy: FailurePolicy, intervalMs: number): (err: unknown, op: string) => void {
+function rateLimitedWarning(
+  log: Logger,
+  policy: FailurePolicy,
+  intervalMs: number,
+): (err: unknown, op: string) => void {
   let lastAt = -Infinity;
   let suppressed = 0;
   return (err, op) => {
@@ -125,7 +134,10 @@ function rateLimitedWarning(log: Logger, policy: FailurePolicy, intervalMs: numb
     }
     lastAt = now;
     const action = policy === 'closed' ? 'refusing limited requests' : 'letting requests through unchecked';
-    log.warn({ err: err instanceof Error ? { message: err.message, name: err.name } : String(err), op, suppressed }, `limit store (Redis) unavailable: ${action}`);
+    log.warn(
+      { err: err instanceof Error ? { message: err.message, name: err.name } : String(err), op, suppressed },
+      `limit store (Redis) unavailable: ${action}`,
+    );
     suppressed = 0;
   };
 }

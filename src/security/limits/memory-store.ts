@@ -55,7 +55,11 @@ export class MemoryLimitStore implements LimitStore {
   async take(key: string, cost: number, spec: BucketSpec): Promise<BucketState> {
     const bucket = this.#refilled(key, spec);
     if (bucket.points < cost) {
-      return { ok: false, remaining: bucket.points, retryAfterSec: retryAfterSec(cost - bucket.points, spec.refillPerSec) };
+      return {
+        ok: false,
+        remaining: bucket.points,
+        retryAfterSec: retryAfterSec(cost - bucket.points, spec.refillPerSec),
+      };
     }
     bucket.points -= cost;
     this.#store(key, bucket);
@@ -111,7 +115,8 @@ export class MemoryLimitStore implements LimitStore {
   #sweep(): void {
     const now = this.#now();
     for (const [key, b] of this.#buckets) {
-      if (b.points + (Math.max(0, now - b.at) / 1000) * b.spec.refillPerSec >= b.spec.capacity) this.#buckets.delete(key);
+      if (b.points + (Math.max(0, now - b.at) / 1000) * b.spec.refillPerSec >= b.spec.capacity)
+        this.#buckets.delete(key);
     }
     for (const [key, w] of this.#windows) {
       const newest = w.stamps[w.stamps.length - 1];

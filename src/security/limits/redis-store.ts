@@ -16,6 +16,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 
 // ioredis (~16 MB resident) is loaded when a Redis store is created, not by every gateway.
 const loadRedis = (): typeof import('ioredis').Redis => createRequire(import.meta.url)('ioredis').Redis;
+
 import { MAX_WINDOW_ENTRIES } from './memory-store.js';
 import { HIT_SCRIPT, REFUND_SCRIPT, TAKE_SCRIPT } from './redis-scripts.js';
 import type { BucketSpec, BucketState, LimitStore } from './types.js';
@@ -85,7 +86,13 @@ export class RedisLimitStore implements LimitStore {
     await this.#connected();
     const window = `${KEY_PREFIX}window:${key}`;
     const added = Math.min(Math.max(1, Math.floor(count)), MAX_WINDOW_ENTRIES);
-    const [redisNow, ...stamps] = await this.#redis.quiltHit(window, `${window}:seq`, Math.max(1, Math.ceil(windowMs)), added, MAX_WINDOW_ENTRIES);
+    const [redisNow, ...stamps] = await this.#redis.quiltHit(
+      window,
+      `${window}:seq`,
+      Math.max(1, Math.ceil(windowMs)),
+      added,
+      MAX_WINDOW_ENTRIES,
+    );
     // Ages by Redis's clock, as timestamps of this process's clock (which the limiter filters with).
     const localNow = Date.now();
     return stamps.map((t) => localNow - (redisNow - t));

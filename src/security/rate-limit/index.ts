@@ -1,2 +1,2 @@
 // @rateLimit on fields, decided by graphql-rate-limit over an atomic limit store.
-export { rateLimitTransform, type RateLimitDeps } from './rate-limit-transform.js';
+export { type RateLimitDeps, rateLimitTransform } from './rate-limit-transform.js';

@@ -12,19 +12,30 @@
 // A limited field is null with RATE_LIMITED at its path and its resolver (so its upstream)
 // is never called; the rest of the operation runs.
 import { createRequire } from 'node:module';
-import { defaultFieldResolver, isObjectType, type GraphQLField, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import {
+  defaultFieldResolver,
+  type GraphQLField,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+  isObjectType,
+} from 'graphql';
 import type { GraphQLRateLimitDirectiveArgs, Identity, Store } from 'graphql-rate-limit';
 import { readDirective } from '../../config/directives.js';
 import { rateLimited } from '../../errors.js';
 import type { QuiltContext } from '../../request-context/context.js';
-import type { SecurityMetrics } from '../security-metrics.js';
 import { clientIdOf } from '../identity.js';
 import type { LimitStore } from '../limits/types.js';
+import type { SecurityMetrics } from '../security-metrics.js';
 
 // The package bundles graphql-shield, graphql-middleware, yup and lodash (~270 modules): it is
 // loaded when a schema first uses @rateLimit, not by every gateway.
 const requireHere = createRequire(import.meta.url);
-let rateLimitPackage: { getGraphQLRateLimiter: typeof import('graphql-rate-limit').getGraphQLRateLimiter; ms: (text: string) => number | undefined } | undefined;
+let rateLimitPackage:
+  | {
+      getGraphQLRateLimiter: typeof import('graphql-rate-limit').getGraphQLRateLimiter;
+      ms: (text: string) => number | undefined;
+    }
+  | undefined;
 function rateLimitLibrary(): NonNullable<typeof rateLimitPackage> {
   return (rateLimitPackage ??= {
     getGraphQLRateLimiter: requireHere('graphql-rate-limit').getGraphQLRateLimiter,
@@ -59,7 +70,8 @@ export function rateLimitTransform(store: LimitStore, deps: RateLimitDeps): (sch
         const limit = fieldLimit(`${type.name}.${field.name}`, field);
         if (!limit) continue;
         // A subscription is limited when it starts, not per event.
-        if (type === subscriptionType && field.subscribe) field.subscribe = limited(field.subscribe as Resolver, limit, store, deps);
+        if (type === subscriptionType && field.subscribe)
+          field.subscribe = limited(field.subscribe as Resolver, limit, store, deps);
         else field.resolve = limited((field.resolve ?? defaultFieldResolver) as Resolver, limit, store, deps);
       }
     }
@@ -69,17 +81,26 @@ export function rateLimitTransform(store: LimitStore, deps: RateLimitDeps): (sch
 function fieldLimit(coordinate: string, field: GraphQLField<unknown, unknown>): FieldLimit | undefined {
   const node = field.astNode?.directives?.find((d) => d.name.value === 'rateLimit');
   if (!node) return undefined;
-  const values = readDirective(node) as { max?: number | null; window?: string | null; identityArgs?: (string | null)[] | null; arrayLengthField?: string | null; message?: string | null };
+  const values = readDirective(node) as {
+    max?: number | null;
+    window?: string | null;
+    identityArgs?: (string | null)[] | null;
+    arrayLengthField?: string | null;
+    message?: string | null;
+  };
   let windowMs = DEFAULT_WINDOW_MS;
   if (values.window != null) {
     const parsed = rateLimitLibrary().ms(values.window);
     // An unreadable window would make the package's limiter count nothing: refuse the schema.
     if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
-      throw new Error(`${coordinate}: @rateLimit(window: "${values.window}") is not a duration (write e.g. "1s", "5m", "1h")`);
+      throw new Error(
+        `${coordinate}: @rateLimit(window: "${values.window}") is not a duration (write e.g. "1s", "5m", "1h")`,
+      );
     }
     windowMs = parsed;
   }
-  if (values.max != null && values.max < 1) throw new Error(`${coordinate}: @rateLimit(max: ${values.max}) must be at least 1`);
+  if (values.max != null && values.max < 1)
+    throw new Error(`${coordinate}: @rateLimit(max: ${values.max}) must be at least 1`);
   const args: GraphQLRateLimitDirectiveArgs = {
     max: values.max ?? undefined,
     window: values.window ?? undefined,
@@ -97,7 +118,11 @@ function limited(resolve: Resolver, limit: FieldLimit, store: LimitStore, deps: 
     let prior: readonly number[] = [];
     const adapter: Store = {
       async getForIdentity(identity: Identity) {
-        prior = await store.hit(`${identity.contextIdentity}:${typeName}:${identity.fieldIdentity}`, count, limit.windowMs);
+        prior = await store.hit(
+          `${identity.contextIdentity}:${typeName}:${identity.fieldIdentity}`,
+          count,
+          limit.windowMs,
+        );
         return prior;
       },
       setForIdentity() {},
@@ -105,7 +130,8 @@ function limited(resolve: Resolver, limit: FieldLimit, store: LimitStore, deps: 
     const limiter = rateLimitLibrary().getGraphQLRateLimiter({
       store: adapter,
       identifyContext: (context: QuiltContext) => clientIdOf(context),
-      formatError: ({ max }) => `Too many calls to ${limit.coordinate}: at most ${max} per ${limit.args.window ?? '1m'}`,
+      formatError: ({ max }) =>
+        `Too many calls to ${limit.coordinate}: at most ${max} per ${limit.args.window ?? '1m'}`,
     });
     const message = await limiter({ parent, args, context: ctx, info }, limit.args);
     if (message !== undefined) {

@@ -1,6 +1,7 @@
 // The load balancers, one strategy class per algorithm.
-export { callKey, createBalancer } from './create-balancer.js';
+
 export { ConsistentHashBalancer } from './consistent-hash.js';
+export { callKey, createBalancer } from './create-balancer.js';
 export { LeastConnectionsBalancer } from './least-connections.js';
 export { LeastResponseTimeBalancer } from './least-response-time.js';
 export { RandomBalancer } from './random.js';

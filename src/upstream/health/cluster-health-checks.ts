@@ -5,8 +5,8 @@
 import type { Logger } from 'pino';
 import type { ReplicaState } from '../replica.js';
 import type { Clock, ClusterObserver, ClusterSpec } from '../types.js';
-import { HealthChecker } from './health-checker.js';
 import { createHealthProbe } from './create-probe.js';
+import { HealthChecker } from './health-checker.js';
 
 export interface ClusterHealthDeps {
   clock: Clock;
@@ -54,10 +54,15 @@ export class ClusterHealthChecks {
     if (!health) return;
     if (!this.#running) {
       const probe = createHealthProbe(spec.protocol, health, spec.graphqlEndpoint);
-      const checker = new HealthChecker(health, probe.probe, (url, healthy, reason) => this.#verdict(url, healthy, reason), {
-        clock: this.deps.clock,
-        random: this.deps.random,
-      });
+      const checker = new HealthChecker(
+        health,
+        probe.probe,
+        (url, healthy, reason) => this.#verdict(url, healthy, reason),
+        {
+          clock: this.deps.clock,
+          random: this.deps.random,
+        },
+      );
       this.#running = { checker, close: probe.close, identity };
     }
     this.#running.checker.update(this.#replicas.map((r) => r.url));
@@ -77,7 +82,10 @@ export class ClusterHealthChecks {
       r.activeHealthy = healthy;
       if (healthy) r.returnedAt = now;
     }
-    this.deps.log?.[healthy ? 'info' : 'warn']({ upstream: this.upstream, replica: url, reason }, healthy ? 'replica passed health checks' : 'replica failed health checks');
+    this.deps.log?.[healthy ? 'info' : 'warn'](
+      { upstream: this.upstream, replica: url, reason },
+      healthy ? 'replica passed health checks' : 'replica failed health checks',
+    );
     this.deps.observer?.healthChange(this.upstream, url, healthy, reason);
   }
 }

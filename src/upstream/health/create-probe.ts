@@ -5,7 +5,7 @@
 import type { HealthSettings, Protocol } from '../types.js';
 import { createGraphqlProbe } from './graphql-probe.js';
 import { createGrpcProbe } from './grpc-probe.js';
-import { createHttpProbe, type ClosableProbe } from './http-probe.js';
+import { type ClosableProbe, createHttpProbe } from './http-probe.js';
 
 /** endpoint: GRAPHQL only, the GraphQL path on each replica (e.g. "/graphql", or "" when the replica url has it). */
 export function createHealthProbe(protocol: Protocol, settings: HealthSettings, endpoint: string): ClosableProbe {

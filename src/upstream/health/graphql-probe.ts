@@ -2,7 +2,7 @@
 // endpoint. A 2xx alone is not enough: a proxy or a default page also answers 200, so the
 // replica is up only when the answer is GraphQL, with data.__typename a string. Uses its
 // own undici Agent like the HTTP probe (see http-probe.ts for why).
-import { createProbeAgent, probeRequest, probeUrl, readBody, type ClosableProbe } from './http-probe.js';
+import { type ClosableProbe, createProbeAgent, probeRequest, probeUrl, readBody } from './http-probe.js';
 
 const QUERY = JSON.stringify({ query: '{ __typename }' });
 

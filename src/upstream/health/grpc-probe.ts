@@ -58,7 +58,10 @@ export function createGrpcProbe(service: string): ClosableProbe {
           new grpc.Metadata(),
           { deadline: now + timeoutMs },
           (error, response) => {
-            if (error) reject(new Error(`gRPC ${grpcCodeName(error.code)}: ${error.details || error.message}`, { cause: error }));
+            if (error)
+              reject(
+                new Error(`gRPC ${grpcCodeName(error.code)}: ${error.details || error.message}`, { cause: error }),
+              );
             else if (response?.status === 'SERVING') resolve();
             else reject(new Error(`health status ${response?.status ?? 'UNKNOWN'} for service "${service}"`));
           },

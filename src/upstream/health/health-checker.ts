@@ -102,7 +102,10 @@ export class HealthChecker {
       this.#record(target, failed ? reasonOf(error) : undefined);
     };
     // A probe that never settles (a bug, or a library ignoring its deadline) still fails.
-    const guard = this.#clock.setTimeout(() => finish(new Error(`health check timed out after ${timeoutMs} ms`), true), timeoutMs + GUARD_GRACE_MS);
+    const guard = this.#clock.setTimeout(
+      () => finish(new Error(`health check timed out after ${timeoutMs} ms`), true),
+      timeoutMs + GUARD_GRACE_MS,
+    );
     try {
       this.#probe(target.url, timeoutMs).then(
         () => finish(undefined, false),

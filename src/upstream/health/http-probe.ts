@@ -3,7 +3,7 @@
 // traffic pools: a probe must not queue behind traffic on a saturated pool, nor take one of
 // its connections, and a replica that is down for traffic should still be probed.
 // The helpers here are shared with the GraphQL probe.
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { HealthProbe } from '../types.js';
 
 export interface ClosableProbe {

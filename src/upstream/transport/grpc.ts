@@ -30,7 +30,8 @@ export class GrpcStatusError extends Error {
 /** "host:port", "grpc://host:port" or "grpcs://host:port" -> the address grpc-js dials and whether TLS is on. */
 export function grpcTarget(url: string): { address: string; secure: boolean } {
   const m = /^(?:(grpcs?):\/\/)?([^/\s]+?)\/?$/i.exec(url.trim());
-  if (!m || !/:\d+$/.test(m[2])) throw new Error(`gRPC replica "${url}" is not host:port, grpc://host:port or grpcs://host:port`);
+  if (!m || !/:\d+$/.test(m[2]))
+    throw new Error(`gRPC replica "${url}" is not host:port, grpc://host:port or grpcs://host:port`);
   return { address: m[2], secure: m[1]?.toLowerCase() === 'grpcs' };
 }
 
@@ -68,7 +69,13 @@ export class GrpcTransport {
     let client = this.#clients.get(target);
     if (!client) {
       // A request still running on a replaced schema must not open a channel nobody closes.
-      if (this.#closed) throw new TransportFailure('connect', false, target, 'gRPC transport closed (replaced by a schema reload, or shutting down)');
+      if (this.#closed)
+        throw new TransportFailure(
+          'connect',
+          false,
+          target,
+          'gRPC transport closed (replaced by a schema reload, or shutting down)',
+        );
       const { address, secure } = grpcTarget(target);
       // createSsl() without roots verifies against Node's root store (plus NODE_EXTRA_CA_CERTS).
       const credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
@@ -98,10 +105,18 @@ export class GrpcTransport {
         const state = channel.getConnectivityState(true); // true: an idle channel starts connecting
         if (state === grpc.connectivityState.READY) return resolve();
         if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
-          return reject(new TransportFailure('connect', false, target, `no connection established (channel ${grpc.connectivityState[state]})`));
+          return reject(
+            new TransportFailure(
+              'connect',
+              false,
+              target,
+              `no connection established (channel ${grpc.connectivityState[state]})`,
+            ),
+          );
         }
         channel.watchConnectivityState(state, deadline, (error) => {
-          if (error) reject(new TransportFailure('connect', false, target, `no connection established within ${timeoutMs} ms`));
+          if (error)
+            reject(new TransportFailure('connect', false, target, `no connection established within ${timeoutMs} ms`));
           else check();
         });
       };
@@ -109,7 +124,13 @@ export class GrpcTransport {
     });
   }
 
-  async unary(target: string, method: GrpcMethodRef, request: unknown, metadata: Record<string, string>, timeoutMs: number): Promise<unknown> {
+  async unary(
+    target: string,
+    method: GrpcMethodRef,
+    request: unknown,
+    metadata: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<unknown> {
     const client = this.#client(target);
     const { requestSerialize, responseDeserialize } = this.#method(method);
     return new Promise((resolve, reject) => {
@@ -133,12 +154,26 @@ export class GrpcTransport {
    * cancels the call upstream and ends the iteration without an error. `timeoutMs` bounds
    * the whole stream (a Query field collecting it); a subscription leaves it out.
    */
-  async *serverStream(target: string, method: GrpcMethodRef, request: unknown, metadata: Record<string, string>, signal: AbortSignal, timeoutMs?: number): AsyncIterable<unknown> {
+  async *serverStream(
+    target: string,
+    method: GrpcMethodRef,
+    request: unknown,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+    timeoutMs?: number,
+  ): AsyncIterable<unknown> {
     if (signal.aborted) return;
     const client = this.#client(target);
     const { requestSerialize, responseDeserialize } = this.#method(method);
     const options: grpc.CallOptions = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
-    const call = client.makeServerStreamRequest(method.path, requestSerialize, responseDeserialize, request, toMetadata(metadata), options);
+    const call = client.makeServerStreamRequest(
+      method.path,
+      requestSerialize,
+      responseDeserialize,
+      request,
+      toMetadata(metadata),
+      options,
+    );
     let finished = false;
     const cancel = () => call.cancel();
     signal.addEventListener('abort', cancel, { once: true });
@@ -191,7 +226,13 @@ function classify(error: grpc.ServiceError, peer: string, client: grpc.Client, t
   if (error.code === grpc.status.DEADLINE_EXCEEDED) {
     return onConnection
       ? new TransportFailure('timeout', true, target, `deadline exceeded: ${error.details}`, { cause: error })
-      : new TransportFailure('connect', false, target, `no connection established before the deadline: ${error.details}`, { cause: error });
+      : new TransportFailure(
+          'connect',
+          false,
+          target,
+          `no connection established before the deadline: ${error.details}`,
+          { cause: error },
+        );
   }
   if (error.code === grpc.status.UNAVAILABLE && !onConnection) {
     return new TransportFailure('connect', false, target, error.details, { cause: error });

@@ -2,7 +2,7 @@
 // timeouts taken from the upstream, not undici's 300 s defaults). Knows nothing of
 // balancing or GraphQL; failures become TransportFailure with whether the request reached
 // the replica, which the cluster's retry rule needs.
-import { Pool, type Dispatcher } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { TransportFailure } from '../types.js';
 
 export interface HttpRequest {
@@ -23,7 +23,14 @@ export interface HttpResponse {
 const CONNECTIONS_PER_REPLICA = 64;
 
 // Errors raised before any byte of the request could have been processed by the replica.
-const NOT_REACHED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_REACHED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export class HttpTransport {
   #pools = new Map<string, Pool>();
@@ -83,9 +90,13 @@ export class HttpTransport {
 function classify(e: unknown, origin: string, deadline: AbortSignal): TransportFailure {
   const err = e as { code?: string; cause?: { code?: string }; message?: string };
   // The request may still have been connecting, but it may also have been sent: a write must not be repeated.
-  if (deadline.aborted) return new TransportFailure('timeout', true, origin, `no answer within the per-try timeout ${origin}`, { cause: e });
+  if (deadline.aborted)
+    return new TransportFailure('timeout', true, origin, `no answer within the per-try timeout ${origin}`, {
+      cause: e,
+    });
   const code = err.code === 'UND_ERR_CONNECT_TIMEOUT' ? err.code : (err.cause?.code ?? err.code ?? '');
-  if (NOT_REACHED_CODES.has(code)) return new TransportFailure('connect', false, origin, `${code} ${origin}`, { cause: e });
+  if (NOT_REACHED_CODES.has(code))
+    return new TransportFailure('connect', false, origin, `${code} ${origin}`, { cause: e });
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new TransportFailure('timeout', true, origin, `${code} ${origin}`, { cause: e });
   }
