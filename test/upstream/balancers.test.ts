@@ -15,6 +15,7 @@ import {
   StickyBalancer,
 } from '../../src/upstream/balancers/index.js';
 import type { BalanceSettings, CallRouting, LoadBalancer, PickContext, Replica } from '../../src/upstream/types.js';
+import { seededRandom } from '../helpers/fake-clock.js';
 
 class FakeReplica implements Replica {
   inFlight = 0;
@@ -26,18 +27,6 @@ class FakeReplica implements Replica {
   effectiveWeight(): number {
     return this.weight;
   }
-}
-
-/** mulberry32: a small seeded PRNG, so "random" tests give the same picks every run. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function ctx(opts: { key?: string; now?: number; unusable?: Iterable<Replica> } = {}): PickContext {
@@ -105,7 +94,7 @@ describe('WEIGHTED_ROUND_ROBIN (smooth, as nginx)', () => {
 describe('RANDOM', () => {
   test('follows the weights and never picks an unusable replica', () => {
     const rs = replicas(1, 2, 7, 5);
-    const b = new RandomBalancer(seeded(1));
+    const b = new RandomBalancer(seededRandom(1));
     b.update(rs);
     const n = 20_000;
     const got = counts(b, n, ctx({ unusable: [rs[3]] }));
@@ -124,7 +113,7 @@ describe('RANDOM', () => {
 describe('LEAST_CONNECTIONS', () => {
   test('picks the fewest in flight, relative to weight', () => {
     const [a, b, c] = replicas(1, 1, 4);
-    const lc = new LeastConnectionsBalancer(seeded(2));
+    const lc = new LeastConnectionsBalancer(seededRandom(2));
     lc.update([a, b, c]);
     a.inFlight = 3;
     b.inFlight = 1;
@@ -138,7 +127,7 @@ describe('LEAST_CONNECTIONS', () => {
   test('breaks ties at random: both tied replicas are chosen', () => {
     const [a, b, c] = replicas(1, 1, 1);
     c.inFlight = 5;
-    const lc = new LeastConnectionsBalancer(seeded(3));
+    const lc = new LeastConnectionsBalancer(seededRandom(3));
     lc.update([a, b, c]);
     const got = counts(lc, 1000);
     assert.equal(got.c, undefined);
@@ -152,7 +141,7 @@ describe('LEAST_CONNECTIONS', () => {
       [rs[1], 2],
       [rs[2], 20],
     ]);
-    const lc = new LeastConnectionsBalancer(seeded(4));
+    const lc = new LeastConnectionsBalancer(seededRandom(4));
     lc.update(rs);
     const finishing: { at: number; replica: FakeReplica }[] = [];
     const picked = new Map<string, number>();
@@ -178,7 +167,7 @@ describe('LEAST_RESPONSE_TIME (power of two choices)', () => {
     fast.latencyMs = 1;
     slow.latencyMs = 50;
     fast.inFlight = 5;
-    const lrt = new LeastResponseTimeBalancer(seeded(5));
+    const lrt = new LeastResponseTimeBalancer(seededRandom(5));
     lrt.update([slow, fast]);
     const got = counts(lrt, 1000);
     assert.ok(got.a >= 800, JSON.stringify(got));
@@ -190,7 +179,7 @@ describe('LEAST_RESPONSE_TIME (power of two choices)', () => {
     const rs = replicas(1, 1);
     rs[0].latencyMs = 1;
     rs[1].latencyMs = 50;
-    const lrt = new LeastResponseTimeBalancer(seeded(6));
+    const lrt = new LeastResponseTimeBalancer(seededRandom(6));
     lrt.update(rs);
     const finishing: { at: number; replica: FakeReplica }[] = [];
     let fastPicks = 0;
@@ -227,7 +216,7 @@ describe('HASH (consistent)', () => {
     keys.map((key) => b.pick(c(key))?.url);
 
   test('spreads keys roughly evenly', () => {
-    const b = new ConsistentHashBalancer(seeded(7));
+    const b = new ConsistentHashBalancer(seededRandom(7));
     b.update(pool);
     const share = new Map<string, number>();
     for (const url of mapping(b)) share.set(url!, (share.get(url!) ?? 0) + 1);
@@ -236,7 +225,7 @@ describe('HASH (consistent)', () => {
   });
 
   test('removing a replica moves exactly its keys; adding it back restores the mapping', () => {
-    const b = new ConsistentHashBalancer(seeded(8));
+    const b = new ConsistentHashBalancer(seededRandom(8));
     b.update(pool);
     const before = mapping(b);
     const removed = pool[2];
@@ -257,7 +246,7 @@ describe('HASH (consistent)', () => {
   });
 
   test('an unusable replica sends its keys on to the next replica on the ring', () => {
-    const b = new ConsistentHashBalancer(seeded(9));
+    const b = new ConsistentHashBalancer(seededRandom(9));
     b.update(pool);
     const before = mapping(b);
     const down = pool[4];
@@ -271,7 +260,7 @@ describe('HASH (consistent)', () => {
 
   test('weight buys ring share; calls without a key go anywhere usable', () => {
     const [a, b, c] = replicas(1, 1, 2);
-    const hash = new ConsistentHashBalancer(seeded(10));
+    const hash = new ConsistentHashBalancer(seededRandom(10));
     hash.update([a, b, c]);
     const got = counts(hash, 0);
     for (const key of keys) {
@@ -290,7 +279,7 @@ describe('STICKY', () => {
 
   test('a client keeps its replica while it is usable', () => {
     const rs = replicas(1, 1, 1);
-    const b = new StickyBalancer(settings, seeded(11));
+    const b = new StickyBalancer(settings, seededRandom(11));
     b.update(rs);
     const first = b.pick(ctx({ key: 'sub:alice' }))!;
     for (const r of rs) r.inFlight = r === first ? 10 : 0; // least connections would now go elsewhere
@@ -299,7 +288,7 @@ describe('STICKY', () => {
 
   test('fails over when its replica is unusable, and stays on the new one after the old returns', () => {
     const [a, b, c] = replicas(1, 1, 1);
-    const sticky = new StickyBalancer(settings, seeded(12));
+    const sticky = new StickyBalancer(settings, seededRandom(12));
     sticky.update([a, b, c]);
     b.inFlight = 1;
     c.inFlight = 2;
@@ -315,7 +304,7 @@ describe('STICKY', () => {
 
   test('a client unseen for the TTL forgets its replica', () => {
     const [a, b] = replicas(1, 1);
-    const sticky = new StickyBalancer(settings, seeded(13));
+    const sticky = new StickyBalancer(settings, seededRandom(13));
     sticky.update([a, b]);
     b.inFlight = 1;
     assert.equal(sticky.pick(ctx({ key: 'c1', now: 0 })), a);
@@ -329,7 +318,7 @@ describe('STICKY', () => {
 
   test('past stickyMaxClients the least recently seen client is forgotten', () => {
     const [a, b] = replicas(1, 1);
-    const sticky = new StickyBalancer({ stickyTtlMs: 1e9, stickyMaxClients: 2 }, seeded(14));
+    const sticky = new StickyBalancer({ stickyTtlMs: 1e9, stickyMaxClients: 2 }, seededRandom(14));
     sticky.update([a, b]);
     b.inFlight = 1;
     assert.equal(sticky.pick(ctx({ key: 'c1', now: 1 })), a);
@@ -344,7 +333,7 @@ describe('STICKY', () => {
 
   test('without a key: least connections, nothing remembered', () => {
     const [a, b] = replicas(1, 1);
-    const sticky = new StickyBalancer(settings, seeded(15));
+    const sticky = new StickyBalancer(settings, seededRandom(15));
     sticky.update([a, b]);
     a.inFlight = 2;
     assert.equal(sticky.pick(ctx()), b);
