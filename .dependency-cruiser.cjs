@@ -15,7 +15,7 @@ const ARROWS = {
   security: ['errors', 'config', 'request-context'],
   observability: ['errors', 'upstream', 'security'],
   'proto-import': ['connectors'],
-  server: ['errors', 'config', 'upstream', 'request-context', 'compose', 'security', 'observability'],
+  server: ['errors', 'config', 'upstream', 'request-context', 'connectors', 'compose', 'security', 'observability'],
   cli: ['errors', 'config', 'upstream', 'compose', 'security', 'server', 'proto-import', 'connectors'],
 };
 

@@ -90,9 +90,62 @@ export function upstreamUnavailable(upstream: string, detail: Record<string, unk
   });
 }
 
+/** An answer that is not valid JSON (or not GraphQL, for a remote GraphQL upstream). */
 export function upstreamBadResponse(upstream: string, detail: Record<string, unknown>): QuiltError {
   return new QuiltError('UPSTREAM_BAD_RESPONSE', `Upstream "${upstream}" sent a response that is not valid JSON`, {
     extensions: { upstream },
+    detail,
+  });
+}
+
+/**
+ * An upstream's HTTP error status as the error a client sees, mapped as gRPC statuses are:
+ * 400 and 422 BAD_USER_INPUT, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 and 504
+ * UPSTREAM_TIMEOUT, 502 and 503 UPSTREAM_UNAVAILABLE, anything else UPSTREAM_ERROR; each
+ * with `upstream` and `status`. `message` is the upstream's own text when the schema opted in
+ * (errorMessage:); otherwise a message naming only the upstream and the status.
+ */
+export function httpStatusError(
+  upstream: string,
+  status: number,
+  detail: Record<string, unknown>,
+  message?: string,
+): QuiltError {
+  const extensions = { upstream, status };
+  const say = (fallback: string) => message ?? `Upstream "${upstream}" ${fallback} (status ${status})`;
+  switch (status) {
+    case 400:
+    case 422:
+      return new QuiltError('BAD_USER_INPUT', say('rejected the request as invalid'), { extensions, detail });
+    case 401:
+      return new QuiltError('UNAUTHENTICATED', say('rejected the request as unauthenticated'), { extensions, detail });
+    case 403:
+      return new QuiltError('FORBIDDEN', say('rejected the request as forbidden'), { extensions, detail });
+    case 408:
+    case 504:
+      return new QuiltError('UPSTREAM_TIMEOUT', say('did not answer in time'), { extensions, detail });
+    case 502:
+    case 503:
+      return new QuiltError('UPSTREAM_UNAVAILABLE', say('is unavailable'), { extensions, detail });
+    default:
+      return new QuiltError('UPSTREAM_ERROR', message ?? `Upstream "${upstream}" answered with status ${status}`, {
+        extensions,
+        detail,
+      });
+  }
+}
+
+/** Data from an upstream that the schema cannot hold (an enum value no @enumValue maps, a non-null field missing). */
+export function upstreamDataMismatch(
+  upstream: string | undefined,
+  reason: string,
+  location: ErrorLocation = {},
+  detail: Record<string, unknown> = {},
+): QuiltError {
+  const who = upstream ? `Upstream "${upstream}"` : 'An upstream';
+  return new QuiltError('UPSTREAM_BAD_RESPONSE', `${who} sent data that does not fit the schema: ${reason}`, {
+    ...location,
+    extensions: upstream ? { upstream } : {},
     detail,
   });
 }

@@ -111,6 +111,15 @@ export const SECURITY_FLAGS: FlagSpec[] = [
   },
   {
     group: cost,
+    name: 'cost-model',
+    type: 'string',
+    choices: ['ibm', 'apollo'],
+    default: 'ibm',
+    description:
+      "how weights combine: the IBM cost spec's (a list field's weight once) or Apollo Router's (once per item)",
+  },
+  {
+    group: cost,
     name: 'default-list-size',
     type: 'number',
     default: DEFAULT_SECURITY.cost.defaultListSize,

@@ -57,6 +57,7 @@ export function securityOptionsFrom(options: Options, sources: OptionSources): S
       budget: positive('cost-budget'),
       restoreRate: num('cost-restore-rate'),
       defaultListSize: num('default-list-size'),
+      model: options['cost-model'] === 'apollo' ? 'apollo' : 'ibm',
     },
     hardening: {
       maxDepth: num('max-depth'),

@@ -1,6 +1,7 @@
 // Resolvers for fields that make an upstream call (@http, @grpc): a plain call per field,
-// or, with `key:`, one batched call per request tick for all parents (DataLoader), matched
-// back by `match:`. Protocol-neutral: the call object knows its protocol.
+// or, with `key:`, one batched call per request tick for all parents (DataLoader), read back
+// per key by batch-replies.ts (`match:`, `pick:`). Protocol-neutral: the call object knows
+// its protocol.
 import DataLoader from 'dataloader';
 import type { GraphQLFieldResolver } from 'graphql';
 import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
@@ -8,6 +9,7 @@ import { upstreamError } from '../errors.js';
 import { perRequest, type QuiltContext } from '../request-context/context.js';
 import { getPath, isMissing } from '../templates/placeholders.js';
 import { compileJson } from '../templates/render.js';
+import { batchReplyReader } from './batch-replies.js';
 import { callOf, type FieldModel } from './model.js';
 
 type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
@@ -32,7 +34,7 @@ export function upstreamFieldResolver(field: FieldModel, call: UpstreamCall, sha
         .then((raw) => (raw === NOT_FOUND ? notFound() : raw));
   }
   const keyOf = compileJson(http.key);
-  const matchPath = (http.match ?? '').split('.');
+  const readReply = batchReplyReader(http.match ?? '', http.pick, shape.list);
   const loaderPrefix = `batch:${field.source.file}:${field.typeName}.${field.name}:`;
   return (parent, args, ctx) => {
     const key = keyOf({ args, parent, jwt: ctx.jwt, headers: ctx.headers });
@@ -45,18 +47,7 @@ export function upstreamFieldResolver(field: FieldModel, call: UpstreamCall, sha
           async (keys) => {
             const raw = await call.run({ args, keys, jwt: ctx.jwt, headers: ctx.headers }, ctx);
             if (raw === NOT_FOUND) return keys.map(() => (shape.list ? [] : null));
-            const groups = new Map<string, unknown[]>();
-            for (const item of Array.isArray(raw) ? raw : []) {
-              const m = getPath(item, matchPath);
-              // A list-valued match (an item belonging to several parents) files it under each.
-              for (const k of Array.isArray(m) ? m : [m]) {
-                if (isMissing(k)) continue;
-                const group = groups.get(String(k));
-                if (group) group.push(item);
-                else groups.set(String(k), [item]);
-              }
-            }
-            return keys.map((k) => (shape.list ? (groups.get(k) ?? []) : (groups.get(k)?.[0] ?? null)));
+            return readReply(raw, keys);
           },
           { maxBatchSize: http.maxBatchSize },
         ),

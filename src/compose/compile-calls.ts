@@ -5,7 +5,7 @@ import { HttpCall } from '../connectors/http/http-call.js';
 import type { UpstreamCall, UpstreamRuntime } from '../connectors/upstream-call.js';
 import { compileJson, compileText, compileUrl } from '../templates/render.js';
 import type { GrpcSource } from './grpc-source.js';
-import type { FieldModel } from './model.js';
+import { type FieldModel, isListType, namedTypeOf } from './model.js';
 
 export class CallCompiler {
   constructor(
@@ -21,6 +21,13 @@ export class CallCompiler {
   }
 }
 
+/** What a 204 or a text/plain answer means for this field (a batched field always wants JSON). */
+function nonJsonResult(field: FieldModel): 'Boolean' | 'String' | 'other' {
+  if (field.http?.key || isListType(field.node.type)) return 'other';
+  const named = namedTypeOf(field.node.type);
+  return named === 'Boolean' || named === 'String' ? named : 'other';
+}
+
 function compileHttpCall(field: FieldModel, upstream: UpstreamRuntime): UpstreamCall {
   const http = field.http;
   if (http) {
@@ -32,6 +39,8 @@ function compileHttpCall(field: FieldModel, upstream: UpstreamRuntime): Upstream
       headers: http.headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
       result: http.result ? http.result.split('.') : undefined,
       timeoutMs: http.timeoutMs,
+      returns: nonJsonResult(field),
+      errorMessage: http.errorMessage ? http.errorMessage.split('.') : undefined,
     });
   }
   throw new Error(`${field.typeName}.${field.name} makes no upstream call this gateway can compile`);

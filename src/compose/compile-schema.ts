@@ -5,31 +5,23 @@
 // remote GraphQL source, wrapped in entity completion when it returns a shared type.
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema, Kind, parse, printSchema } from 'graphql';
+import { type DocumentNode, type GraphQLSchema, parse, printSchema } from 'graphql';
 import { SECURITY_DIRECTIVES_SDL, stripQuiltDirectives } from '../config/directives.js';
 import { type LoadedFolder, type SourceFile, sortProblems } from '../config/load-folder.js';
 import { ProblemList } from '../config/problems.js';
-import type { GrpcCall } from '../connectors/grpc/grpc-call.js';
 import type { UpstreamRuntime } from '../connectors/upstream-call.js';
 import { ConfigError } from '../errors.js';
-import type { QuiltContext } from '../request-context/context.js';
-import { getPath } from '../templates/placeholders.js';
 import type { PreparedClusters, UpstreamRegistry } from '../upstream/registry.js';
-import { fromPathResolver, upstreamFieldResolver } from './call-fields.js';
-import { callPlaceholders, checkModel, mergeKeyField } from './checks.js';
+import { checkModel } from './checks.js';
 import { CallCompiler } from './compile-calls.js';
-import { CallEntityLookup, EntityCompleter, type EntityLookup } from './entities.js';
+import { EntityCompleter } from './entities.js';
+import { buildLookups, requiredParentFields } from './entity-lookups.js';
+import { FieldMapping } from './field-mapping.js';
+import { fieldResolvers } from './field-resolvers.js';
 import { GrpcSource } from './grpc-source.js';
-import {
-  buildModel,
-  type CompositionModel,
-  callOf,
-  type FieldModel,
-  isListType,
-  namedTypeOf,
-  selectionFieldNames,
-} from './model.js';
+import { buildModel, type CompositionModel } from './model.js';
 import { RemoteSource } from './remote-source.js';
+import { typeResolvers } from './type-resolvers.js';
 
 export interface CompiledSchema {
   schema: GraphQLSchema;
@@ -38,8 +30,6 @@ export interface CompiledSchema {
   clusters: PreparedClusters;
   sources: SourceFile[];
 }
-
-type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
 
 // Kept in the served schema for the security plugins to read.
 const SECURITY_DIRECTIVES = parse(SECURITY_DIRECTIVES_SDL);
@@ -95,18 +85,10 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   if (!problems.empty) throw new ConfigError(sortProblems(problems.items));
 
   const calls = new CallCompiler(upstreams, grpcSources);
-  const lookups = buildLookups(model, calls, remotes);
-  const completer = new EntityCompleter(model, lookups, requiredParentFields(model));
-  const resolvers: Record<string, Record<string, Resolver | SubscriptionResolver>> = {};
-  for (const type of model.types.values()) {
-    for (const [fieldName, owners] of type.fields) {
-      const resolver =
-        type.name === 'Subscription'
-          ? subscriptionResolver(owners, calls, completer)
-          : fieldResolver(owners, calls, remotes, completer);
-      if (resolver) (resolvers[type.name] ??= {})[fieldName] = resolver;
-    }
-  }
+  const mapping = new FieldMapping(model);
+  const lookups = buildLookups(model, calls, remotes, mapping);
+  const completer = new EntityCompleter(model, lookups, requiredParentFields(model), mapping);
+  const resolvers = { ...fieldResolvers({ model, calls, remotes, completer, mapping }), ...typeResolvers(model) };
   let schema: GraphQLSchema;
   try {
     schema = makeExecutableSchema({
@@ -125,119 +107,6 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   }
   for (const remote of remotes.values()) remote.attach(completer);
   return { schema, sdl: printSchema(schema), clusters, sources };
-}
-
-interface SubscriptionResolver {
-  subscribe: Resolver;
-  resolve: Resolver;
-}
-
-/** A Subscription field backed by a server-streaming method: each reply is an event. */
-function subscriptionResolver(
-  owners: FieldModel[],
-  calls: CallCompiler,
-  completer: EntityCompleter,
-): SubscriptionResolver | undefined {
-  const field = owners.find((o) => o.grpc);
-  if (!field) return undefined;
-  const call = calls.compile(field) as GrpcCall;
-  const returned = namedTypeOf(field.node.type);
-  const identity: Resolver = (payload) => payload;
-  return {
-    subscribe: (_parent, args, ctx) => call.stream({ args, jwt: ctx.jwt, headers: ctx.headers }, ctx),
-    resolve: completer.isEntity(returned) ? completer.wrap(identity, returned, field.source) : identity,
-  };
-}
-
-function fieldResolver(
-  owners: FieldModel[],
-  calls: CallCompiler,
-  remotes: Map<SourceFile, RemoteSource>,
-  completer: EntityCompleter,
-): Resolver | undefined {
-  const withCall = owners.find((o) => callOf(o));
-  const local = owners.find((o) => o.source.upstream.protocol !== 'GRAPHQL');
-  const field = withCall ?? local ?? owners[0];
-  const remote = remotes.get(field.source);
-  let resolver: Resolver | undefined;
-  if (withCall) {
-    const call = calls.compile(field);
-    resolver = upstreamFieldResolver(field, call, {
-      list: isListType(field.node.type),
-      nullable: field.node.type.kind !== Kind.NON_NULL_TYPE,
-    });
-  } else if (remote) {
-    resolver = remote.resolverFor(field);
-  } else if (field.from) {
-    resolver = fromPathResolver(field.from);
-  }
-  const returned = namedTypeOf(field.node.type);
-  if (!completer.isEntity(returned)) return resolver;
-  return completer.wrap(
-    resolver ?? ((parent, _args, _ctx, info) => (parent as Record<string, unknown>)[info.fieldName]),
-    returned,
-    field.source,
-  );
-}
-
-function buildLookups(
-  model: CompositionModel,
-  calls: CallCompiler,
-  remotes: Map<SourceFile, RemoteSource>,
-): Map<string, Map<SourceFile, EntityLookup>> {
-  const lookups = new Map<string, Map<SourceFile, EntityLookup>>();
-  for (const field of [...(model.types.get('Query')?.fields.values() ?? [])].flat()) {
-    if (!field.merge) continue;
-    const typeName = namedTypeOf(field.node.type);
-    const type = model.types.get(typeName)!;
-    if (type.definedBy.size < 2) continue;
-    const keyField = mergeKeyField(field, type.definedBy.get(field.source)?.keySelection)!;
-    const args = field.node.arguments ?? [];
-    const keyArg = field.merge.keyArg ?? args[0].name.value;
-    const batched = isListType(field.node.type);
-    let lookup: EntityLookup;
-    const remote = remotes.get(field.source);
-    if (remote) {
-      lookup = remote.lookup(field, keyField, keyArg, batched);
-    } else {
-      const keyPath = type.fields.get(keyField)?.find((f) => f.source === field.source)?.from ?? [keyField];
-      const call = calls.compile(field);
-      lookup = new CallEntityLookup(
-        `lookup:${field.source.file}:${field.name}`,
-        field.source,
-        keyField,
-        call,
-        keyArg,
-        batched,
-        callOf(field)!.maxBatchSize,
-        (raw) => getPath(raw, keyPath),
-      );
-    }
-    let byType = lookups.get(typeName);
-    if (!byType) lookups.set(typeName, (byType = new Map()));
-    if (!byType.has(field.source)) byType.set(field.source, lookup);
-  }
-  return lookups;
-}
-
-/** Parent fields a resolver reads: {parent.x} in its templates and @computed(selectionSet:). */
-function requiredParentFields(model: CompositionModel): Map<string, string[]> {
-  const required = new Map<string, string[]>();
-  for (const type of model.types.values()) {
-    for (const [fieldName, owners] of type.fields) {
-      const field = owners.find((o) => callOf(o));
-      if (!field) continue;
-      const names = new Set(
-        callPlaceholders(field)
-          .filter((p) => p.root === 'parent')
-          .map((p) => p.path[0]),
-      );
-      for (const owner of owners)
-        for (const n of owner.computed ? selectionFieldNames(owner.computed) : []) names.add(n);
-      required.set(`${type.name}.${fieldName}`, [...names]);
-    }
-  }
-  return required;
 }
 
 /** The SDL clients see: Quilt's directives removed, non-canonical duplicates of a field dropped. */

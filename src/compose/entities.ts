@@ -1,48 +1,70 @@
-// Entity completion (docs/ARCHITECTURE.md, "Compile local sources, delegate to remote ones"): a field that returns a type shared by several
-// sources completes its objects where they enter the result. For each other source owning a
-// selected field, one per-request DataLoader load per object fetches that source's view by
-// key (batched into one call per source per level) and the needed keys are copied into the
-// object, so the fields below resolve synchronously by property access.
+// Entity completion (docs/ARCHITECTURE.md, "Compile local sources, delegate to remote ones"):
+// a field that returns a type shared by several sources completes its objects where they
+// enter the result. For each other source owning a selected field, one per-request
+// DataLoader load per object fetches that source's view by key (batched into one call per
+// source per level) and the needed keys are copied into the object, so the fields below
+// resolve synchronously by property access. Objects are first given the properties their
+// source spells differently (field-mapping.ts), so keys and fields read the same whatever
+// source an object came from.
 import DataLoader from 'dataloader';
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { SourceFile } from '../config/load-folder.js';
 import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
 import { perRequest, type QuiltContext } from '../request-context/context.js';
+import { getPath, isMissing } from '../templates/placeholders.js';
+import type { BatchReplyReader } from './batch-replies.js';
+import { applyRenames, type FieldMapping, type Obj, type Rename } from './field-mapping.js';
 import type { CompositionModel } from './model.js';
 import { type SelectedField, selectedFields } from './selection.js';
-
-type Obj = Record<string, unknown>;
 
 export interface EntityLookup {
   readonly source: SourceFile;
   readonly keyField: string;
-  /** Loads this source's view of each object and copies the `copy` keys into it. */
-  complete(objects: Obj[], copy: readonly string[], ctx: QuiltContext, info: GraphQLResolveInfo): Promise<void>;
+  /** Loads this source's view of each object (keys[i] is objects[i]'s) and copies the `copy` keys into it. */
+  complete(
+    objects: Obj[],
+    keys: readonly string[],
+    copy: readonly string[],
+    ctx: QuiltContext,
+    info: GraphQLResolveInfo,
+  ): Promise<void>;
   /** This source's object for a key (null when it has none), when it can be used as it is. */
   load?(key: string, ctx: QuiltContext): Promise<unknown>;
 }
 
-/** A lookup through a field marked @merge that makes an upstream call: one call per batch of keys. */
+export interface CallLookupSpec {
+  /** Names this lookup's per-request loader. */
+  id: string;
+  source: SourceFile;
+  keyField: string;
+  call: UpstreamCall;
+  keyArg: string;
+  /** True when the merge field takes a list of keys: one call per batch; false: one call per key. */
+  batched: boolean;
+  maxBatchSize: number;
+  /** Reads a batched reply back, one value per key (@merge's match:, default: the key field's path). */
+  readReply: BatchReplyReader;
+  /** `pick:` of a lookup that takes one key. */
+  pick?: readonly string[];
+  /** What the source spells differently, applied to each object it returns. */
+  renames: readonly Rename[];
+}
+
+/** A lookup through a field marked @merge that makes an upstream call. */
 export class CallEntityLookup implements EntityLookup {
-  constructor(
-    /** Names this lookup's per-request loader. */
-    private readonly id: string,
-    readonly source: SourceFile,
-    readonly keyField: string,
-    private readonly call: UpstreamCall,
-    private readonly keyArg: string,
-    /** True when the merge field takes a list of keys; false: one call per key. */
-    private readonly batched: boolean,
-    private readonly maxBatchSize: number,
-    /** Reads the key back from a returned object (honours @from on the key field). */
-    private readonly readKey: (raw: unknown) => unknown,
-  ) {}
+  readonly source: SourceFile;
+  readonly keyField: string;
+
+  constructor(private readonly spec: CallLookupSpec) {
+    this.source = spec.source;
+    this.keyField = spec.keyField;
+  }
 
   #loader(ctx: QuiltContext): DataLoader<string, unknown> {
     return perRequest(
       ctx,
-      this.id,
-      () => new DataLoader<string, unknown>((keys) => this.#fetch(keys, ctx), { maxBatchSize: this.maxBatchSize }),
+      this.spec.id,
+      () => new DataLoader<string, unknown>((keys) => this.#fetch(keys, ctx), { maxBatchSize: this.spec.maxBatchSize }),
     );
   }
 
@@ -50,53 +72,39 @@ export class CallEntityLookup implements EntityLookup {
     return this.#loader(ctx).load(key);
   }
 
-  complete(objects: Obj[], copy: readonly string[], ctx: QuiltContext): Promise<void> {
+  complete(objects: Obj[], keys: readonly string[], copy: readonly string[], ctx: QuiltContext): Promise<void> {
     const loader = this.#loader(ctx);
     // The common case, one object entering the result (a field returning one entity).
     if (objects.length === 1) {
-      const key = objects[0][this.keyField];
-      if (key === undefined || key === null) return Promise.resolve();
-      return loader.load(String(key)).then(
+      return loader.load(keys[0]).then(
         (raw) => copyInto(objects[0], raw, copy),
         (error: Error) => copyInto(objects[0], error, copy),
       );
     }
-    return this.#completeMany(loader, objects, copy);
-  }
-
-  async #completeMany(loader: DataLoader<string, unknown>, objects: Obj[], copy: readonly string[]): Promise<void> {
-    const keys: string[] = [];
-    const targets: Obj[] = [];
-    for (const obj of objects) {
-      const key = obj[this.keyField];
-      if (key === undefined || key === null) continue;
-      keys.push(String(key));
-      targets.push(obj);
-    }
-    const results = await loader.loadMany(keys);
-    for (let i = 0; i < targets.length; i++) copyInto(targets[i], results[i], copy);
+    return loader.loadMany(keys).then((results) => {
+      for (let i = 0; i < objects.length; i++) copyInto(objects[i], results[i], copy);
+    });
   }
 
   async #fetch(keys: readonly string[], ctx: QuiltContext): Promise<unknown[]> {
+    const { call, keyArg, batched, readReply, pick, renames } = this.spec;
     const scope = { jwt: ctx.jwt, headers: ctx.headers };
-    if (!this.batched) {
-      return Promise.all(
-        keys.map(async (key) => {
-          const raw = await this.call.run({ ...scope, args: { [this.keyArg]: key } }, ctx).catch((e: Error) => e);
-          return raw === NOT_FOUND ? null : raw;
-        }),
-      );
-    }
-    const raw = await this.call.run({ ...scope, args: { [this.keyArg]: keys } }, ctx);
-    const byKey = new Map<string, unknown>();
-    if (Array.isArray(raw)) {
-      for (const item of raw) {
-        const key = this.readKey(item);
-        if (key !== undefined && key !== null && !byKey.has(String(key))) byKey.set(String(key), item);
-      }
-    }
-    return keys.map((k) => byKey.get(k) ?? null);
+    const values = batched
+      ? readReply(await call.run({ ...scope, args: { [keyArg]: keys } }, ctx), keys)
+      : await Promise.all(
+          keys.map(async (key) => {
+            const raw = await call.run({ ...scope, args: { [keyArg]: key } }, ctx).catch((e: Error) => e);
+            if (raw === NOT_FOUND || raw instanceof Error) return raw === NOT_FOUND ? null : raw;
+            return pick ? (getPath(raw, pick) ?? null) : raw;
+          }),
+        );
+    if (renames.length) for (const v of values) if (isObject(v)) applyRenames(v, renames);
+    return values;
   }
+}
+
+function isObject(value: unknown): value is Obj {
+  return value !== null && typeof value === 'object' && !(value instanceof Error) && !Array.isArray(value);
 }
 
 function copyInto(target: Obj, raw: unknown, copy: readonly string[]): void {
@@ -123,10 +131,16 @@ export class EntityCompleter {
     private readonly lookups: Map<string, Map<SourceFile, EntityLookup>>,
     /** "Type.field" -> parent fields its resolver reads ({parent.x}, @computed). */
     private readonly requires: Map<string, string[]>,
+    private readonly mapping: FieldMapping,
   ) {}
 
   isEntity(typeName: string): boolean {
     return (this.lookups.get(typeName)?.size ?? 0) > 0;
+  }
+
+  /** Objects of this type from this source need work where they enter the result. */
+  needsCompletion(typeName: string, origin: SourceFile): boolean {
+    return this.isEntity(typeName) || this.mapping.renamesOf(typeName, origin).length > 0;
   }
 
   keyFieldOf(typeName: string): string | undefined {
@@ -141,6 +155,10 @@ export class EntityCompleter {
     origin: SourceFile,
   ): GraphQLFieldResolver<unknown, QuiltContext> {
     const keyField = this.keyFieldOf(typeName);
+    const keyPath = keyField === undefined ? undefined : this.mapping.pathIn(typeName, keyField, origin);
+    const renames = this.mapping.renamesOf(typeName, origin);
+    // Read after the renames: the key sits at the origin's own path (or, renamed, at its name).
+    const keyOf = keyPath?.length === 1 ? (o: Obj) => o[keyPath[0]] : (o: Obj) => getPath(o, keyPath ?? []);
     // Plans by selection: selectedFields returns the same array for the same document.
     const plans = new WeakMap<readonly SelectedField[], PlanStep[]>();
     const complete = (value: unknown, ctx: QuiltContext, info: GraphQLResolveInfo): unknown => {
@@ -151,8 +169,13 @@ export class EntityCompleter {
       // A source may refer to an entity by its key alone (`sellerId: "7"`). When one other
       // source supplies the rest, its object is the entity: no copy, one promise per key.
       if (isKey(value) && steps.length === 1 && steps[0].lookup.load) return steps[0].lookup.load(String(value), ctx);
-      const normalized = keyField ? asObjects(value, keyField) : value;
-      return this.#run(normalized, steps, ctx, info);
+      const normalized = keyPath ? asObjects(value, keyPath) : value;
+      if (steps.length === 0 && renames.length === 0) return normalized;
+      const objects: Obj[] = [];
+      flatten(normalized, objects);
+      if (renames.length) for (const o of objects) applyRenames(o, renames);
+      if (steps.length === 0 || objects.length === 0) return normalized;
+      return this.#run(normalized, objects, keyOf, steps, ctx, info);
     };
     return (parent, args, ctx, info) => {
       const value = resolver(parent, args, ctx, info);
@@ -161,13 +184,27 @@ export class EntityCompleter {
     };
   }
 
-  #run(normalized: unknown, steps: PlanStep[], ctx: QuiltContext, info: GraphQLResolveInfo): unknown {
-    if (steps.length === 0) return normalized;
+  #run(
+    normalized: unknown,
+    all: Obj[],
+    keyOf: (o: Obj) => unknown,
+    steps: PlanStep[],
+    ctx: QuiltContext,
+    info: GraphQLResolveInfo,
+  ): unknown {
+    // Only objects with a key can be completed; keys compare as strings.
     const objects: Obj[] = [];
-    flatten(normalized, objects);
+    const keys: string[] = [];
+    for (const o of all) {
+      const k = keyOf(o);
+      if (isMissing(k)) continue;
+      objects.push(o);
+      keys.push(String(k));
+    }
     if (objects.length === 0) return normalized;
-    if (steps.length === 1) return steps[0].lookup.complete(objects, steps[0].copy, ctx, info).then(() => normalized);
-    return Promise.all(steps.map((s) => s.lookup.complete(objects, s.copy, ctx, info))).then(() => normalized);
+    if (steps.length === 1)
+      return steps[0].lookup.complete(objects, keys, steps[0].copy, ctx, info).then(() => normalized);
+    return Promise.all(steps.map((s) => s.lookup.complete(objects, keys, s.copy, ctx, info))).then(() => normalized);
   }
 
   #plan(typeName: string, origin: SourceFile, selected: readonly SelectedField[]): PlanStep[] {
@@ -183,7 +220,10 @@ export class EntityCompleter {
       const lookup = lookups.get(owner.source)!;
       let step = steps.get(lookup);
       if (!step) steps.set(lookup, (step = { lookup, copy: [] }));
-      const key = owner.source.upstream.protocol === 'GRAPHQL' ? responseKey : (owner.from?.[0] ?? fieldName);
+      const key =
+        owner.source.upstream.protocol === 'GRAPHQL'
+          ? responseKey
+          : this.mapping.resultKey(typeName, fieldName, owner.source);
       if (!step.copy.includes(key)) step.copy.push(key);
     };
     for (const { name, responseKey } of selected) {
@@ -200,10 +240,13 @@ function isKey(value: unknown): value is string | number {
   return typeof value === 'string' || typeof value === 'number';
 }
 
-function asObjects(value: unknown, keyField: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => asObjects(v, keyField));
-  if (isKey(value)) return { [keyField]: value };
-  return value;
+/** A key alone (`"7"`) becomes an object holding it where the origin's JSON holds keys. */
+function asObjects(value: unknown, keyPath: readonly string[]): unknown {
+  if (Array.isArray(value)) return value.map((v) => asObjects(v, keyPath));
+  if (!isKey(value)) return value;
+  let obj: Obj = { [keyPath[keyPath.length - 1]]: value };
+  for (let i = keyPath.length - 2; i >= 0; i--) obj = { [keyPath[i]]: obj };
+  return obj;
 }
 
 function flatten(value: unknown, out: Obj[]): void {

@@ -22,11 +22,13 @@ const SCALARS_FOR: Record<string, string[]> = {
   bool: ['Boolean'],
   double: ['Float'],
   float: ['Float'],
-  int32: ['Int', 'Float'],
-  sint32: ['Int', 'Float'],
-  sfixed32: ['Int', 'Float'],
-  uint32: ['Float', 'String'],
-  fixed32: ['Float', 'String'],
+  // An ID (or String) may hold any integer: GraphQL's ID serializes integers as strings, and
+  // an ID argument is sent back as the proto field's integer type.
+  int32: ['Int', 'Float', 'ID', 'String'],
+  sint32: ['Int', 'Float', 'ID', 'String'],
+  sfixed32: ['Int', 'Float', 'ID', 'String'],
+  uint32: ['Float', 'String', 'ID'],
+  fixed32: ['Float', 'String', 'ID'],
   // 64-bit integers travel as decimal strings: Int (32-bit) and Float (53-bit) would lose them.
   int64: ['String', 'ID'],
   uint64: ['String', 'ID'],
@@ -40,8 +42,8 @@ const SCALARS_FOR: Record<string, string[]> = {
   'google.protobuf.BoolValue': ['Boolean'],
   'google.protobuf.DoubleValue': ['Float'],
   'google.protobuf.FloatValue': ['Float'],
-  'google.protobuf.Int32Value': ['Int', 'Float'],
-  'google.protobuf.UInt32Value': ['Float', 'String'],
+  'google.protobuf.Int32Value': ['Int', 'Float', 'ID', 'String'],
+  'google.protobuf.UInt32Value': ['Float', 'String', 'ID'],
   'google.protobuf.Int64Value': ['String', 'ID'],
   'google.protobuf.UInt64Value': ['String', 'ID'],
   'google.protobuf.BytesValue': ['String'],
@@ -128,11 +130,20 @@ export class GrpcSource {
       );
     }
     this.#checkRequest(grpc.request, method.requestType, `${where}: request`, at, problems);
+    // The value the field gets: the reply at result:, then, in a grouped batch reply, at pick:.
     let message: string | undefined = method.responseType;
-    for (const step of grpc.result?.split('.') ?? []) {
+    const steps = [
+      ...(grpc.result?.split('.') ?? []).map((s) => ['result', s]),
+      ...(grpc.pick?.split('.') ?? []).map((s) => ['pick', s]),
+    ];
+    for (const [setting, step] of steps) {
       const f: ProtoField | undefined = message ? this.#fieldsOf(message)?.get(step) : undefined;
       if (!f) {
-        problems.at(at, file, `${where}: result "${grpc.result}": ${message} has no field "${step}"`);
+        problems.at(
+          at,
+          file,
+          `${where}: ${setting} "${setting === 'result' ? grpc.result : grpc.pick}": ${message} has no field "${step}"`,
+        );
         return;
       }
       message = f.kind === 'message' ? f.protoType : undefined;

@@ -11,6 +11,7 @@ import {
 import { readDirective } from '../config/directives.js';
 import type { SourceFile } from '../config/load-folder.js';
 import type { ProblemList } from '../config/problems.js';
+import { type EnumsAndUnions, readEnumsAndUnions } from './enums-and-unions.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -22,8 +23,10 @@ export interface HttpArgs {
   result?: string;
   key?: string;
   match?: string;
+  pick?: string;
   maxBatchSize: number;
   timeoutMs?: number;
+  errorMessage?: string;
 }
 
 /** `@grpc(...)` on a field: a unary or server-streaming method of the source's service. */
@@ -33,12 +36,13 @@ export interface GrpcArgs {
   result?: string;
   key?: string;
   match?: string;
+  pick?: string;
   maxBatchSize: number;
   timeoutMs?: number;
 }
 
 /** What every upstream call directive has, whatever the protocol. */
-export type CallArgs = Pick<HttpArgs, 'result' | 'key' | 'match' | 'maxBatchSize' | 'timeoutMs'>;
+export type CallArgs = Pick<HttpArgs, 'result' | 'key' | 'match' | 'pick' | 'maxBatchSize' | 'timeoutMs'>;
 
 export interface FieldModel {
   source: SourceFile;
@@ -48,7 +52,7 @@ export interface FieldModel {
   http?: HttpArgs;
   grpc?: GrpcArgs;
   from?: string[];
-  merge?: { keyField?: string; keyArg?: string };
+  merge?: { keyField?: string; keyArg?: string; match?: string; pick?: string };
   computed?: string;
   canonical: boolean;
 }
@@ -61,10 +65,8 @@ export interface TypeModel {
   fields: Map<string, FieldModel[]>;
 }
 
-export interface CompositionModel {
+export interface CompositionModel extends EnumsAndUnions {
   types: Map<string, TypeModel>;
-  /** Enum types by name, with their values (across sources). */
-  enums: Map<string, Set<string>>;
   /** Custom scalar names. */
   scalars: Set<string>;
   sources: SourceFile[];
@@ -72,16 +74,10 @@ export interface CompositionModel {
 
 export function buildModel(sources: SourceFile[], problems: ProblemList): CompositionModel {
   const types = new Map<string, TypeModel>();
-  const enums = new Map<string, Set<string>>();
   const scalars = new Set<string>();
   for (const source of sources) {
     for (const def of source.document.definitions) {
       if (def.kind === Kind.SCALAR_TYPE_DEFINITION) scalars.add(def.name.value);
-      if (def.kind === Kind.ENUM_TYPE_DEFINITION || def.kind === Kind.ENUM_TYPE_EXTENSION) {
-        const values = enums.get(def.name.value) ?? new Set<string>();
-        for (const v of def.values ?? []) values.add(v.name.value);
-        enums.set(def.name.value, values);
-      }
       if (def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
       const name = def.name.value;
       let type = types.get(name);
@@ -100,7 +96,7 @@ export function buildModel(sources: SourceFile[], problems: ProblemList): Compos
       }
     }
   }
-  return { types, enums, scalars, sources };
+  return { types, scalars, sources, ...readEnumsAndUnions(sources, problems) };
 }
 
 function readField(source: SourceFile, typeName: string, node: FieldDefinitionNode, problems: ProblemList): FieldModel {
@@ -126,8 +122,10 @@ function readField(source: SourceFile, typeName: string, node: FieldDefinitionNo
           result: v.result as string | undefined,
           key: v.key as string | undefined,
           match: v.match as string | undefined,
+          pick: v.pick as string | undefined,
           maxBatchSize: v.maxBatchSize as number,
           timeoutMs: v.timeoutMs as number | undefined,
+          errorMessage: v.errorMessage as string | undefined,
         };
         break;
       }

@@ -93,9 +93,8 @@ export class RemoteSource {
     return {
       source,
       keyField,
-      async complete(objects, copy, ctx, info) {
+      async complete(objects, keys, copy, ctx, info) {
         const returnType = info.schema.getType(getNamedType(info.returnType).name) as GraphQLNamedType as never;
-        const keys = objects.map((o) => o[keyField]);
         const results = (await batchDelegateToSchema({
           schema: subschema,
           operation: OperationTypeNode.QUERY,

@@ -95,6 +95,10 @@ directive @upstream(
   proto: String
   "GRPC: the fully qualified service name, e.g. shop.orders.v1.OrderService"
   service: String
+  "headers of this upstream's answers passed on to the client (set-cookie appended, cache-control the most restrictive)"
+  responseHeaders: [String!]
+  "the path in an error answer's JSON whose string becomes the GraphQL error's message (off: no upstream text reaches clients)"
+  errorMessage: String
 ) on SCHEMA
 
 directive @http(
@@ -107,9 +111,14 @@ directive @http(
   headers: [QuiltHeader!]
   result: String
   key: String
+  "batching: the path of each item's key, or $index (one entry per key, in order) or $key (an object keyed by key)"
   match: String
+  "batching: the part of each matched item the parent gets (a grouped reply's value)"
+  pick: String
   maxBatchSize: Int = 100
   timeoutMs: Int
+  "the path in an error answer's JSON whose string becomes the GraphQL error's message"
+  errorMessage: String
 ) on FIELD_DEFINITION
 
 directive @grpc(
@@ -118,14 +127,21 @@ directive @grpc(
   result: String
   key: String
   match: String
+  pick: String
   maxBatchSize: Int = 100
   timeoutMs: Int
 ) on FIELD_DEFINITION
 
 directive @from(path: String!) on FIELD_DEFINITION
 directive @key(selectionSet: String!) on OBJECT
-directive @merge(keyField: String, keyArg: String) on FIELD_DEFINITION
+"a lookup of the returned entity by key; match: and pick: read the reply as @http's batching does (default match: keyField)"
+directive @merge(keyField: String, keyArg: String, match: String, pick: String) on FIELD_DEFINITION
 directive @computed(selectionSet: String!) on FIELD_DEFINITION
+"the upstream's spelling of this enum value, both ways (results and arguments)"
+directive @enumValue(value: String!) on ENUM_VALUE
+input QuiltDiscriminatorType { value: String! type: String! }
+"which member type an object is: the value of field (a path); without types, the value is the type name (any case)"
+directive @discriminator(field: String!, types: [QuiltDiscriminatorType!]) on UNION | INTERFACE
 directive @canonical on OBJECT | INTERFACE | UNION | ENUM | SCALAR | INPUT_OBJECT | FIELD_DEFINITION
 `;
 
@@ -140,6 +156,8 @@ export const QUILT_DIRECTIVE_NAMES = new Set([
   'merge',
   'computed',
   'canonical',
+  'enumValue',
+  'discriminator',
 ]);
 
 export function directiveDefinition(name: string): GraphQLDirective {

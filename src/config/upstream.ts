@@ -4,9 +4,10 @@ import { dirname, resolve } from 'node:path';
 import type { DirectiveNode } from 'graphql';
 import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/placeholders.js';
 import { compileText } from '../templates/render.js';
-import type { ClusterSpec, Protocol, ReplicaSpec } from '../upstream/types.js';
+import type { ClusterSpec, Protocol } from '../upstream/types.js';
 import { readPoolSettings } from './pool.js';
 import type { ProblemList } from './problems.js';
+import { readReplicas } from './replica-urls.js';
 
 export type { Protocol };
 
@@ -31,6 +32,10 @@ export interface UpstreamConfig {
   /** GRPC: absolute path of the .proto file, and the service in it. */
   proto?: string;
   service?: string;
+  /** Headers of the upstream's answers passed to the client, lower-cased. */
+  responseHeaders: string[];
+  /** Path in an error answer's JSON whose string becomes the client's error message. */
+  errorMessage?: string[];
   node: DirectiveNode;
 }
 
@@ -45,6 +50,8 @@ interface RawUpstream {
   introspect: boolean;
   proto?: string | null;
   service?: string | null;
+  responseHeaders?: string[] | null;
+  errorMessage?: string | null;
 }
 
 export function readUpstream(
@@ -73,30 +80,8 @@ export function readUpstream(
     );
     ok = false;
   }
-  // An env value holding commas gives one replica per item.
-  const replicas: ReplicaSpec[] = raw.replicas.flatMap((r) =>
-    r.url
-      .split(',')
-      .map((url) => url.trim())
-      .filter(Boolean)
-      .map((url) => ({ url: url.replace(/\/+$/, ''), weight: r.weight })),
-  );
-  if (replicas.length === 0) {
-    problems.at(at('replicas'), file, '@upstream(replicas:) needs at least one replica url');
-    ok = false;
-  }
-  for (const r of replicas) {
-    const valid = grpc ? /^(grpcs?:\/\/)?[^/:]+:\d+$/.test(r.url) : /^https?:\/\/[^/]+/.test(r.url);
-    if (!valid) {
-      const expected = grpc ? 'host:port, grpc://host:port or grpcs://host:port' : 'an http:// or https:// url';
-      problems.at(at('replicas'), file, `@upstream(replicas:) expected ${expected}; received "${r.url}"`);
-      ok = false;
-    }
-    if (!(r.weight >= 1)) {
-      problems.at(at('replicas'), file, `@upstream(replicas:) weight must be 1 or more; received ${r.weight}`);
-      ok = false;
-    }
-  }
+  const replicas = readReplicas(raw.replicas, raw.protocol, node, file, problems);
+  if (!replicas) ok = false;
   const pool = readPoolSettings(values, node, file, problems);
   if (!pool) ok = false;
   const headers = raw.headers ?? [];
@@ -112,7 +97,7 @@ export function readUpstream(
       ok = false;
     }
   }
-  if (!ok || !pool) return undefined;
+  if (!ok || !pool || !replicas) return undefined;
   return {
     name: raw.name,
     protocol: raw.protocol,
@@ -124,6 +109,8 @@ export function readUpstream(
     introspect: raw.introspect,
     proto: raw.proto ? resolve(dirname(file), raw.proto) : undefined,
     service: raw.service ?? undefined,
+    responseHeaders: (raw.responseHeaders ?? []).map((h) => h.toLowerCase()),
+    errorMessage: raw.errorMessage ? raw.errorMessage.split('.') : undefined,
     node,
   };
 }

@@ -4,7 +4,7 @@
 // the mapping of transport failures onto the error catalogue (src/errors.ts), and logging of
 // upstream details, which never reach the client.
 import type { UpstreamConfig } from '../config/upstream.js';
-import { QuiltError, upstreamError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
+import { httpStatusError, QuiltError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
 import type { QuiltContext } from '../request-context/context.js';
 import type { TemplateScope } from '../templates/placeholders.js';
 import { GrpcStatusError } from '../upstream/transport/grpc.js';
@@ -48,25 +48,46 @@ export async function failOnUnavailable<T>(call: Promise<T>): Promise<T> {
   }
 }
 
-/** What the cluster threw, as the error a client sees (details kept for the log). */
+/**
+ * What the cluster threw, as the error a client sees (details kept for the log). A server
+ * error that outlived its retries maps by its status (httpStatusError); `errorMessage` is
+ * the opt-in path to the upstream's own message in its JSON body.
+ */
 export function transportError(
   upstream: string,
   timeoutMs: number,
   e: unknown,
   detail: Record<string, unknown>,
+  errorMessage?: readonly string[],
 ): QuiltError {
   if (e instanceof QuiltError) return e;
   if (e instanceof TransportFailure) {
     const d = { ...detail, replica: e.replica, failure: e.message };
     if (e.kind === 'status' && typeof e.status === 'number') {
-      return upstreamError(upstream, e.status, {
-        ...d,
-        body: (e.answer as HttpResponse | undefined)?.text.slice(0, 500),
-      });
+      const answer = e.answer as HttpResponse | undefined;
+      return httpStatusError(
+        upstream,
+        e.status,
+        { ...d, body: answer?.text.slice(0, 500) },
+        upstreamMessage(answer?.text, errorMessage),
+      );
     }
     return e.kind === 'timeout' ? upstreamTimeout(upstream, timeoutMs, d) : upstreamUnavailable(upstream, d);
   }
   return upstreamUnavailable(upstream, { ...detail, failure: String((e as Error)?.message ?? e) });
+}
+
+/** The string at `path` in an error answer's JSON body, when the schema asked for it and it is there. */
+export function upstreamMessage(body: string | undefined, path: readonly string[] | undefined): string | undefined {
+  if (!path || !body) return undefined;
+  try {
+    let value: unknown = JSON.parse(body);
+    for (const key of path)
+      value = value === null || typeof value !== 'object' ? undefined : (value as Record<string, unknown>)[key];
+    return typeof value === 'string' && value !== '' ? value.slice(0, 1000) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Upstream details go to the log with the request id; the client sees only code and message. */

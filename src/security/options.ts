@@ -1,6 +1,7 @@
 // Everything the security plugins are configured with. The CLI fills
 // it from flags and QUILT_* variables (src/cli/options.ts); tests pass it to startGateway.
 // Each plugin takes its own part; nothing here knows how the others work.
+import type { CostModel } from './cost/model.js';
 
 export interface JwtOptions {
   /** Where verification keys come from: at least one of jwksUrl, publicKeyFiles, secret. */
@@ -23,8 +24,10 @@ export interface JwtOptions {
 export interface CostOptions {
   /** Operations estimated above this are rejected before execution (COST_LIMIT_EXCEEDED). */
   maxCost?: number;
-  /** Per-client bucket size in cost points; undefined: no budget (extensions.cost still reported). */
+  /** Per-client bucket size in cost points; undefined: no budget. Without either limit, no cost is computed at all. */
   budget?: number;
+  /** How weights combine: the IBM spec's field cost (default) or Apollo Router's numbers. */
+  model?: CostModel;
   /** Points per second the bucket refills. */
   restoreRate: number;
   /** Size assumed for a list field without @listSize. */

@@ -43,7 +43,10 @@ export function assembleSecurityLayer(options: SecurityOptions, deps: SecurityDe
   const limitStore = createLimitStore(options.shared, deps);
   closers.push(() => limitStore.close());
   schemaTransforms.push(rateLimitTransform(limitStore, deps));
-  plugins.push(useCostLimits(options.cost, limitStore, deps));
+  // Cost analysis runs only when a limit needs it: without one no estimate is made, no bucket
+  // touched and no extensions.cost added.
+  if (options.cost.maxCost !== undefined || options.cost.budget !== undefined)
+    plugins.push(useCostLimits(options.cost, limitStore, deps));
   plugins.push(useAuthorization({ scopeClaim: options.scopeClaim }));
   return {
     plugins,

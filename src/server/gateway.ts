@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
+import { useResponseHeaders } from '../connectors/use-response-headers.js';
 import { ConfigError } from '../errors.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { useAccessLog } from '../observability/use-access-log.js';
@@ -73,6 +74,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     useAccessLog(log),
     useOperationsEndpoints(manager),
     ...security.plugins,
+    // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
+    useResponseHeaders(),
   ];
   const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
     schema: () => manager.current!.schema,

@@ -31,7 +31,7 @@ describe('security flags -> SecurityOptions', () => {
     assert.deepEqual(security([]), {
       jwt: undefined,
       scopeClaim: undefined,
-      cost: { maxCost: undefined, budget: undefined, restoreRate: 10, defaultListSize: 10 },
+      cost: { maxCost: undefined, budget: undefined, restoreRate: 10, defaultListSize: 10, model: 'ibm' },
       hardening: {
         maxDepth: 15,
         maxAliases: 30,
@@ -70,6 +70,8 @@ describe('security flags -> SecurityOptions', () => {
       'sub,scope',
       '--scope-claim',
       'permissions',
+      '--cost-model',
+      'apollo',
       '--max-cost',
       '1000',
       '--cost-budget',
@@ -116,7 +118,7 @@ describe('security flags -> SecurityOptions', () => {
         requiredClaims: ['sub', 'scope'],
       },
       scopeClaim: 'permissions',
-      cost: { maxCost: 1000, budget: 5000, restoreRate: 2.5, defaultListSize: 20 },
+      cost: { maxCost: 1000, budget: 5000, restoreRate: 2.5, defaultListSize: 20, model: 'apollo' },
       hardening: {
         maxDepth: 8,
         maxAliases: 0,

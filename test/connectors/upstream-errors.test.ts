@@ -66,7 +66,7 @@ type Query { half: Item @http(GET: "/ok") }
 
   const cases: [string, string, Record<string, unknown>][] = [
     ['boom', 'UPSTREAM_ERROR', { upstream: 'a', status: 500 }],
-    ['badRequest', 'UPSTREAM_ERROR', { upstream: 'a', status: 400 }],
+    ['badRequest', 'BAD_USER_INPUT', { upstream: 'a', status: 400 }],
     ['missingList', 'UPSTREAM_ERROR', { upstream: 'a', status: 404 }],
     ['hang', 'UPSTREAM_TIMEOUT', { upstream: 'a' }],
     ['html', 'UPSTREAM_BAD_RESPONSE', { upstream: 'a' }],
@@ -111,7 +111,7 @@ type Query { half: Item @http(GET: "/ok") }
   test('a write that reached its replica and failed is not sent again', async () => {
     const before = upstream.seen.filter((s) => s.url === '/write').length;
     const r = await h.query('mutation { write { id } }');
-    assert.equal(r.body.errors?.[0].extensions?.code, 'UPSTREAM_ERROR');
+    assert.equal(r.body.errors?.[0].extensions?.code, 'UPSTREAM_UNAVAILABLE');
     assert.equal(r.body.errors?.[0].extensions?.status, 503);
     assert.equal(upstream.seen.filter((s) => s.url === '/write').length - before, 1);
   });

@@ -96,7 +96,7 @@ describe('operations endpoints / 1: metrics, upstreams, status', () => {
     assert.equal((await h.query('{ item { id } }')).status, 200);
     const partial = await h.query('query Partial { item { id } bad { id } }');
     assert.deepEqual(partial.body.data, { item: { id: '1' }, bad: null });
-    assert.equal(partial.body.errors?.[0]?.extensions?.code, 'UPSTREAM_ERROR');
+    assert.equal(partial.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
     assert.equal(
       (await h.query('query Invalid { nope }')).body.errors?.[0]?.extensions?.code,
       'GRAPHQL_VALIDATION_FAILED',

@@ -49,8 +49,9 @@ type Query {
   before(async () => {
     redis = await startRedisServer();
     upstream = await startTestServer((req, res) => sendJson(res, 200, { id: req.url.slice(1) }));
-    // What one request costs, measured by a gateway without a budget (nothing is taken).
-    const probe = await start({});
+    // What one request costs, measured by a gateway without a budget (nothing is taken; a
+    // maximum far above it turns cost analysis on).
+    const probe = await start({ cost: { ...DEFAULT_SECURITY.cost, maxCost: 1_000_000 } });
     costOfQuery =
       ((await probe.query(QUERY)).body as { extensions?: { cost?: { requestedQueryCost: number } } }).extensions?.cost
         ?.requestedQueryCost ?? 0;

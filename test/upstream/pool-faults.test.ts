@@ -60,8 +60,8 @@ const REST: ProtocolCase = {
     variables: (i) => ({ ref: `order-${i}` }),
     recorded: (report) => report.orders.map((o) => o.ref!),
     route: 'POST /orders',
-    // A 503 that the replica sent after recording the write: the status mapping's UPSTREAM_ERROR 503.
-    code: 'UPSTREAM_ERROR',
+    // A 503 that the replica sent after recording the write: the status mapping's UPSTREAM_UNAVAILABLE.
+    code: 'UPSTREAM_UNAVAILABLE',
   },
   ok: '200',
   serverError: '503',

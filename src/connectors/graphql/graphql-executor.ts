@@ -7,12 +7,24 @@ import { print } from 'graphql';
 import { upstreamBadResponse, upstreamError } from '../../errors.js';
 import { callRouting } from '../../request-context/call-routing.js';
 import type { QuiltContext } from '../../request-context/context.js';
-import type { HttpResponse } from '../../upstream/transport/http.js';
+import { type HttpResponse, replicaAddress } from '../../upstream/transport/http.js';
 import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
 import type { UpstreamRuntime } from '../upstream-call.js';
 
 export class GraphqlExecutor {
+  /** The path posted to on each replica: "" for a url with a path (it is the endpoint), else `endpoint:`. */
+  readonly #paths = new Map<string, string>();
+
   constructor(private readonly runtime: UpstreamRuntime) {}
+
+  #pathOn(replicaUrl: string): string {
+    let path = this.#paths.get(replicaUrl);
+    if (path === undefined) {
+      path = replicaAddress(replicaUrl).basePath ? '' : this.runtime.config.endpoint;
+      this.#paths.set(replicaUrl, path);
+    }
+    return path;
+  }
 
   /** The executor of a @graphql-tools subschema. */
   execute(request: ExecutionRequest): Promise<ExecutionResult> {
@@ -41,17 +53,22 @@ export class GraphqlExecutor {
     headers['content-type'] = 'application/json';
     headers.accept = 'application/graphql-response+json, application/json';
     const body = JSON.stringify({ query, variables, operationName });
-    const path = config.endpoint;
-    const detail = { method: 'POST', path };
+    const detail = { method: 'POST', path: config.endpoint };
     let response: HttpResponse;
     try {
       response = await cluster.call(
         async (replica, tryTimeoutMs) =>
           failOnServerError(
-            await http.send(replica.url, { method: 'POST', path, headers, body, timeoutMs: tryTimeoutMs }),
+            await http.send(replica.url, {
+              method: 'POST',
+              path: this.#pathOn(replica.url),
+              headers,
+              body,
+              timeoutMs: tryTimeoutMs,
+            }),
             replica.url,
           ),
-        { idempotent, routing: callRouting(ctx, path) },
+        { idempotent, routing: callRouting(ctx, config.endpoint) },
       );
     } catch (e) {
       throw logged(ctx, transportError(config.name, config.timeoutMs, e, detail));

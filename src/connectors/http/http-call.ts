@@ -1,13 +1,20 @@
 // The HTTP/JSON connector: renders one @http call from its templates, sends it through the
-// upstream's cluster and turns the answer into JSON or a coded error. It knows nothing of
-// how a replica is picked. Identical reads within one request are sent once.
+// upstream's cluster and turns the answer into the field's value or a coded error. It knows
+// nothing of how a replica is picked. Identical reads within one request are sent once.
+//
+// Answers: 404 is NOT_FOUND (the field decides whether that is null); another error status
+// maps as gRPC statuses do (httpStatusError in src/errors.ts), with the upstream's own
+// message only where errorMessage: asks for it; a 204 or an empty body is true for a
+// Boolean field and null for any other; a text/plain body is the value of a String field;
+// anything else must be JSON.
 import type { HeaderTemplate } from '../../config/upstream.js';
-import { upstreamBadResponse, upstreamError } from '../../errors.js';
+import { httpStatusError, upstreamBadResponse } from '../../errors.js';
 import { callRouting } from '../../request-context/call-routing.js';
 import { perRequest, type QuiltContext } from '../../request-context/context.js';
 import { getPath, type TemplateScope } from '../../templates/placeholders.js';
 import type { HttpResponse } from '../../upstream/transport/http.js';
-import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
+import { failOnServerError, logged, transportError, upstreamHeaders, upstreamMessage } from '../call-rules.js';
+import { passResponseHeaders } from '../response-headers.js';
 import { NOT_FOUND, type UpstreamCall, type UpstreamRuntime } from '../upstream-call.js';
 
 export interface HttpCallSpec {
@@ -19,6 +26,10 @@ export interface HttpCallSpec {
   /** `result:` path into the response JSON. */
   result?: string[];
   timeoutMs?: number;
+  /** What the field returns, for answers that are not JSON: 204 gives Boolean true, text/plain a String. */
+  returns: 'Boolean' | 'String' | 'other';
+  /** The field's own errorMessage: path (else the upstream's). */
+  errorMessage?: string[];
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -68,7 +79,8 @@ export class HttpCall implements UpstreamCall {
     scope: TemplateScope,
     ctx: QuiltContext,
   ): Promise<unknown> {
-    const { upstream, method, result } = this.#spec;
+    const { upstream, method, result, returns } = this.#spec;
+    const errorMessage = this.#spec.errorMessage ?? upstream.config.errorMessage;
     const headers = upstreamHeaders(upstream.config, scope, ctx);
     if (fieldHeaders) Object.assign(headers, fieldHeaders);
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -88,13 +100,20 @@ export class HttpCall implements UpstreamCall {
         { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs },
       );
     } catch (e) {
-      throw logged(ctx, transportError(name, timeoutMs, e, { method, path }));
+      throw logged(ctx, transportError(name, timeoutMs, e, { method, path }, errorMessage));
     }
+    passResponseHeaders(ctx, upstream.config.responseHeaders, response.headers);
     const detail = { method, path, replica: replicaUrl, status: response.status };
     if (response.status === 404) return NOT_FOUND;
-    if (response.status >= 400)
-      throw logged(ctx, upstreamError(name, response.status, { ...detail, body: response.text.slice(0, 500) }));
-    if (response.text === '' || response.status === 204) return null;
+    if (response.status >= 400) {
+      const message = upstreamMessage(response.text, errorMessage);
+      throw logged(
+        ctx,
+        httpStatusError(name, response.status, { ...detail, body: response.text.slice(0, 500) }, message),
+      );
+    }
+    if (response.text === '' || response.status === 204) return returns === 'Boolean' ? true : null;
+    if (returns === 'String' && response.contentType?.startsWith('text/plain')) return response.text;
     let json: unknown;
     try {
       json = JSON.parse(response.text);

@@ -3,9 +3,10 @@
 // returned. It is what a client pays in the end: the budget refunds estimate − actual, so a
 // query asking for `first: 100` that gets 3 items pays for 3.
 //
-// - A field whose value is null (not found, or nulled by an error) costs only its arguments:
-//   its resolver ran, but nothing was produced under it (spec 5.1.2: errors produce no data).
-// - A null item of a list costs nothing; every other item costs w(f) plus its selections.
+// - 'ibm': a field in the data costs its weight and arguments once (its resolver ran), plus
+//   its selections for every item. 'apollo': a field whose value is null (not found, or
+//   nulled by an error) costs only its arguments, every other item w(f) plus its selections.
+//   In both, a null item of a list costs nothing under it (spec 5.1.2: errors produce no data).
 // - An object of an interface or union is costed as its `__typename` when the response holds
 //   it, else as the most expensive of its possible types counting only the fields present in
 //   the data: an upper bound, exact unless two possible types share field names.
@@ -29,6 +30,7 @@ import {
 import {
   argumentsCost,
   argumentValues,
+  type CostModel,
   collectFields,
   fieldCost,
   operationBaseCost,
@@ -62,47 +64,77 @@ interface AbstractPlan {
 // arguments), kept with the operation's AST node.
 const sharedPlans = new WeakMap<OperationDefinitionNode, Planner>();
 
-export function actualCost(op: PreparedOperation, data: Record<string, unknown> | null | undefined): number {
+export function actualCost(
+  op: PreparedOperation,
+  data: Record<string, unknown> | null | undefined,
+  model: CostModel = 'ibm',
+): number {
   const root = op.schema.getRootType(op.operation.operation);
-  const base = operationBaseCost(op);
+  const base = operationBaseCost(op, model);
   if (!root || !data) return base;
   let planner = op.operation.variableDefinitions?.length ? undefined : sharedPlans.get(op.operation);
   if (!planner) {
     planner = new Planner(op);
     if (!op.operation.variableDefinitions?.length) sharedPlans.set(op.operation, planner);
   }
-  return roundCost(base + objectCost(planner.plan(root, [op.operation.selectionSet]), data));
+  return roundCost(base + objectCost(planner.plan(root, [op.operation.selectionSet]), data, model));
 }
 
-function objectCost(plan: readonly FieldPlan[], data: Record<string, unknown>): number {
+function objectCost(plan: readonly FieldPlan[], data: Record<string, unknown>, model: CostModel): number {
   let cost = 0;
   for (const f of plan) {
-    if (f.key in data) {
-      const c = itemCost(f, data[f.key], f.listDepth) + f.argsCost;
+    if (!(f.key in data)) continue;
+    const v = data[f.key];
+    if (model === 'ibm') cost += Math.max(0, ownWeight(f, v) + f.argsCost) + itemsCost(f, v, f.listDepth, model, false);
+    else {
+      const c = itemsCost(f, v, f.listDepth, model, true) + f.argsCost;
       if (c > 0) cost += c;
     }
   }
   return cost;
 }
 
-function itemCost(f: FieldPlan, v: unknown, depth: number): number {
-  if (v === null || v === undefined) return 0;
-  if (depth > 0 && Array.isArray(v)) {
-    let sum = 0;
-    for (const x of v) sum += itemCost(f, x, depth - 1);
-    return sum;
+/** The field's weight for 'ibm': @cost on it, else its type's (an abstract type's, its value's own type when known). */
+function ownWeight(f: FieldPlan, v: unknown): number {
+  if (f.object) return f.object.weight;
+  if (f.abstract) {
+    if (f.abstract.weight !== undefined) return f.abstract.weight;
+    const single =
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? concreteType(f.abstract, v as Record<string, unknown>)
+        : undefined;
+    return typeWeight(f.abstract.schema, single ?? f.abstract.named);
   }
-  if (f.object) return f.object.weight + objectCost(f.object.plan(), v as Record<string, unknown>);
-  if (f.abstract) return abstractCost(f.abstract, v as Record<string, unknown>);
   return f.leafWeight;
 }
 
-function abstractCost(a: AbstractPlan, obj: Record<string, unknown>): number {
+/** What the items of a value cost; `withWeight`: each item also counts the field's weight ('apollo'). */
+function itemsCost(f: FieldPlan, v: unknown, depth: number, model: CostModel, withWeight: boolean): number {
+  if (v === null || v === undefined) return 0;
+  if (depth > 0 && Array.isArray(v)) {
+    let sum = 0;
+    for (const x of v) sum += itemsCost(f, x, depth - 1, model, withWeight);
+    return sum;
+  }
+  if (f.object)
+    return (withWeight ? f.object.weight : 0) + objectCost(f.object.plan(), v as Record<string, unknown>, model);
+  if (f.abstract) return abstractCost(f.abstract, v as Record<string, unknown>, model, withWeight);
+  return withWeight ? f.leafWeight : 0;
+}
+
+function concreteType(a: AbstractPlan, obj: Record<string, unknown>): GraphQLObjectType | undefined {
   const own = typeof obj.__typename === 'string' ? a.schema.getType(obj.__typename) : undefined;
-  const candidates =
-    own && isObjectType(own) && a.schema.isSubType(a.named, own) ? [own] : a.schema.getPossibleTypes(a.named);
+  return own && isObjectType(own) && a.schema.isSubType(a.named, own) ? own : undefined;
+}
+
+function abstractCost(a: AbstractPlan, obj: Record<string, unknown>, model: CostModel, withWeight: boolean): number {
+  const own = concreteType(a, obj);
+  const candidates = own ? [own] : a.schema.getPossibleTypes(a.named);
   let max = 0;
-  for (const t of candidates) max = Math.max(max, (a.weight ?? typeWeight(a.schema, t)) + objectCost(a.plan(t), obj));
+  for (const t of candidates) {
+    const weight = withWeight ? (a.weight ?? typeWeight(a.schema, t)) : 0;
+    max = Math.max(max, weight + objectCost(a.plan(t), obj, model));
+  }
   return max;
 }
 

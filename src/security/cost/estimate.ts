@@ -1,13 +1,13 @@
 // The estimated cost of an operation, computed before execution so that an expensive one
 // is refused before any upstream is called (the IBM GraphQL Cost Directives spec's "static
-// query analysis", https://ibm.github.io/graphql-specs/cost-spec.html). Where the spec leaves
-// a choice open we do what Apollo Router's demand control does, so a schema annotated for
-// either gives the same numbers here.
+// query analysis"; README, "Cost").
 //
-// The cost model
+// The cost model, in the spec's reading (CostModel 'ibm', the default) and Apollo Router's
+// ('apollo', for schemas and limits moved from Apollo):
 //
-//   cost(operation) = base + Σ cost(f) over the root fields          base: mutation 10, else 0
-//   cost(f)         = max(0, n(f) × (w(f) + Σ cost(g) over the fields selected under f) + args(f))
+//   cost(operation) = base + Σ cost(f) over the root fields   base: 0; 'apollo': mutation 10
+//   ibm:    cost(f) = max(0, w(f) + args(f)) + n(f) × Σ cost(g) over the fields under f
+//   apollo: cost(f) = max(0, n(f) × (w(f) + Σ cost(g) over the fields under f) + args(f))
 //   w(f)            = @cost on the field, else @cost on the type it returns, else the spec's
 //                     default: 1 for an object, 0 for a scalar or enum
 //   args(f)         = for each argument the resolver receives with a non-null value (written,
@@ -23,9 +23,9 @@
 //                        otherwise; the spec would assume infinity, Apollo uses a setting too).
 //                     A list of lists multiplies by defaultListSize for each inner level.
 //
-// - The weight of a list field counts once per item (Apollo's reading; the spec keeps the
-//   resolver's field cost and the items' type cost apart). The spec's own example,
-//   `users(max: 5) { age }` with `age @cost(weight: "2.0")`, costs 5 × (1 + 2) = 15 here.
+// - 'ibm': a field's weight counts once per time its resolver runs (once per parent item),
+//   so the spec's own example, `users(max: 5) { age }` with `age @cost(weight: "2.0")`,
+//   costs 1 + 5 × 2 = 11. 'apollo': the weight of a list field counts once per item, 15.
 // - sizedFields (spec 8.3): the slicing value or assumedSize sizes the named child fields
 //   (a connection's `edges`, `nodes`), not the field itself, which has no size of its own.
 // - requireOneSlicingArgument (default true, spec 8.4): a field with slicing arguments must
@@ -53,7 +53,9 @@ import { slicingArgumentRequired } from '../../errors.js';
 import {
   argumentsCost,
   argumentValues,
+  type CostModel,
   collectFields,
+  combineFieldCost,
   fieldCost,
   type ListSize,
   operationBaseCost,
@@ -69,11 +71,15 @@ export const DEFAULT_LIST_SIZE = 10;
  * Throws a QuiltError (GRAPHQL_VALIDATION_FAILED) when a @listSize field does not get exactly
  * one slicing argument and requires it.
  */
-export function estimateCost(op: PreparedOperation, defaultListSize = DEFAULT_LIST_SIZE): number {
+export function estimateCost(
+  op: PreparedOperation,
+  defaultListSize = DEFAULT_LIST_SIZE,
+  model: CostModel = 'ibm',
+): number {
   const root = op.schema.getRootType(op.operation.operation);
   if (!root) return 0;
   return roundCost(
-    operationBaseCost(op) + new Estimator(op, defaultListSize).object(root, [op.operation.selectionSet]),
+    operationBaseCost(op, model) + new Estimator(op, defaultListSize, model).object(root, [op.operation.selectionSet]),
   );
 }
 
@@ -87,6 +93,7 @@ interface Sizing {
 class Estimator {
   readonly #op: PreparedOperation;
   readonly #defaultListSize: number;
+  readonly #model: CostModel;
   /**
    * Per (type, selection sets, sizing): the cost of one object. Fragments spread under many
    * aliases would otherwise make the walk exponential in the document's size.
@@ -94,9 +101,10 @@ class Estimator {
   readonly #memo = new Map<string, number>();
   readonly #ids = new Map<SelectionSetNode, number>();
 
-  constructor(op: PreparedOperation, defaultListSize: number) {
+  constructor(op: PreparedOperation, defaultListSize: number, model: CostModel) {
     this.#op = op;
     this.#defaultListSize = defaultListSize;
+    this.#model = model;
   }
 
   /** The cost of the fields selected on one object of `type`. */
@@ -128,17 +136,26 @@ class Estimator {
     }
     const named = getNamedType(def.type);
     const sets = subSelections(nodes);
-    let item: number;
-    if (isObjectType(named)) item = (info.weight ?? typeWeight(schema, named)) + this.object(named, sets, children);
-    else if (isAbstractType(named))
-      item = Math.max(
+    const argsCost = argumentsCost(def, args);
+    if (isObjectType(named)) {
+      const own = info.weight ?? typeWeight(schema, named);
+      return combineFieldCost(this.#model, own, argsCost, this.object(named, sets, children), n);
+    }
+    if (isAbstractType(named)) {
+      // The most expensive possible type (spec 7.2).
+      const types = schema.getPossibleTypes(named);
+      if (this.#model === 'ibm') {
+        const each = Math.max(0, ...types.map((t) => this.object(t, sets, children)));
+        return combineFieldCost('ibm', info.weight ?? typeWeight(schema, named), argsCost, each, n);
+      }
+      return Math.max(
         0,
-        ...schema
-          .getPossibleTypes(named)
-          .map((t) => (info.weight ?? typeWeight(schema, t)) + this.object(t, sets, children)),
+        ...types.map((t) =>
+          combineFieldCost('apollo', info.weight ?? typeWeight(schema, t), argsCost, this.object(t, sets, children), n),
+        ),
       );
-    else item = info.weight ?? typeWeight(schema, named);
-    return Math.max(0, n * item + argumentsCost(def, args));
+    }
+    return combineFieldCost(this.#model, info.weight ?? typeWeight(schema, named), argsCost, 0, n);
   }
 
   #id(set: SelectionSetNode): number {

@@ -249,11 +249,31 @@ export function subSelections(nodes: readonly FieldNode[]): SelectionSetNode[] {
   return nodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
 }
 
-/** Apollo's base cost of an operation type (the spec leaves it open): mutations 10, others 0. */
-export const MUTATION_BASE_COST = 10;
+/**
+ * How the weights combine (README, "Cost"):
+ * - 'ibm', the IBM Cost Directives spec's field cost: a field's weight counts once per time
+ *   its resolver runs, its children once per item: `authors(limit: 5) { email }` with email
+ *   @cost 2 is 1 + 5 x 2 = 11;
+ * - 'apollo', Apollo Router's demand control: a list field's weight counts once per item, and
+ *   a mutation adds 10: the same operation is 5 x (1 + 2) = 15.
+ */
+export type CostModel = 'ibm' | 'apollo';
 
-export function operationBaseCost(op: PreparedOperation): number {
-  return op.operation.operation === 'mutation' ? MUTATION_BASE_COST : 0;
+/** Apollo's base cost of an operation type: mutations 10, others 0. The IBM spec has none. */
+export const APOLLO_MUTATION_BASE_COST = 10;
+
+export function operationBaseCost(op: PreparedOperation, model: CostModel): number {
+  return model === 'apollo' && op.operation.operation === 'mutation' ? APOLLO_MUTATION_BASE_COST : 0;
+}
+
+/**
+ * The cost of one field occurrence from its parts: `own` its weight (with `args` the cost of
+ * its arguments), `each` what one item's selections cost, `n` its list size (1 for a single
+ * value). Never negative (spec 7.1).
+ */
+export function combineFieldCost(model: CostModel, own: number, args: number, each: number, n: number): number {
+  if (model === 'ibm') return Math.max(0, own + args) + n * each;
+  return Math.max(0, n * (own + each) + args);
 }
 
 /** Costs are sums of weights such as 0.1: round away the float noise before they are compared or shown. */

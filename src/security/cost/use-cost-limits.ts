@@ -14,7 +14,8 @@
 // - Redis unreachable: the store's failure policy decides (limits/failure-policy.ts): open,
 //   the take succeeds; closed, it is refused and the client gets the 429 with Retry-After: 1;
 // - `extensions.cost { requestedQueryCost, actualQueryCost, throttleStatus { maximumAvailable,
-//   currentlyAvailable, restoreRate } }` on every executed or cost-refused operation. Without a
+//   currentlyAvailable, restoreRate } }` on every executed or cost-refused operation. The
+//   plugin is installed only with --max-cost or --cost-budget (security-layer.ts); without a
 //   budget there is no bucket and the three throttleStatus values are null. A refused
 //   operation's actualQueryCost is 0. Operations that fail parsing or validation never reach
 //   this plugin and carry no cost. Subscriptions are estimated and charged when they start,
@@ -87,7 +88,7 @@ export function useCostLimits(options: CostOptions, store: LimitStore, deps: Cos
     if (cached !== undefined) return cached;
     let result: number | GraphQLError;
     try {
-      result = estimateCost(op, options.defaultListSize);
+      result = estimateCost(op, options.defaultListSize, options.model ?? 'ibm');
     } catch (e) {
       if (!(e instanceof GraphQLError)) throw e;
       result = e;
@@ -167,7 +168,7 @@ export function useCostLimits(options: CostOptions, store: LimitStore, deps: Cos
       return {
         async onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) return;
-          const actual = actualCost(admitted.op, result.data);
+          const actual = actualCost(admitted.op, result.data, options.model ?? 'ibm');
           const available = await settle(admitted, actual);
           setResult({
             ...result,

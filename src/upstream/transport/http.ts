@@ -1,13 +1,15 @@
-// HTTP to one replica: one undici Pool per replica (keep-alive, capped connections,
-// timeouts taken from the upstream, not undici's 300 s defaults). Knows nothing of
-// balancing or GraphQL; failures become TransportFailure with whether the request reached
-// the replica, which the cluster's retry rule needs.
+// HTTP to one replica: one undici Pool per replica origin (keep-alive, capped connections,
+// timeouts taken from the upstream, not undici's 300 s defaults). A replica url may carry a
+// base path (`https://api.example.com/v1`): undici pools take an origin only, so the path is
+// kept apart and prefixes every request's path. Knows nothing of balancing or GraphQL;
+// failures become TransportFailure with whether the request reached the replica, which the
+// cluster's retry rule needs.
 import { type Dispatcher, Pool } from 'undici';
 import { TransportFailure } from '../types.js';
 
 export interface HttpRequest {
   method: string;
-  /** Path and query, starting with "/". */
+  /** Path and query, starting with "/" (or "" for the replica url itself), below the replica's base path. */
   path: string;
   headers: Record<string, string>;
   body?: string;
@@ -18,6 +20,21 @@ export interface HttpResponse {
   status: number;
   contentType: string | undefined;
   text: string;
+  /** The answer's headers, lower-cased names (a repeated header is an array). */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface ReplicaAddress {
+  /** scheme://host:port, what an undici Pool connects to. */
+  origin: string;
+  /** The url's path without a trailing "/", "" when it has none. */
+  basePath: string;
+}
+
+/** A replica url split into the origin an undici Pool takes and the base path that prefixes requests. */
+export function replicaAddress(url: string): ReplicaAddress {
+  const parsed = new URL(url);
+  return { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') };
 }
 
 const CONNECTIONS_PER_REPLICA = 64;
@@ -34,6 +51,7 @@ const NOT_REACHED_CODES = new Set([
 
 export class HttpTransport {
   #pools = new Map<string, Pool>();
+  #addresses = new Map<string, ReplicaAddress>();
   readonly #connectTimeoutMs: number;
 
   constructor(connectTimeoutMs: number) {
@@ -54,7 +72,16 @@ export class HttpTransport {
     return pool;
   }
 
-  async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
+  #address(replicaUrl: string): ReplicaAddress {
+    let address = this.#addresses.get(replicaUrl);
+    if (!address) this.#addresses.set(replicaUrl, (address = replicaAddress(replicaUrl)));
+    return address;
+  }
+
+  /** `replicaUrl` as declared (it may carry a base path); failures name it. */
+  async send(replicaUrl: string, req: HttpRequest): Promise<HttpResponse> {
+    const { origin, basePath } = this.#address(replicaUrl);
+    const path = basePath + req.path || '/';
     // undici checks headersTimeout/bodyTimeout on a coarse timer (about 500 ms ticks: a
     // 200 ms timeout fired after 1 s), so the per-try deadline is a timer of its own.
     const deadline = AbortSignal.timeout(req.timeoutMs);
@@ -62,7 +89,7 @@ export class HttpTransport {
     try {
       res = await this.#pool(origin).request({
         method: req.method as 'GET',
-        path: req.path,
+        path,
         headers: req.headers,
         body: req.body,
         headersTimeout: req.timeoutMs,
@@ -70,14 +97,19 @@ export class HttpTransport {
         signal: deadline,
       });
     } catch (e) {
-      throw classify(e, origin, deadline);
+      throw classify(e, replicaUrl, deadline);
     }
     try {
       const text = await res.body.text();
       const contentType = res.headers['content-type'];
-      return { status: res.statusCode, contentType: Array.isArray(contentType) ? contentType[0] : contentType, text };
+      return {
+        status: res.statusCode,
+        contentType: Array.isArray(contentType) ? contentType[0] : contentType,
+        text,
+        headers: res.headers,
+      };
     } catch (e) {
-      throw classify(e, origin, deadline);
+      throw classify(e, replicaUrl, deadline);
     }
   }
 
@@ -87,18 +119,18 @@ export class HttpTransport {
   }
 }
 
-function classify(e: unknown, origin: string, deadline: AbortSignal): TransportFailure {
+function classify(e: unknown, replica: string, deadline: AbortSignal): TransportFailure {
   const err = e as { code?: string; cause?: { code?: string }; message?: string };
   // The request may still have been connecting, but it may also have been sent: a write must not be repeated.
   if (deadline.aborted)
-    return new TransportFailure('timeout', true, origin, `no answer within the per-try timeout ${origin}`, {
+    return new TransportFailure('timeout', true, replica, `no answer within the per-try timeout ${replica}`, {
       cause: e,
     });
   const code = err.code === 'UND_ERR_CONNECT_TIMEOUT' ? err.code : (err.cause?.code ?? err.code ?? '');
   if (NOT_REACHED_CODES.has(code))
-    return new TransportFailure('connect', false, origin, `${code} ${origin}`, { cause: e });
+    return new TransportFailure('connect', false, replica, `${code} ${replica}`, { cause: e });
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new TransportFailure('timeout', true, origin, `${code} ${origin}`, { cause: e });
+    return new TransportFailure('timeout', true, replica, `${code} ${replica}`, { cause: e });
   }
-  return new TransportFailure('reset', true, origin, `${code || err.message} ${origin}`, { cause: e });
+  return new TransportFailure('reset', true, replica, `${code || err.message} ${replica}`, { cause: e });
 }

@@ -1,9 +1,11 @@
-// Cost analysis and cost limits (README, "Security and limits"): estimated costs
-// worked out by hand from the IBM cost spec (the model is written at the top of
+// Cost analysis and cost limits under --cost-model apollo (README, "Cost"): estimated costs
+// worked out by hand in Apollo Router's reading of the IBM cost spec (a list field's weight
+// once per item, mutations 10; the model is written at the top of
 // src/security/cost/estimate.ts), actual costs from the lists an upstream really returned,
 // --max-cost, and the per-client budget (take, refund, refill, 429 + Retry-After), all
 // through a real gateway and an upstream that records every call, so "no upstream call" is a
-// count. Two gateways sharing one budget through Redis: test/security-redis-shared.test.ts.
+// count. The default model, the spec's own, is cost-ibm.test.ts; two gateways sharing one
+// budget through Redis: redis-shared.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'graphql';
@@ -14,6 +16,9 @@ import { type GraphQLResponse, type Harness, httpUpstream, startHarness } from '
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 import { mintToken } from '../helpers/jwt-fixtures.js';
 import { sleep } from '../helpers/wait.js';
+
+const apolloActual = (op: Parameters<typeof actualCost>[0], data: Parameters<typeof actualCost>[1]) =>
+  actualCost(op, data, 'apollo');
 
 const SECRET = 'quilt-cost-test-secret-0123456789-abcdef';
 
@@ -84,9 +89,10 @@ async function startShop(): Promise<Shop> {
   return shop;
 }
 
+// A maximum far above every cost here: cost analysis runs only when a limit is set.
 const security = (cost: Partial<CostOptions>, over: Partial<SecurityOptions> = {}): SecurityOptions => ({
   ...DEFAULT_SECURITY,
-  cost: { ...DEFAULT_SECURITY.cost, ...cost },
+  cost: { ...DEFAULT_SECURITY.cost, model: 'apollo', maxCost: 1_000_000, ...cost },
   ...over,
 });
 
@@ -101,7 +107,7 @@ const costOf = (r: GraphQLResponse): CostExt =>
 function estimate(h: Harness, query: string, variables?: Record<string, unknown>): number {
   const op = prepareOperation(h.gateway.manager.current!.schema, parse(query), undefined, variables);
   assert.ok(op, 'the operation prepares');
-  return estimateCost(op, 10);
+  return estimateCost(op, 10, 'apollo');
 }
 
 // Each row: the operation, its variables, and its estimated cost worked out from the spec
@@ -200,7 +206,7 @@ const TABLE: { name: string; query: string; variables?: Record<string, unknown>;
   { name: 'introspection is free', query: '{ __typename __type(name: "Product") { fields { name } } }', cost: 0 },
 ];
 
-describe('cost: estimated by hand from the spec', () => {
+describe('cost (apollo model): estimated by hand', () => {
   let shop: Shop;
   let h: Harness;
   before(async () => {
@@ -264,7 +270,7 @@ describe('cost: estimated by hand from the spec', () => {
   }
 });
 
-describe('cost: actual, from the lists returned', () => {
+describe('cost (apollo model): actual, from the lists returned', () => {
   let shop: Shop;
   let h: Harness;
   before(async () => {
@@ -309,25 +315,25 @@ describe('cost: actual, from the lists returned', () => {
     const schemaNow = h.gateway.manager.current!.schema;
     const op = (q: string) => prepareOperation(schemaNow, parse(q), undefined, undefined)!;
     // reviews null: only its arguments (exact @cost 5) = 5
-    assert.equal(actualCost(op('{ reviews(first: 2, exact: true) { total } }'), { reviews: null }), 5);
+    assert.equal(apolloActual(op('{ reviews(first: 2, exact: true) { total } }'), { reviews: null }), 5);
     // friends [u, null]: 1 × (1 + 0) for the item that is there; users: 1 × (1 + 1) = 2
     assert.equal(
-      actualCost(op('{ users(first: 1) { friends { id } } }'), { users: [{ friends: [{ id: 'a' }, null] }] }),
+      apolloActual(op('{ users(first: 1) { friends { id } } }'), { users: [{ friends: [{ id: 'a' }, null] }] }),
       2,
     );
     // a User, told by __typename: 1 (not Product's 2 + 3)
     assert.equal(
-      actualCost(op('{ node(id: "1") { __typename ... on Product { status } ... on User { id } } }'), {
+      apolloActual(op('{ node(id: "1") { __typename ... on Product { status } ... on User { id } } }'), {
         node: { __typename: 'User', id: 'u' },
       }),
       1,
     );
     // mutation with no data: the base 10 only
-    assert.equal(actualCost(op('mutation { addReview(body: "x") { id } }'), null), 10);
+    assert.equal(apolloActual(op('mutation { addReview(body: "x") { id } }'), null), 10);
   });
 });
 
-describe('cost: --max-cost', () => {
+describe('cost (apollo model): --max-cost', () => {
   let shop: Shop;
   let h: Harness;
   before(async () => {
@@ -393,7 +399,7 @@ function assertLevel(prev: Reading, now: Reading, spent: number, what: string): 
   );
 }
 
-describe('cost: the per-client budget', () => {
+describe('cost (apollo model): the per-client budget', () => {
   let shop: Shop;
   let h: Harness;
   const bearer = async (sub: string) => ({ authorization: `Bearer ${await mintToken(SECRET, { sub })}` });
