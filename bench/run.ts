@@ -48,7 +48,7 @@ const QUERIES: readonly BenchQuery[] = [
   { name: 'list', query: '{ users(limit: 20) { id name email } }' },
   { name: 'batched', query: '{ users(limit: 20) { id name posts { id title } } }' },
   { name: 'merged', query: '{ products(limit: 20) { id name price seller { id name email } } }' },
-  // REST users (1 call) -> gRPC ListOrdersByUsers (1 call for the 20 users) ->
+  // REST users (1 call) -> gRPC ListUserOrders (1 call for the 20 users) ->
   // REST products by ids (1 call for every distinct product): 3 upstream calls.
   {
     name: 'fan-out',

@@ -38,7 +38,7 @@ import type {
 
 /**
  * The bench's fan-out query (bench/run.ts measures it too): REST users (1 call) -> gRPC
- * ListOrdersByUsers (1 call for the 20 users) -> REST products by ids (1 call): 3 calls.
+ * ListUserOrders (1 call for the 20 users) -> REST products by ids (1 call): 3 calls.
  */
 export const FAN_OUT_QUERY =
   '{ users(limit: 20) { id name orders { id total items { quantity product { id name price } } } } }';

@@ -33,6 +33,9 @@ export interface ServiceOptions {
   // Answer every business request (not /health or /__calls) this many ms late:
   // the bench's slow replica. Default 0. The CLI reads it from DEMO_DELAY_ENV.
   delayMs?: number;
+  // Also serve every route (and /health) under this prefix, as a service mounted behind
+  // an ingress at /catalog/v1 is; the routes see the path without it. Default: none.
+  basePath?: string;
 }
 
 /** Env var the backend CLIs read at startup: an added latency per response, in ms (default 0). */
@@ -126,13 +129,15 @@ export function startJsonService(route: RouteHandler, opts: ServiceOptions = {})
   const host = opts.host ?? '127.0.0.1';
   const maxRecorded = opts.maxRecordedRequests ?? Infinity;
   const delayMs = opts.delayMs ?? 0;
+  const basePath = opts.basePath?.replace(/\/+$/, '');
   const recorder = new CallRecorder<RecordedRequest>((entry) => entry.path, maxRecorded);
 
   const server = createServer((req, res) => {
     const handle = async (): Promise<void> => {
       const method = req.method ?? 'GET';
       const url = new URL(req.url ?? '/', 'http://backend.local');
-      const path = url.pathname;
+      const mounted = basePath && url.pathname.startsWith(`${basePath}/`);
+      const path = mounted ? url.pathname.slice(basePath.length) : url.pathname;
       const body = await readJsonBody(req);
 
       if (path === '/health' && method === 'GET') return sendJson(res, ok({ status: 'ok' }));

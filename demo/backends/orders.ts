@@ -201,6 +201,17 @@ function ordersSpec({ noteCancellation }: GrpcServiceHooks): GrpcServiceSpec {
     callback(null, { orders });
   };
 
+  const ListUserOrders: Unary<{ user_ids: string[] }, { results: { user_id: string; orders: Order[] }[] }> = (
+    call,
+    callback,
+  ) => {
+    const results = [...new Set(call.request.user_ids)].map((userId) => ({
+      user_id: userId,
+      orders: store.byUser.get(userId) ?? [],
+    }));
+    callback(null, { results });
+  };
+
   const CreateOrder: Unary<{ user_id: string; items: OrderItem[] }, { order: Order }> = (call, callback) => {
     const { user_id: userId, items } = call.request;
     if (userId === '') return callback(fail(grpc.status.INVALID_ARGUMENT, 'user_id is required'));
@@ -264,7 +275,13 @@ function ordersSpec({ noteCancellation }: GrpcServiceHooks): GrpcServiceSpec {
   return {
     serviceName: ORDERS_SERVICE_NAME,
     definition: ordersServiceDefinition(),
-    implementation: { GetOrder, ListOrdersByUsers, CreateOrder, WatchOrders } as grpc.UntypedServiceImplementation,
+    implementation: {
+      GetOrder,
+      ListOrdersByUsers,
+      ListUserOrders,
+      CreateOrder,
+      WatchOrders,
+    } as grpc.UntypedServiceImplementation,
   };
 }
 

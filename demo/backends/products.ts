@@ -1,5 +1,8 @@
 // Demo "products" REST backend: 200 deterministic products, each sold by one
 // of the users service's 100 users (sellerId), so the gateway can merge them.
+// Mounted at /catalog/v1 (schemas/products.graphql names it in its replica urls),
+// and at the root too. Its availability values are written the way REST APIs
+// write them ("in-stock"), which the schema maps with @enumValue.
 // Run: npx tsx demo/backends/products.ts --port 4011
 import {
   idFromPath,
@@ -18,12 +21,18 @@ import {
 
 export type { RecordedRequest, RunningService } from './http-service.js';
 
+export type Availability = 'in-stock' | 'out-of-stock' | 'pre-order';
+
 export interface Product {
   id: string;
   name: string;
   price: number;
   sellerId: string;
+  availability: Availability;
 }
+
+export const PRODUCTS_BASE_PATH = '/catalog/v1';
+const AVAILABILITY: readonly Availability[] = ['in-stock', 'in-stock', 'out-of-stock', 'in-stock', 'pre-order'];
 
 export const PRODUCT_COUNT = 200;
 const SELLER_COUNT = 100; // matches the users service
@@ -35,6 +44,7 @@ export function makeProduct(n: number): Product {
     // toFixed keeps prices free of binary float noise (e.g. 10.990000000000002).
     price: Number((9.99 + n).toFixed(2)),
     sellerId: String(((n - 1) % SELLER_COUNT) + 1),
+    availability: AVAILABILITY[(n - 1) % AVAILABILITY.length]!,
   };
 }
 
@@ -55,7 +65,8 @@ function route({ method, path, query }: ServiceRequest): JsonReply {
       const sellers = new Set(listParam(query, 'sellerId'));
       return ok(PRODUCTS.filter((product) => sellers.has(product.sellerId)));
     }
-    return paginate(PRODUCTS, query);
+    const availability = query.get('availability');
+    return paginate(availability ? PRODUCTS.filter((p) => p.availability === availability) : PRODUCTS, query);
   }
 
   const productId = idFromPath(path, 'products');
@@ -68,7 +79,7 @@ function route({ method, path, query }: ServiceRequest): JsonReply {
 }
 
 export function startProductsService(opts: ServiceOptions = {}): Promise<RunningService> {
-  return startJsonService(route, opts);
+  return startJsonService(route, { basePath: PRODUCTS_BASE_PATH, ...opts });
 }
 
 if (isMainModule(import.meta.url)) {

@@ -159,13 +159,18 @@ export class EntityCompleter {
     const renames = this.mapping.renamesOf(typeName, origin);
     // Read after the renames: the key sits at the origin's own path (or, renamed, at its name).
     const keyOf = keyPath?.length === 1 ? (o: Obj) => o[keyPath[0]] : (o: Obj) => getPath(o, keyPath ?? []);
-    // Plans by selection: selectedFields returns the same array for the same document.
+    // Plans by selection: selectedFields returns the same array for the same document. An
+    // entity given by its key alone has none of its origin's fields either: its plan asks
+    // every owner, the origin included.
     const plans = new WeakMap<readonly SelectedField[], PlanStep[]>();
+    const keyPlans = new WeakMap<readonly SelectedField[], PlanStep[]>();
     const complete = (value: unknown, ctx: QuiltContext, info: GraphQLResolveInfo): unknown => {
       if (value === null || value === undefined || value instanceof Error) return value;
       const selected = selectedFields(info, typeName);
-      let steps = plans.get(selected);
-      if (!steps) plans.set(selected, (steps = this.#plan(typeName, origin, selected)));
+      const byKey = isKey(value) || (Array.isArray(value) && value.some(isKey));
+      const cache = byKey ? keyPlans : plans;
+      let steps = cache.get(selected);
+      if (!steps) cache.set(selected, (steps = this.#plan(typeName, byKey ? undefined : origin, selected)));
       // A source may refer to an entity by its key alone (`sellerId: "7"`). When one other
       // source supplies the rest, its object is the entity: no copy, one promise per key.
       if (isKey(value) && steps.length === 1 && steps[0].lookup.load) return steps[0].lookup.load(String(value), ctx);
@@ -207,7 +212,8 @@ export class EntityCompleter {
     return Promise.all(steps.map((s) => s.lookup.complete(objects, keys, s.copy, ctx, info))).then(() => normalized);
   }
 
-  #plan(typeName: string, origin: SourceFile, selected: readonly SelectedField[]): PlanStep[] {
+  /** `origin` undefined: the objects hold a key only, so every owner's fields are looked up. */
+  #plan(typeName: string, origin: SourceFile | undefined, selected: readonly SelectedField[]): PlanStep[] {
     const type = this.model.types.get(typeName);
     const lookups = this.lookups.get(typeName);
     if (!type || !lookups) return [];
@@ -226,8 +232,10 @@ export class EntityCompleter {
           : this.mapping.resultKey(typeName, fieldName, owner.source);
       if (!step.copy.includes(key)) step.copy.push(key);
     };
+    // A key reference holds its key: the key field needs no lookup.
+    const keyField = origin === undefined ? this.keyFieldOf(typeName) : undefined;
     for (const { name, responseKey } of selected) {
-      if (name === '__typename') continue;
+      if (name === '__typename' || name === keyField) continue;
       const required = this.requires.get(`${typeName}.${name}`);
       if (required) for (const r of required) need(r, r);
       else need(name, responseKey);

@@ -43,23 +43,38 @@ export class HttpCall implements UpstreamCall {
     this.#isRead = READ_METHODS.has(spec.method);
   }
 
-  /** The picked JSON, or NOT_FOUND for a 404 (the field decides whether that is null). */
+  /** The field's value, or NOT_FOUND for a 404 (the field decides whether that is null). */
   run(scope: TemplateScope, ctx: QuiltContext): Promise<unknown> {
     const spec = this.#spec;
     const path = spec.url(scope);
     const fieldHeaders = this.#fieldHeaders(scope);
     const body = spec.body ? JSON.stringify(spec.body(scope)) : undefined;
-    if (!this.#isRead) return this.#send(path, fieldHeaders, body, scope, ctx);
-    // The upstream's own headers are the same for every call of one request, so the
-    // method, path and this field's headers identify a read.
-    const dedupeKey = `${spec.upstream.config.name} ${spec.method} ${path}${fieldHeaders ? JSON.stringify(fieldHeaders) : ''}`;
-    const calls = perRequest(ctx, 'http-dedupe', () => new Map<string, Promise<unknown>>());
-    let pending = calls.get(dedupeKey);
-    if (!pending) {
-      pending = this.#send(path, fieldHeaders, body, scope, ctx);
-      calls.set(dedupeKey, pending);
+    let answer: Promise<Answer>;
+    if (!this.#isRead) answer = this.#exchange(path, fieldHeaders, body, scope, ctx);
+    else {
+      // The upstream's own headers are the same for every call of one request, so the method,
+      // path and this field's headers identify a read. The answer is shared, not its reading:
+      // two fields may pick different parts of it or map its errors differently.
+      const dedupeKey = `${spec.upstream.config.name} ${spec.method} ${path}${fieldHeaders ? JSON.stringify(fieldHeaders) : ''}`;
+      const calls = perRequest(ctx, 'http-dedupe', () => new Map<string, Promise<Answer>>());
+      let pending = calls.get(dedupeKey);
+      if (!pending) calls.set(dedupeKey, (pending = this.#exchange(path, fieldHeaders, body, scope, ctx)));
+      answer = pending;
     }
-    return pending;
+    return answer.then(
+      (a) => this.#read(a, path, ctx),
+      (e: unknown) => {
+        const timeoutMs = spec.timeoutMs ?? spec.upstream.config.timeoutMs;
+        throw logged(
+          ctx,
+          transportError(spec.upstream.config.name, timeoutMs, e, { method: spec.method, path }, this.#errorMessage),
+        );
+      },
+    );
+  }
+
+  get #errorMessage(): string[] | undefined {
+    return this.#spec.errorMessage ?? this.#spec.upstream.config.errorMessage;
   }
 
   #fieldHeaders(scope: TemplateScope): Record<string, string> | undefined {
@@ -72,41 +87,42 @@ export class HttpCall implements UpstreamCall {
     return headers;
   }
 
-  async #send(
+  /** One call through the cluster; rejects with what the cluster threw. */
+  async #exchange(
     path: string,
     fieldHeaders: Record<string, string> | undefined,
     body: string | undefined,
     scope: TemplateScope,
     ctx: QuiltContext,
-  ): Promise<unknown> {
-    const { upstream, method, result, returns } = this.#spec;
-    const errorMessage = this.#spec.errorMessage ?? upstream.config.errorMessage;
+  ): Promise<Answer> {
+    const { upstream, method } = this.#spec;
     const headers = upstreamHeaders(upstream.config, scope, ctx);
     if (fieldHeaders) Object.assign(headers, fieldHeaders);
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const name = upstream.config.name;
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
-    let replicaUrl = '';
-    let response: HttpResponse;
-    try {
-      response = await upstream.cluster.call(
-        async (replica, tryTimeoutMs) => {
-          replicaUrl = replica.url;
-          return failOnServerError(
-            await upstream.http.send(replica.url, { method, path, headers, body, timeoutMs: tryTimeoutMs }),
-            replica.url,
-          );
-        },
-        { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs },
-      );
-    } catch (e) {
-      throw logged(ctx, transportError(name, timeoutMs, e, { method, path }, errorMessage));
-    }
+    let replica = '';
+    const response = await upstream.cluster.call(
+      async (r, tryTimeoutMs) => {
+        replica = r.url;
+        return failOnServerError(
+          await upstream.http.send(r.url, { method, path, headers, body, timeoutMs: tryTimeoutMs }),
+          r.url,
+        );
+      },
+      { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs },
+    );
     passResponseHeaders(ctx, upstream.config.responseHeaders, response.headers);
-    const detail = { method, path, replica: replicaUrl, status: response.status };
+    return { response, replica };
+  }
+
+  /** The answer as this field reads it. */
+  #read({ response, replica }: Answer, path: string, ctx: QuiltContext): unknown {
+    const { upstream, method, result, returns } = this.#spec;
+    const name = upstream.config.name;
+    const detail = { method, path, replica, status: response.status };
     if (response.status === 404) return NOT_FOUND;
     if (response.status >= 400) {
-      const message = upstreamMessage(response.text, errorMessage);
+      const message = upstreamMessage(response.text, this.#errorMessage);
       throw logged(
         ctx,
         httpStatusError(name, response.status, { ...detail, body: response.text.slice(0, 500) }, message),
@@ -125,4 +141,9 @@ export class HttpCall implements UpstreamCall {
     }
     return result ? getPath(json, result) : json;
   }
+}
+
+interface Answer {
+  response: HttpResponse;
+  replica: string;
 }
