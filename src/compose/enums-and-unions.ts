@@ -18,6 +18,8 @@ export interface EnumsAndUnions {
 
 export function readEnumsAndUnions(sources: readonly SourceFile[], problems: ProblemList): EnumsAndUnions {
   const enumValues = new Map<string, Map<string, string>>();
+  /** Enum name -> upstream value -> the GraphQL value it was first given to. */
+  const spelled = new Map<string, Map<string, string>>();
   const members = new Map<string, Set<string>>();
   const discriminatorNodes = new Map<string, { node: DirectiveNode; file: string }>();
   for (const source of sources) {
@@ -25,6 +27,8 @@ export function readEnumsAndUnions(sources: readonly SourceFile[], problems: Pro
       if (def.kind === Kind.ENUM_TYPE_DEFINITION || def.kind === Kind.ENUM_TYPE_EXTENSION) {
         const values = enumValues.get(def.name.value) ?? new Map<string, string>();
         enumValues.set(def.name.value, values);
+        const owners = spelled.get(def.name.value) ?? new Map<string, string>();
+        spelled.set(def.name.value, owners);
         for (const v of def.values ?? []) {
           const node = v.directives?.find((d) => d.name.value === 'enumValue');
           const upstream = node ? (readDirective(node).value as string) : v.name.value;
@@ -36,6 +40,15 @@ export function readEnumsAndUnions(sources: readonly SourceFile[], problems: Pro
               `${def.name.value}.${v.name.value} is "${upstream}" upstream here but "${earlier}" in another file; one enum has one spelling per value`,
             );
           }
+          const owner = owners.get(upstream);
+          if (owner !== undefined && owner !== v.name.value) {
+            problems.at(
+              node ?? v,
+              source.file,
+              `${def.name.value}.${v.name.value} and ${def.name.value}.${owner} both map to "${upstream}"`,
+            );
+          }
+          owners.set(upstream, v.name.value);
           values.set(v.name.value, upstream);
         }
       }
@@ -49,21 +62,7 @@ export function readEnumsAndUnions(sources: readonly SourceFile[], problems: Pro
     }
   }
   const enums = new Map<string, Set<string>>();
-  for (const [name, values] of enumValues) {
-    const upstreams = new Map<string, string>();
-    for (const [gql, upstream] of values) {
-      const clash = upstreams.get(upstream);
-      if (clash)
-        problems.add({
-          file: sources[0]?.file ?? '',
-          line: 1,
-          column: 1,
-          message: `${name}.${gql} and ${name}.${clash} both map to "${upstream}"`,
-        });
-      upstreams.set(upstream, gql);
-    }
-    enums.set(name, new Set(upstreams.keys()));
-  }
+  for (const [name, values] of enumValues) enums.set(name, new Set(values.values()));
   const discriminators = new Map<string, Discriminator>();
   for (const [name, { node, file }] of discriminatorNodes) {
     const known = [...(members.get(name) ?? [])];
