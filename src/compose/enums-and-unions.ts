@@ -14,6 +14,8 @@ export interface EnumsAndUnions {
   enumValues: Map<string, Map<string, string>>;
   /** Union or interface name -> how its objects' types are told apart. */
   discriminators: Map<string, Discriminator>;
+  /** Union or interface name -> its member (or implementing) object types. */
+  abstracts: Map<string, Set<string>>;
 }
 
 export function readEnumsAndUnions(sources: readonly SourceFile[], problems: ProblemList): EnumsAndUnions {
@@ -77,7 +79,7 @@ export function readEnumsAndUnions(sources: readonly SourceFile[], problems: Pro
     }
     discriminators.set(name, discriminator);
   }
-  return { enums, enumValues, discriminators };
+  return { enums, enumValues, discriminators, abstracts: members };
 }
 
 export interface Discriminator {

@@ -197,6 +197,28 @@ export class GrpcSource {
     const key = `${typeName}<-${message}`;
     if (seen.has(key)) return;
     seen.add(key);
+    const members = model.abstracts.get(typeName);
+    if (members) {
+      // A gRPC reply carries no __typename: only a @discriminator tells its members apart
+      // (for a oneof: field "<the oneof's name>", each member reading `@from(path: "<member>.x")`).
+      if (!model.discriminators.has(typeName)) {
+        problems.at(
+          type,
+          this.file.file,
+          `${where}: ${typeName} is a union or interface over ${message}, and a gRPC reply carries no __typename; add @discriminator(field:) to ${typeName} (for a oneof: its name)`,
+        );
+      }
+      for (const member of members)
+        this.#checkType(
+          { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: member } },
+          message,
+          model,
+          where,
+          seen,
+          problems,
+        );
+      return;
+    }
     const fields = this.#fieldsOf(message);
     const object = model.types.get(typeName);
     if (!fields || !object) return;
@@ -229,7 +251,8 @@ export class GrpcSource {
         continue;
       }
       if (proto.kind === 'message' && !SCALARS_FOR[proto.protoType]) {
-        if (model.types.has(target)) this.#checkType(gql.node.type, proto.protoType, model, where, seen, problems);
+        if (model.types.has(target) || model.abstracts.has(target))
+          this.#checkType(gql.node.type, proto.protoType, model, where, seen, problems);
         else if (!custom)
           problems.at(
             gql.node.type,

@@ -5,7 +5,10 @@
 // property (with a types map, or by name); without it, `__typename` in the JSON does; and
 // any other value graphql-js cannot fit into the schema is coded too, never an internal error.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { type RunningGrpcService, startOrdersService } from '../../demo/backends/orders.js';
 import { assertExit, assertReported, runCheck, schemaFolder } from '../helpers/check-fixtures.js';
 import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
@@ -254,6 +257,72 @@ type Query { otherSize: Size @http(GET: "/s") }
         'b.graphql',
         ['@enumValue(value: "sm")'],
         /Size\.S is "sm" upstream here but "small" in another file/,
+      );
+    } finally {
+      fixture.remove();
+    }
+  });
+});
+
+describe('a union over a gRPC oneof', () => {
+  const PETS_PROTO = new URL('../fixtures/grpc/pets.proto', import.meta.url);
+  const union = (
+    discriminator: string,
+  ) => `extend schema @upstream(name: "pets", protocol: GRPC, proto: "pets.proto", service: "quilt.test.pets.PetService", replicas: [{ url: "127.0.0.1:PORT" }])
+union Pet ${discriminator} = Dog | Cat
+type Dog { name: String @from(path: "dog.name") barks: Boolean @from(path: "dog.barks") }
+type Cat { name: String @from(path: "cat.name") lives: Int @from(path: "cat.lives") }
+type Query { pets: [Pet!]! @grpc(method: "ListPets", result: "pets") }
+`;
+  let server: grpc.Server;
+  let port = 0;
+  before(async () => {
+    const definition = protoLoader.loadSync(PETS_PROTO.pathname, { keepCase: true, defaults: true, oneofs: true });
+    const service = (grpc.loadPackageDefinition(definition).quilt as any).test.pets.PetService.service;
+    server = new grpc.Server();
+    server.addService(service, {
+      ListPets: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+        cb(null, { pets: [{ dog: { name: 'Rex', barks: true } }, { cat: { name: 'Tom', lives: 9 } }] }),
+    });
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+  });
+  after(() => server?.forceShutdown());
+
+  test('@discriminator on the oneof name, members reading their message by @from', async () => {
+    const h = await startHarness({
+      'pets.proto': readFileSync(PETS_PROTO, 'utf8'),
+      'pets.graphql': union(
+        '@discriminator(field: "kind", types: [{ value: "dog", type: "Dog" }, { value: "cat", type: "Cat" }])',
+      ).replace('PORT', String(port)),
+    });
+    try {
+      const r = await h.query('{ pets { __typename ... on Dog { name barks } ... on Cat { name lives } } }');
+      assert.deepEqual(r.body, {
+        data: {
+          pets: [
+            { __typename: 'Dog', name: 'Rex', barks: true },
+            { __typename: 'Cat', name: 'Tom', lives: 9 },
+          ],
+        },
+      });
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('without @discriminator: a check problem, since a gRPC reply has no __typename', async () => {
+    const fixture = schemaFolder({
+      'pets.proto': readFileSync(PETS_PROTO, 'utf8'),
+      'pets.graphql': union('').replace('PORT', String(port)),
+    });
+    try {
+      const result = await runCheck(fixture.dir);
+      assertExit(result, 1);
+      assert.match(
+        result.stderr,
+        /Pet is a union or interface over quilt\.test\.pets\.Pet, and a gRPC reply carries no __typename; add @discriminator/,
       );
     } finally {
       fixture.remove();
