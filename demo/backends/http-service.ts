@@ -131,23 +131,29 @@ export function startJsonService(route: RouteHandler, opts: ServiceOptions = {})
   const delayMs = opts.delayMs ?? 0;
   const basePath = opts.basePath?.replace(/\/+$/, '');
   const recorder = new CallRecorder<RecordedRequest>((entry) => entry.path, maxRecorded);
+  // Business requests that came in under basePath, reported by /__calls as `mounted`.
+  let mountedCalls = 0;
 
   const server = createServer((req, res) => {
     const handle = async (): Promise<void> => {
       const method = req.method ?? 'GET';
       const url = new URL(req.url ?? '/', 'http://backend.local');
-      const mounted = basePath && url.pathname.startsWith(`${basePath}/`);
-      const path = mounted ? url.pathname.slice(basePath.length) : url.pathname;
+      const underBase = basePath && url.pathname.startsWith(`${basePath}/`);
+      const path = underBase ? url.pathname.slice(basePath.length) : url.pathname;
       const body = await readJsonBody(req);
 
       if (path === '/health' && method === 'GET') return sendJson(res, ok({ status: 'ok' }));
       if (path === '/__calls') {
-        if (method === 'DELETE') recorder.reset();
+        if (method === 'DELETE') {
+          recorder.reset();
+          mountedCalls = 0;
+        }
         if (method === 'GET' || method === 'DELETE') {
-          return sendJson(res, ok({ calls: recorder.calls, byPath: recorder.byKey() }));
+          return sendJson(res, ok({ calls: recorder.calls, byPath: recorder.byKey(), mounted: mountedCalls }));
         }
       }
 
+      if (underBase) mountedCalls++;
       recorder.record({ method, path, url: path + url.search, headers: { ...req.headers }, body });
       const reply = route({ method, path, query: url.searchParams, body });
       if (delayMs > 0) await new Promise((resolveDelay) => setTimeout(resolveDelay, delayMs));

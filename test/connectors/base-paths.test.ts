@@ -36,6 +36,7 @@ describe('base paths', () => {
     });
     graphql = createServer((req, res) => {
       graphqlPaths.push(req.url ?? '');
+      res.setHeader('x-served-by', 'reviews-1');
       return yoga(req, res);
     });
     await new Promise<void>((resolve) => graphql.listen(0, '127.0.0.1', resolve));
@@ -47,7 +48,7 @@ type User { id: ID! name: String! }
 type Query { user(id: ID!): User @http(GET: "/users/{args.id}") }
 `,
       'reviews.graphql': `extend schema @upstream(name: "reviews", protocol: GRAPHQL, replicas: [{ url: "${graphqlOrigin}/api/graphql" }],
-  endpoint: "/not-used", health: { intervalMs: 100, timeoutMs: 500 })
+  endpoint: "/not-used", health: { intervalMs: 100, timeoutMs: 500 }, responseHeaders: ["x-served-by"])
 type Query { reviews: [String!]! }
 `,
       'same.graphql': `extend schema @upstream(name: "same", protocol: GRAPHQL, replicas: [{ url: "${graphqlOrigin}" }], endpoint: "/api/graphql")
@@ -84,6 +85,7 @@ type Query { sameReviews: [String!]! @from(path: "reviews") }
     graphqlPaths.length = 0;
     const r = await h.query('{ reviews }');
     assert.deepEqual(r.body, { data: { reviews: ['good'] } });
+    assert.equal(r.headers.get('x-served-by'), 'reviews-1', 'a remote GraphQL answer passes its named headers too');
     await eventually(() => graphqlPaths.length >= 2, { what: 'a call and a health check' });
     assert.ok(
       graphqlPaths.every((p) => p === '/api/graphql'),

@@ -93,6 +93,30 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
       name: 'Product 1',
       seller: { name: 'User 1', products: [{ name: 'Product 1' }, { name: 'Product 101' }] },
     });
+    // The demo's shapes of real APIs: products mounted at /catalog/v1 (the replica urls' base
+    // path), its availability spelled "in-stock" upstream (@enumValue, both ways).
+    const available = await gql('{ products(limit: 5, availability: PRE_ORDER) { id availability } }');
+    assert.deepEqual(available, {
+      data: {
+        products: [
+          { id: '5', availability: 'PRE_ORDER' },
+          { id: '10', availability: 'PRE_ORDER' },
+          { id: '15', availability: 'PRE_ORDER' },
+          { id: '20', availability: 'PRE_ORDER' },
+          { id: '25', availability: 'PRE_ORDER' },
+        ],
+      },
+    });
+    const productCalls = await Promise.all(
+      [4011, 4012].map(
+        async (port) =>
+          (await (await fetch(`http://127.0.0.1:${port}/__calls`)).json()) as { calls: number; mounted: number },
+      ),
+    );
+    assert.ok(
+      productCalls.every((c) => c.mounted === c.calls) && productCalls.some((c) => c.calls > 0),
+      JSON.stringify(productCalls),
+    );
     const fanOut = await gql(
       '{ users(limit: 20) { id orders { id total items { quantity product { id name price } } } } }',
     );

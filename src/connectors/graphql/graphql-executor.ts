@@ -9,6 +9,7 @@ import { callRouting } from '../../request-context/call-routing.js';
 import type { QuiltContext } from '../../request-context/context.js';
 import { type HttpResponse, replicaAddress } from '../../upstream/transport/http.js';
 import { failOnServerError, logged, transportError, upstreamHeaders } from '../call-rules.js';
+import { passResponseHeaders } from '../response-headers.js';
 import type { UpstreamRuntime } from '../upstream-call.js';
 
 export class GraphqlExecutor {
@@ -73,6 +74,7 @@ export class GraphqlExecutor {
     } catch (e) {
       throw logged(ctx, transportError(config.name, config.timeoutMs, e, detail));
     }
+    passResponseHeaders(ctx, config.responseHeaders, response.headers);
     let json: ExecutionResult | undefined;
     try {
       json = JSON.parse(response.text) as ExecutionResult;
