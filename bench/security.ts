@@ -157,8 +157,11 @@ async function checkAnswer(spec: GatewaySpec): Promise<{ check: SecurityCheck; d
       throw new Error(`answered ${status} with an unusable result: ${text.slice(0, 400)}`);
     }
     const cost = body.extensions?.cost;
-    if (cost === undefined) throw new Error('the response has no extensions.cost');
+    // Cost analysis runs only with a limit: "off" must carry no cost at all, "on" must.
+    if (spec.label === 'off' && cost !== undefined)
+      throw new Error('"off" answered with extensions.cost: cost analysis ran without a limit');
     if (spec.label === 'on') {
+      if (cost === undefined) throw new Error('the response has no extensions.cost');
       const available = (cost as { throttleStatus?: { currentlyAvailable?: unknown } } | null)?.throttleStatus
         ?.currentlyAvailable;
       if (typeof available !== 'number') {
