@@ -15,8 +15,9 @@ const ARROWS = {
   security: ['errors', 'config', 'request-context'],
   observability: ['errors', 'upstream', 'security'],
   'proto-import': ['connectors'],
+  'openapi-import': ['errors'],
   server: ['errors', 'config', 'upstream', 'request-context', 'connectors', 'compose', 'security', 'observability'],
-  cli: ['errors', 'config', 'upstream', 'compose', 'security', 'server', 'proto-import', 'connectors'],
+  cli: ['errors', 'config', 'upstream', 'compose', 'security', 'server', 'proto-import', 'openapi-import', 'connectors'],
 };
 
 const room = (name) => (name === 'errors' ? '^src/errors\\.ts$' : `^src/${name}/`);

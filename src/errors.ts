@@ -365,3 +365,11 @@ export class ConfigError extends Error {
 export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.message}`;
 }
+
+/** A document `quilt import openapi` cannot turn into a schema file; the message names the file. */
+export class ImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}

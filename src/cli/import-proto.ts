@@ -13,14 +13,9 @@ const DEFAULT_REPLICA = '127.0.0.1:50051';
 const REPLICA = /^(grpcs?:\/\/)?[^/:,\s]+:\d+$/;
 const UPSTREAM_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
-export async function importCommand(argv: string[]): Promise<number> {
-  const [kind, ...rest] = argv;
-  if (kind !== 'proto')
-    throw new UsageError(
-      `import: unknown source kind "${kind ?? ''}"; usage: quilt import proto FILE.proto [--service NAME] [--out FILE]`,
-    );
+export async function importProto(argv: string[]): Promise<number> {
   // No environment variables: an import is one explicit invocation.
-  const { options, positionals } = parseOptions(rest, {}, IMPORT_FLAGS);
+  const { options, positionals } = parseOptions(argv, {}, IMPORT_FLAGS);
   if (positionals.length !== 1) throw new UsageError('import proto: needs exactly one FILE.proto');
   const given = positionals[0];
   const protoFile = resolve(given);

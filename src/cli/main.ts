@@ -1,4 +1,4 @@
-// `quilt serve`, `quilt check` and `quilt import` (src/cli/import-proto.ts).
+// `quilt serve`, `quilt check` and `quilt import proto|openapi` (import-proto.ts, import-openapi.ts).
 import { resolve } from 'node:path';
 import { compileSchema } from '../compose/compile-schema.js';
 import { loadSchemaFolder } from '../config/load-folder.js';
@@ -6,7 +6,8 @@ import { ConfigError, formatProblem } from '../errors.js';
 import { JwtConfigError } from '../security/jwt/index.js';
 import { startGateway } from '../server/gateway.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
-import { importCommand } from './import-proto.js';
+import { importOpenApi } from './import-openapi.js';
+import { importProto } from './import-proto.js';
 import { helpText, type OptionSources, type Options, parseOptions, UsageError } from './options.js';
 import { securityOptionsFrom } from './security-options.js';
 
@@ -17,7 +18,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return command ? 0 : 1;
   }
   try {
-    if (command === 'import') return await importCommand(rest);
+    if (command === 'import') {
+      const [kind, ...args] = rest;
+      if (kind === 'proto') return await importProto(args);
+      if (kind === 'openapi') return await importOpenApi(args);
+      throw new UsageError(
+        `import: unknown source kind "${kind ?? ''}"; usage: quilt import proto FILE.proto ... or quilt import openapi SPEC ...`,
+      );
+    }
     const { options, positionals, sources } = parseOptions(rest, env);
     if (command === 'check') return await check(String(positionals[0] ?? options.schemas));
     if (command === 'serve') return await serve(options, sources, env);

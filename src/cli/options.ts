@@ -47,6 +47,18 @@ export const IMPORT_FLAGS: FlagSpec[] = [
   { name: 'replicas', type: 'string', description: 'comma-separated host:port replicas (default 127.0.0.1:50051)' },
 ];
 
+/** `quilt import openapi`'s own flags, likewise command-line only. */
+export const OPENAPI_IMPORT_FLAGS: FlagSpec[] = [
+  { name: 'out', type: 'string', description: 'write the schema file here (default: stdout)' },
+  {
+    name: 'upstream-name',
+    type: 'string',
+    description: "@upstream(name:) (default: the document's title in kebab-case)",
+  },
+  { name: 'replicas', type: 'list', description: "comma-separated base urls (default: the document's first server)" },
+  { name: 'tags', type: 'list', description: 'only the operations with one of these tags' },
+];
+
 export function envName(flag: string): string {
   return `QUILT_${flag.replace(/-/g, '_').toUpperCase()}`;
 }
@@ -168,6 +180,8 @@ export function helpText(): string {
     '  quilt check [DIR]                              load and compose DIR as serve would; print the SDL or every problem',
     '  quilt import proto FILE.proto [--service NAME] [--out FILE] [--upstream-name NAME] [--replicas host:port,...]',
     '                                                 write a schema file serving a gRPC service',
+    '  quilt import openapi SPEC [--out FILE] [--upstream-name NAME] [--replicas URL,...] [--tags T,...]',
+    '                                                 write a schema file serving a REST API from its OpenAPI document',
     '',
     'Flags, each also read from its environment variable (a flag wins). --no-X is also',
     'QUILT_X=false or QUILT_NO_X=true. X,... flags take a comma-separated list and may be repeated.',
@@ -175,5 +189,8 @@ export function helpText(): string {
     '',
     'quilt import proto flags:',
     ...IMPORT_FLAGS.map((f) => `  --${f.name.padEnd(31)} ${f.description}`),
+    '',
+    'quilt import openapi flags:',
+    ...OPENAPI_IMPORT_FLAGS.map((f) => `  --${f.name.padEnd(31)} ${f.description}`),
   ].join('\n');
 }

@@ -19,7 +19,18 @@ export interface FieldShape {
   nullable: boolean;
 }
 
-export function upstreamFieldResolver(field: FieldModel, call: UpstreamCall, shape: FieldShape): Resolver {
+/** `renameArgs`: input fields sent under another JSON key (input-keys.ts). */
+export function upstreamFieldResolver(
+  field: FieldModel,
+  call: UpstreamCall,
+  shape: FieldShape,
+  renameArgs?: (args: Record<string, unknown>) => Record<string, unknown>,
+): Resolver {
+  const resolver = callResolver(field, call, shape);
+  return renameArgs ? (parent, args, ctx, info) => resolver(parent, renameArgs(args), ctx, info) : resolver;
+}
+
+function callResolver(field: FieldModel, call: UpstreamCall, shape: FieldShape): Resolver {
   const http = callOf(field)!;
   const upstream = field.source.upstream.name;
   // Not found on a nullable single object is "no such thing"; anywhere else it is an error.

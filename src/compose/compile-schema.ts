@@ -19,6 +19,7 @@ import { buildLookups, requiredParentFields } from './entity-lookups.js';
 import { FieldMapping } from './field-mapping.js';
 import { fieldResolvers } from './field-resolvers.js';
 import { GrpcSource } from './grpc-source.js';
+import { InputKeys } from './input-keys.js';
 import { buildModel, type CompositionModel } from './model.js';
 import { RemoteSource } from './remote-source.js';
 import { typeResolvers } from './type-resolvers.js';
@@ -78,6 +79,7 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   }
   const model = buildModel(sources, problems);
   checkModel(model, problems);
+  const inputKeys = new InputKeys(sources, problems);
   for (const type of model.types.values()) {
     for (const field of [...type.fields.values()].flat())
       if (field.grpc) grpcSources.get(field.source)?.check(field, model, problems);
@@ -88,7 +90,10 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   const mapping = new FieldMapping(model);
   const lookups = buildLookups(model, calls, remotes, mapping);
   const completer = new EntityCompleter(model, lookups, requiredParentFields(model), mapping);
-  const resolvers = { ...fieldResolvers({ model, calls, remotes, completer, mapping }), ...typeResolvers(model) };
+  const resolvers = {
+    ...fieldResolvers({ model, calls, remotes, completer, mapping, inputKeys }),
+    ...typeResolvers(model),
+  };
   let schema: GraphQLSchema;
   try {
     schema = makeExecutableSchema({

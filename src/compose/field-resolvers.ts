@@ -10,6 +10,7 @@ import { fromPathResolver, upstreamFieldResolver } from './call-fields.js';
 import type { CallCompiler } from './compile-calls.js';
 import type { EntityCompleter } from './entities.js';
 import type { FieldMapping } from './field-mapping.js';
+import type { InputKeys } from './input-keys.js';
 import { type CompositionModel, callOf, type FieldModel, isListType, namedTypeOf } from './model.js';
 import type { RemoteSource } from './remote-source.js';
 
@@ -28,6 +29,7 @@ export interface ResolverInputs {
   remotes: Map<SourceFile, RemoteSource>;
   completer: EntityCompleter;
   mapping: FieldMapping;
+  inputKeys: InputKeys;
 }
 
 export function fieldResolvers(inputs: ResolverInputs): ResolverMap {
@@ -62,7 +64,7 @@ function subscriptionResolver(
 
 function fieldResolver(
   owners: FieldModel[],
-  { calls, remotes, completer, mapping }: ResolverInputs,
+  { calls, remotes, completer, mapping, inputKeys }: ResolverInputs,
 ): Resolver | undefined {
   const withCall = owners.find((o) => callOf(o));
   const local = owners.find((o) => o.source.upstream.protocol !== 'GRAPHQL');
@@ -70,10 +72,12 @@ function fieldResolver(
   const remote = remotes.get(field.source);
   let resolver: Resolver | undefined;
   if (withCall) {
-    resolver = upstreamFieldResolver(field, calls.compile(field), {
-      list: isListType(field.node.type),
-      nullable: field.node.type.kind !== Kind.NON_NULL_TYPE,
-    });
+    resolver = upstreamFieldResolver(
+      field,
+      calls.compile(field),
+      { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE },
+      inputKeys.argsRenamer(field),
+    );
   } else if (remote) {
     resolver = remote.resolverFor(field);
   } else {

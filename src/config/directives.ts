@@ -132,7 +132,7 @@ directive @grpc(
   timeoutMs: Int
 ) on FIELD_DEFINITION
 
-directive @from(path: String!) on FIELD_DEFINITION
+directive @from(path: String!) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @key(selectionSet: String!) on OBJECT
 "a lookup of the returned entity by key; match: and pick: read the reply as @http's batching does (default match: keyField)"
 directive @merge(keyField: String, keyArg: String, match: String, pick: String) on FIELD_DEFINITION

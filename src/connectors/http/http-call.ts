@@ -5,7 +5,7 @@
 // Answers: 404 is NOT_FOUND (the field decides whether that is null); another error status
 // maps as gRPC statuses do (httpStatusError in src/errors.ts), with the upstream's own
 // message only where errorMessage: asks for it; a 204 or an empty body is true for a
-// Boolean field and null for any other; a text/plain body is the value of a String field;
+// Boolean field and null for any other; a text/* body (plain, HTML, CSV) is the value of a String field;
 // anything else must be JSON.
 import type { HeaderTemplate } from '../../config/upstream.js';
 import { httpStatusError, upstreamBadResponse } from '../../errors.js';
@@ -129,7 +129,7 @@ export class HttpCall implements UpstreamCall {
       );
     }
     if (response.text === '' || response.status === 204) return returns === 'Boolean' ? true : null;
-    if (returns === 'String' && response.contentType?.startsWith('text/plain')) return response.text;
+    if (returns === 'String' && response.contentType?.startsWith('text/')) return response.text;
     let json: unknown;
     try {
       json = JSON.parse(response.text);

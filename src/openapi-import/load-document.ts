@@ -1,0 +1,112 @@
+// Reads an OpenAPI document from a file and dereferences it with @readme/openapi-parser (local
+// and relative-file $refs; no network). What is not a document the importer can read fails
+// here with one clear message, the file and, where it has one, the line: HTML, a truncated
+// JSON, a YAML syntax error, a document without an "openapi" or "swagger" version, a $ref
+// that does not resolve. The root is parsed once here (yaml, for its line numbers) and
+// again by the parser, which needs the path to resolve relative refs.
+import { readFileSync } from 'node:fs';
+import { dereference } from '@readme/openapi-parser';
+import { LineCounter, parseDocument } from 'yaml';
+import { ImportError } from '../errors.js';
+import type { Schema } from './schema-types.js';
+
+export interface LoadedDocument {
+  doc: Schema;
+  /** Swagger 2.0 (definitions, host and basePath, parameters typed in place). */
+  swagger: boolean;
+  version: string;
+}
+
+export async function loadDocument(file: string, shown: string): Promise<LoadedDocument> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ImportError(
+      code === 'ENOENT' ? `${shown}: no such file` : `${shown}: cannot read: ${(e as Error).message}`,
+    );
+  }
+  const root = parseRoot(text, shown);
+  const version = versionOf(root, shown);
+  let doc: Schema;
+  try {
+    // circular: true keeps a recursive schema as a cycle of objects (schema-types.ts names
+    // each object once, so a cycle is a type that refers to itself).
+    doc = (await dereference(file, {
+      dereference: { circular: true },
+      resolve: { external: true, file: true },
+    })) as Schema;
+  } catch (e) {
+    throw new ImportError(`${shown}: ${refMessage(e as Error)}`);
+  }
+  return { doc, swagger: version.startsWith('2'), version };
+}
+
+function parseRoot(text: string, shown: string): unknown {
+  const start = text.trimStart();
+  if (start === '') throw new ImportError(`${shown}: the file is empty, not an OpenAPI document`);
+  if (start.startsWith('<'))
+    throw new ImportError(
+      `${shown}: this is HTML or XML (it starts with "${start.slice(0, 15)}"), not an OpenAPI document`,
+    );
+  if (start.startsWith('{') || start.startsWith('[')) {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new ImportError(
+        `${shown}: not valid JSON${jsonPosition(text, (e as Error).message)}: ${(e as Error).message}`,
+      );
+    }
+  }
+  const lines = new LineCounter();
+  const parsed = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  const error = parsed.errors[0];
+  if (error) {
+    const { line, col } = lines.linePos(error.pos[0]);
+    throw new ImportError(`${shown}:${line}:${col}: YAML syntax error: ${error.message.split('\n')[0]}`);
+  }
+  return parsed.toJS({ maxAliasCount: -1 });
+}
+
+/** " at line L, column C" from a JSON.parse message with a position; "" when it has none. */
+function jsonPosition(text: string, message: string): string {
+  if (/end of (JSON )?input/i.test(message)) return ' (it ends too soon: a truncated file?)';
+  const at = /position (\d+)/.exec(message);
+  if (!at) return '';
+  const before = text.slice(0, Number(at[1])).split('\n');
+  return ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
+function versionOf(root: unknown, shown: string): string {
+  if (!root || typeof root !== 'object' || Array.isArray(root))
+    throw new ImportError(
+      `${shown}: not an OpenAPI document: expected an object with "openapi" or "swagger", received ${Array.isArray(root) ? 'a list' : `a ${root === null ? 'null' : typeof root}`}`,
+    );
+  const r = root as Record<string, unknown>;
+  if (r.swagger !== undefined) {
+    if (String(r.swagger) === '2.0') return '2.0';
+    throw new ImportError(
+      `${shown}: Swagger ${String(r.swagger)} is not supported: expected "swagger": "2.0" or "openapi": "3.x"`,
+    );
+  }
+  if (r.openapi !== undefined) {
+    if (/^3\.[01](\.\d+)?$/.test(String(r.openapi))) return String(r.openapi);
+    throw new ImportError(`${shown}: OpenAPI ${String(r.openapi)} is not supported: expected 3.0 or 3.1`);
+  }
+  const keys = Object.keys(r)
+    .slice(0, 5)
+    .map((k) => `"${k}"`)
+    .join(', ');
+  throw new ImportError(
+    `${shown}: not an OpenAPI document: it has no "openapi" or "swagger" field (its keys: ${keys || 'none'})`,
+  );
+}
+
+/** The parser's message for a $ref it cannot follow, without its stack of internal paths. */
+function refMessage(e: Error): string {
+  const message = e.message.split('\n')[0];
+  if (e.name === 'MissingPointerError' || e.name === 'ResolverError' || /\$ref|pointer|ENOENT/i.test(message))
+    return `a $ref does not resolve: ${message}`;
+  return `cannot be dereferenced: ${message}`;
+}
