@@ -36,6 +36,7 @@ function compileHttpCall(field: FieldModel, upstream: UpstreamRuntime): Upstream
       method: http.method,
       url: compileUrl(http.url),
       body: http.body === undefined || http.body === null ? undefined : compileJson(http.body),
+      bodyFormat: http.bodyFormat,
       headers: http.headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
       result: http.result ? http.result.split('.') : undefined,
       timeoutMs: http.timeoutMs,

@@ -2,8 +2,8 @@
 // keys that are not GraphQL names ("$ref", "x-kind", "page[size]"). Arguments are renamed
 // before the call's templates see them, so `body: "{args.input}"` sends the upstream's keys.
 // Only input types with a renamed field (directly or nested) cost anything: for the others no
-// renamer is made. One key per field: an input field's value is written, not read, so a
-// dotted path has nothing to address.
+// renamer is made. One key per field (`key:`, or a `path:` of one step): an input field's
+// value is written, not read, so a dotted path has nothing to address.
 import {
   type DocumentNode,
   type InputObjectTypeDefinitionNode,
@@ -94,10 +94,13 @@ export class InputKeys {
 function keyOf(field: InputValueDefinitionNode, file: string, problems: ProblemList): string {
   const from = field.directives?.find((d) => d.name.value === 'from');
   if (!from) return field.name.value;
-  const path = readDirective(from).path as string;
-  if (path.includes('.') || path === '') {
-    problems.at(from, file, `@from on an input field names one JSON key, received "${path}"`);
-    return field.name.value;
-  }
-  return path;
+  const { path, key } = readDirective(from) as { path?: string; key?: string };
+  if (key !== undefined && path === undefined) return key;
+  if (path !== undefined && key === undefined && path !== '' && !path.includes('.')) return path;
+  problems.at(
+    from,
+    file,
+    `@from on the input field ${field.name.value} names one JSON key (key: "a.b", or path: without "."); received ${path !== undefined && key !== undefined ? 'both' : `path: "${path ?? ''}"`}`,
+  );
+  return field.name.value;
 }

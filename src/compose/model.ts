@@ -19,6 +19,7 @@ export interface HttpArgs {
   method: string;
   url: string;
   body?: unknown;
+  bodyFormat: 'JSON' | 'FORM';
   headers: { name: string; value: string }[];
   result?: string;
   key?: string;
@@ -118,6 +119,7 @@ function readField(source: SourceFile, typeName: string, node: FieldDefinitionNo
           method: methods[0],
           url: v[methods[0]] as string,
           body: v.body,
+          bodyFormat: v.bodyFormat as HttpArgs['bodyFormat'],
           headers: (v.headers as HttpArgs['headers'] | undefined) ?? [],
           result: v.result as string | undefined,
           key: v.key as string | undefined,
@@ -132,9 +134,13 @@ function readField(source: SourceFile, typeName: string, node: FieldDefinitionNo
       case 'grpc':
         model.grpc = readDirective(d) as unknown as GrpcArgs;
         break;
-      case 'from':
-        model.from = (readDirective(d).path as string).split('.');
+      case 'from': {
+        const { path, key } = readDirective(d) as { path?: string; key?: string };
+        if ((path === undefined) === (key === undefined))
+          problems.at(d, source.file, `@from on ${typeName}.${model.name} needs exactly one of path: or key:`);
+        else model.from = key !== undefined ? [key] : path!.split('.');
         break;
+      }
       case 'merge':
         model.merge = readDirective(d) as FieldModel['merge'];
         break;

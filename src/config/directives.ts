@@ -35,6 +35,8 @@ export const QUILT_DIRECTIVES_SDL = /* GraphQL */ `
 ${SECURITY_DIRECTIVES_SDL}
 scalar QuiltJSON
 enum QuiltProtocol { HTTP GRPC GRAPHQL }
+"how @http sends body: JSON, or FORM (application/x-www-form-urlencoded; nested keys as a[b], lists repeated)"
+enum QuiltBodyFormat { JSON FORM }
 enum QuiltBalanceAlgorithm { ROUND_ROBIN WEIGHTED_ROUND_ROBIN STICKY HASH LEAST_CONNECTIONS LEAST_RESPONSE_TIME RANDOM }
 input QuiltReplica { url: String! weight: Int = 1 }
 input QuiltHeader { name: String! value: String! }
@@ -108,6 +110,7 @@ directive @http(
   PATCH: String
   DELETE: String
   body: QuiltJSON
+  bodyFormat: QuiltBodyFormat = JSON
   headers: [QuiltHeader!]
   result: String
   key: String
@@ -132,7 +135,8 @@ directive @grpc(
   timeoutMs: Int
 ) on FIELD_DEFINITION
 
-directive @from(path: String!) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+"path: a dotted path into the JSON; key: one JSON key taken as it is, dots included (@odata.type)"
+directive @from(path: String, key: String) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @key(selectionSet: String!) on OBJECT
 "a lookup of the returned entity by key; match: and pick: read the reply as @http's batching does (default match: keyField)"
 directive @merge(keyField: String, keyArg: String, match: String, pick: String) on FIELD_DEFINITION

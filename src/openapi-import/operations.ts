@@ -18,6 +18,8 @@ export interface Parameter {
   description?: string;
   /** How the document joins a list in the query when not by repeating it ("csv", "pipes"). */
   joined?: string;
+  /** OpenAPI 3's style of an object in the query: form (each property its own parameter) or deepObject. */
+  style?: string;
   where: string;
 }
 
@@ -29,8 +31,8 @@ export interface Operation {
   description?: string;
   tags: string[];
   parameters: Parameter[];
-  /** The JSON body's schema; undefined: no body. */
-  body?: { schema: Schema | undefined; required: boolean; where: string };
+  /** The body's schema and how it is sent (JSON, or a urlencoded form); undefined: no body. */
+  body?: { schema: Schema | undefined; required: boolean; where: string; form: boolean };
   /** What a success returns: JSON (its schema), text (a String field), or nothing (a Boolean field). */
   answer: { kind: 'json'; schema: Schema | undefined; where: string } | { kind: 'text' } | { kind: 'empty' };
   /** Names of the security schemes the operation needs (any one of the requirement sets). */
@@ -39,6 +41,7 @@ export interface Operation {
 }
 
 const JSON_TYPE = /^application\/([^;]+\+)?json\b|^\*\/\*$/;
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 const TEXT_TYPE = /^text\//;
 
 /** The JSON entry of a content map (`application/json`, `...+json`, `*\/*`), if any. */
@@ -118,40 +121,39 @@ function readOpenApi3(path: string, method: string, where: string, report: Repor
       p.explode === false || (p.style && p.style !== 'form')
         ? `${p.style ?? 'form'}, explode: ${p.explode ?? false}`
         : undefined;
+    const required = p.in === 'path' || p.required === true;
     parameters.push({
       name: p.name,
       in: p.in,
-      required: p.in === 'path' || p.required === true,
+      required,
       schema,
       description: p.description,
       joined,
+      style: p.style,
       where: at,
     });
   }
   let body: Parts['body'];
   if (op.requestBody) {
     const content = op.requestBody.content ?? {};
-    const json = jsonContent(content);
-    if (json) {
-      body = {
-        schema: content[json].schema,
-        required: op.requestBody.required === true,
-        where: `${where}/requestBody/content/${json.replace(/\//g, '~1')}/schema`,
-      };
+    const required = op.requestBody.required === true;
+    const type = jsonContent(content) ?? Object.keys(content).find((k) => k.toLowerCase().startsWith(FORM_TYPE));
+    if (type) {
+      const at = `${where}/requestBody/content/${type.replace(/\//g, '~1')}/schema`;
+      body = { schema: content[type].schema, required, where: at, form: !JSON_TYPE.test(type.toLowerCase()) };
     } else {
       const types = Object.keys(content).join(', ') || 'body without a media type';
-      const required = op.requestBody.required === true;
-      report(
-        `${where}/requestBody`,
-        `a ${types} request body cannot be sent (the gateway sends JSON)${required ? ': operation left out' : ''}`,
-        true,
-      );
+      report(`${where}/requestBody`, `a ${types} request body cannot be sent${unsent(required)}`, true);
       if (required) return undefined;
     }
   }
   const answer = answerOf3(op.responses ?? {}, where, report);
   return answer && { parameters, body, answer };
 }
+
+/** The end of a report on a body the gateway cannot send. */
+const unsent = (required: boolean) =>
+  ` (the gateway sends JSON or a urlencoded form)${required ? ': operation left out' : ''}`;
 
 function answerOf3(responses: Schema, where: string, report: Reporter): Operation['answer'] | undefined {
   const code = successCode(responses);
@@ -160,14 +162,11 @@ function answerOf3(responses: Schema, where: string, report: Reporter): Operatio
   const types = Object.keys(content);
   if (code === '204' || types.length === 0) return { kind: 'empty' };
   const json = jsonContent(content);
+  const at = `${where}/responses/${code}`;
   if (json)
-    return {
-      kind: 'json',
-      schema: content[json].schema,
-      where: `${where}/responses/${code}/content/${json.replace(/\//g, '~1')}/schema`,
-    };
+    return { kind: 'json', schema: content[json].schema, where: `${at}/content/${json.replace(/\//g, '~1')}/schema` };
   if (types.some((t) => TEXT_TYPE.test(t.toLowerCase()))) return { kind: 'text' };
-  report(`${where}/responses/${code}`, `a ${types.join(', ')} answer is not JSON or text: operation left out`, true);
+  report(at, `a ${types.join(', ')} answer is not JSON or text: operation left out`, true);
   return undefined;
 }
 
@@ -175,65 +174,67 @@ function readSwagger2(doc: Schema, path: string, method: string, where: string, 
   const op = doc.paths[path][method];
   const parameters: Parameter[] = [];
   let body: Parts['body'];
-  const consumes: string[] = op.consumes ?? doc.consumes ?? ['application/json'];
+  const consumes: string[] = (op.consumes ?? doc.consumes ?? ['application/json']).map((c: string) => c.toLowerCase());
+  // The fields (not files) of a urlencoded form are one object, sent with bodyFormat: FORM.
+  const formFields: Schema = { type: 'object', properties: {}, required: [] };
+  const formSendable = consumes.some((c) => c.startsWith(FORM_TYPE));
   for (const { p, where: at } of parametersOf(doc, path, method)) {
     if (p.in === 'body') {
-      if (consumes.some((c) => JSON_TYPE.test(c.toLowerCase())))
-        body = { schema: p.schema, required: p.required === true, where: `${at}/schema` };
+      if (consumes.some((c) => JSON_TYPE.test(c)) || !consumes.length)
+        body = { schema: p.schema, required: p.required === true, where: `${at}/schema`, form: false };
       else {
-        report(
-          at,
-          `a ${consumes.join(', ')} body cannot be sent (the gateway sends JSON)${p.required ? ': operation left out' : ''}`,
-          true,
-        );
+        report(at, `a ${consumes.join(', ')} body cannot be sent${unsent(p.required === true)}`, true);
         if (p.required) return undefined;
       }
       continue;
     }
     if (p.in === 'formData') {
-      report(
-        at,
-        `form data${p.type === 'file' ? ' (a file upload)' : ''} cannot be sent: the gateway sends JSON${p.required ? '; operation left out' : ''}`,
-        true,
-      );
+      if (formSendable && p.type !== 'file') {
+        formFields.properties[p.name] = inPlaceSchema(p);
+        if (p.required) formFields.required.push(p.name);
+        continue;
+      }
+      const what = p.type === 'file' ? 'a file upload' : `a ${consumes.join(', ')} form field`;
+      report(at, `${what} cannot be sent${unsent(p.required === true)}`, true);
       if (p.required) return undefined;
       continue;
     }
-    // Swagger 2 types a parameter in place; its items may be typed the same way.
-    const schema: Schema = {
-      type: p.type,
-      format: p.format,
-      items: p.items,
-      enum: p.enum,
-      minimum: p.minimum,
-      maximum: p.maximum,
-    };
     const joined =
       p.type === 'array' && p.collectionFormat !== 'multi'
         ? `collectionFormat ${p.collectionFormat ?? 'csv'}`
         : undefined;
+    const required = p.in === 'path' || p.required === true;
     parameters.push({
       name: p.name,
       in: p.in,
-      required: p.in === 'path' || p.required === true,
-      schema,
+      required,
+      schema: inPlaceSchema(p),
       description: p.description,
       joined,
       where: at,
     });
   }
-  const produces: string[] = op.produces ?? doc.produces ?? ['application/json'];
+  if (Object.keys(formFields.properties).length)
+    body = { schema: formFields, required: formFields.required.length > 0, where: `${where}/parameters`, form: true };
+  const produces: string[] = (op.produces ?? doc.produces ?? ['application/json']).map((c: string) => c.toLowerCase());
   const responses = op.responses ?? {};
   const code = successCode(responses);
   if (code === undefined || code === '204' || !responses[code]?.schema)
     return { parameters, body, answer: { kind: 'empty' } };
   const schema = responses[code].schema as Schema;
-  if (produces.some((c) => JSON_TYPE.test(c.toLowerCase())) || produces.length === 0)
-    return { parameters, body, answer: { kind: 'json', schema, where: `${where}/responses/${code}/schema` } };
-  if (produces.some((c) => TEXT_TYPE.test(c.toLowerCase())) && typeOf(schema) === 'string')
+  const at = `${where}/responses/${code}`;
+  if (produces.some((c) => JSON_TYPE.test(c)) || produces.length === 0)
+    return { parameters, body, answer: { kind: 'json', schema, where: `${at}/schema` } };
+  if (produces.some((c) => TEXT_TYPE.test(c)) && typeOf(schema) === 'string')
     return { parameters, body, answer: { kind: 'text' } };
-  report(`${where}/responses/${code}`, `a ${produces.join(', ')} answer is not JSON or text: operation left out`, true);
+  report(at, `a ${produces.join(', ')} answer is not JSON or text: operation left out`, true);
   return undefined;
+}
+
+/** A Swagger 2 parameter types itself in place, and its items the same way. */
+function inPlaceSchema(p: Schema): Schema {
+  const { type, format, items, enum: values, minimum, maximum, description } = p;
+  return { type, format, items, enum: values, minimum, maximum, description };
 }
 
 /** The answer a field returns: 200, 201, another 2xx, 2XX, or default. */

@@ -28,7 +28,7 @@ function description(text: string | undefined, indent: string): string {
 }
 
 function fieldLine(f: Field, indent: string): string {
-  return `${description(f.description, indent)}${indent}${f.name}: ${f.type}${f.from ? ` @from(path: ${str(f.from)})` : ''}\n`;
+  return `${description(f.description, indent)}${indent}${f.name}: ${f.type}${f.from ? ` @from(${f.from.includes('.') ? 'key' : 'path'}: ${str(f.from)})` : ''}\n`;
 }
 
 function rootFieldText(f: RootField): string {

@@ -3,7 +3,7 @@
 // directive. A parameter that has no template form (an object) is left out, and so is the
 // operation when that parameter is required; the headers the gateway sets itself (Accept,
 // Content-Type) are left out with a report.
-import { isStringEnum, type Schema, scalarOf, typeOf } from './json-schema.js';
+import { isStringEnum, mergeAllOf, type Schema, scalarOf, typeOf } from './json-schema.js';
 import { fieldName, NameRegistry, typeName } from './names.js';
 import type { Operation, Parameter } from './operations.js';
 import type { Field, Reporter, SchemaTypes } from './schema-types.js';
@@ -47,6 +47,14 @@ export function rootField(
       report(p.where, `the ${p.name} header is the gateway's to send`, true);
       continue;
     }
+    const exploded = explodedObject(p, `${context}${typeName(p.name)}`, types);
+    if (exploded) {
+      const arg = argNames.claim(fieldName(p.name));
+      args.push({ name: arg, type: exploded.type, description: p.description });
+      for (const key of exploded.keys)
+        query.push(`${p.style === 'deepObject' ? `${p.name}[${key}]` : key}={args.${arg}.${key}}`);
+      continue;
+    }
     const type = parameterType(p, `${context}${typeName(p.name)}`, types);
     if (type === undefined) {
       report(
@@ -79,7 +87,7 @@ export function rootField(
   if (op.body) {
     const input = argNames.claim('input');
     args.push({ name: input, type: types.input(op.body.schema, context, op.body.where, op.body.required) });
-    parts.push(`body: "{args.${input}}"`);
+    parts.push(`body: "{args.${input}}"${op.body.form ? ', bodyFormat: FORM' : ''}`);
   }
   if (cookies.length) headers.push(`{ name: "cookie", value: ${str(cookies.join('; '))} }`);
   if (headers.length) parts.push(`headers: [${headers.join(', ')}]`);
@@ -105,4 +113,25 @@ function parameterType(p: Parameter, context: string, types: SchemaTypes): strin
   }
   if (item && (typeOf(item) === 'object' || item.allOf)) return undefined;
   return types.input(schema, context, `${p.where}/schema`, p.required);
+}
+
+/**
+ * An object in the query, style form (exploded, the default) or deepObject: an input argument
+ * whose properties each become a parameter (`name=...` or `filter[name]=...`). Arguments reach
+ * templates under their JSON keys (compose/input-keys.ts), so the placeholders use those.
+ */
+function explodedObject(
+  p: Parameter,
+  context: string,
+  types: SchemaTypes,
+): { type: string; keys: string[] } | undefined {
+  const schema = p.schema;
+  if (p.in !== 'query' || !schema || typeOf(schema) !== 'object' || schema.oneOf || schema.anyOf) return undefined;
+  if (p.style !== undefined && p.style !== 'form' && p.style !== 'deepObject') return undefined;
+  const keys = Object.keys(mergeAllOf(schema).properties ?? {})
+    .filter((k) => /^[^{}.\s&=#]+$/.test(k))
+    .sort();
+  if (!keys.length) return undefined;
+  const type = types.input(schema, context, `${p.where}/schema`, p.required);
+  return type.startsWith('JSON') ? undefined : { type, keys };
 }

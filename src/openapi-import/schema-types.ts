@@ -189,8 +189,8 @@ export class SchemaTypes {
       if (role === 'input' && prop?.readOnly) continue;
       if (role === 'output' && prop?.writeOnly) continue;
       const at = `${where}/properties/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-      if (key.includes('.') || key === '') {
-        this.report(at, `the property "${key}" has no @from(path:) spelling (a "." separates path steps)`, true);
+      if (key === '') {
+        this.report(at, 'a property named "" has no GraphQL field', true);
         continue;
       }
       const name = names.claim(fieldName(key));

@@ -16,12 +16,14 @@ import type { HttpResponse } from '../../upstream/transport/http.js';
 import { failOnServerError, logged, transportError, upstreamHeaders, upstreamMessage } from '../call-rules.js';
 import { passResponseHeaders } from '../response-headers.js';
 import { NOT_FOUND, type UpstreamCall, type UpstreamRuntime } from '../upstream-call.js';
+import { formEncode } from './form-body.js';
 
 export interface HttpCallSpec {
   upstream: UpstreamRuntime;
   method: string;
   url: (scope: TemplateScope) => string;
   body?: (scope: TemplateScope) => unknown;
+  bodyFormat: 'JSON' | 'FORM';
   headers: HeaderTemplate[];
   /** `result:` path into the response JSON. */
   result?: string[];
@@ -33,6 +35,11 @@ export interface HttpCallSpec {
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
+const CONTENT_TYPES = { JSON: 'application/json', FORM: 'application/x-www-form-urlencoded' } as const;
+
+function encodeBody(value: unknown, format: HttpCallSpec['bodyFormat']): string {
+  return format === 'FORM' ? formEncode(value) : JSON.stringify(value);
+}
 
 export class HttpCall implements UpstreamCall {
   readonly #spec: HttpCallSpec;
@@ -48,7 +55,7 @@ export class HttpCall implements UpstreamCall {
     const spec = this.#spec;
     const path = spec.url(scope);
     const fieldHeaders = this.#fieldHeaders(scope);
-    const body = spec.body ? JSON.stringify(spec.body(scope)) : undefined;
+    const body = spec.body ? encodeBody(spec.body(scope), spec.bodyFormat) : undefined;
     let answer: Promise<Answer>;
     if (!this.#isRead) answer = this.#exchange(path, fieldHeaders, body, scope, ctx);
     else {
@@ -98,7 +105,7 @@ export class HttpCall implements UpstreamCall {
     const { upstream, method } = this.#spec;
     const headers = upstreamHeaders(upstream.config, scope, ctx);
     if (fieldHeaders) Object.assign(headers, fieldHeaders);
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = CONTENT_TYPES[this.#spec.bodyFormat];
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
     let replica = '';
     const response = await upstream.cluster.call(
