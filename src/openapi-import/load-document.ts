@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dereference } from '@readme/openapi-parser';
 import { LineCounter, parseDocument } from 'yaml';
 import { ImportError } from '../errors.js';
-import type { Schema } from './schema-types.js';
+import type { Schema } from './json-schema.js';
+import { pointer } from './names.js';
 
 export interface LoadedDocument {
   doc: Schema;
@@ -38,7 +39,7 @@ export async function loadDocument(file: string, shown: string): Promise<LoadedD
       resolve: { external: true, file: true },
     })) as Schema;
   } catch (e) {
-    throw new ImportError(`${shown}: ${refMessage(e as Error)}`);
+    throw new ImportError(`${shown}: ${refMessage(e as RefError, root)}`);
   }
   return { doc, swagger: version.startsWith('2'), version };
 }
@@ -54,9 +55,7 @@ function parseRoot(text: string, shown: string): unknown {
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw new ImportError(
-        `${shown}: not valid JSON${jsonPosition(text, (e as Error).message)}: ${(e as Error).message}`,
-      );
+      throw new ImportError(`${shown}: not valid JSON${jsonPosition(text, (e as Error).message)}`);
     }
   }
   const lines = new LineCounter();
@@ -64,18 +63,21 @@ function parseRoot(text: string, shown: string): unknown {
   const error = parsed.errors[0];
   if (error) {
     const { line, col } = lines.linePos(error.pos[0]);
-    throw new ImportError(`${shown}:${line}:${col}: YAML syntax error: ${error.message.split('\n')[0]}`);
+    const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ImportError(`${shown}:${line}:${col}: YAML syntax error: ${reason}`);
   }
   return parsed.toJS({ maxAliasCount: -1 });
 }
 
-/** " at line L, column C" from a JSON.parse message with a position; "" when it has none. */
+/** Where JSON.parse stopped, as line and column, and why; a file that stops early is said to. */
 function jsonPosition(text: string, message: string): string {
-  if (/end of (JSON )?input/i.test(message)) return ' (it ends too soon: a truncated file?)';
   const at = /position (\d+)/.exec(message);
-  if (!at) return '';
-  const before = text.slice(0, Number(at[1])).split('\n');
-  return ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+  const position = at ? Number(at[1]) : text.length;
+  const reason = message.replace(/ in JSON at position \d+.*$/, '');
+  if (/end of (JSON )?input/i.test(message) || position >= text.trimEnd().length)
+    return `: it ends too soon, at line ${text.trimEnd().split('\n').length} (a truncated file?)`;
+  const before = text.slice(0, position).split('\n');
+  return ` at line ${before.length}, column ${before.at(-1)!.length + 1}: ${reason}`;
 }
 
 function versionOf(root: unknown, shown: string): string {
@@ -103,10 +105,36 @@ function versionOf(root: unknown, shown: string): string {
   );
 }
 
-/** The parser's message for a $ref it cannot follow, without its stack of internal paths. */
-function refMessage(e: Error): string {
-  const message = e.message.split('\n')[0];
-  if (e.name === 'MissingPointerError' || e.name === 'ResolverError' || /\$ref|pointer|ENOENT/i.test(message))
-    return `a $ref does not resolve: ${message}`;
-  return `cannot be dereferenced: ${message}`;
+interface RefError extends Error {
+  /** MissingPointerError: the $ref as written; ResolverError: the file it could not open. */
+  targetRef?: string;
+  source?: string;
+  ioErrorCode?: string;
+}
+
+/** What the parser could not follow, and where the root document asks for it. */
+function refMessage(e: RefError, root: unknown): string {
+  if (e.name === 'MissingPointerError' && e.targetRef) {
+    const local = e.targetRef.replace(/^[^#]*/, '');
+    const at = findRef(root, (ref) => ref === e.targetRef || ref.endsWith(local));
+    return `a $ref does not resolve: "${e.targetRef}" names no part of ${e.source ?? 'the document'}${at ? ` (the $ref at ${at})` : ''}`;
+  }
+  if (e.name === 'ResolverError' && e.source) {
+    const file = e.source.replace(/^.*[\\/]/, '');
+    const at = findRef(root, (ref) => ref.split('#')[0]!.endsWith(file));
+    return `a $ref does not resolve: cannot open ${e.source}${e.ioErrorCode ? ` (${e.ioErrorCode})` : ''}${at ? ` (the $ref at ${at})` : ''}`;
+  }
+  return `cannot be dereferenced: ${e.message.split('\n')[0]}`;
+}
+
+/** The JSON pointer of the first $ref in `node` that `matches`, depth first. */
+function findRef(node: unknown, matches: (ref: string) => boolean, at: string[] = []): string | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const ref = (node as { $ref?: unknown }).$ref;
+  if (typeof ref === 'string' && matches(ref)) return pointer(...at, '$ref');
+  for (const [key, value] of Object.entries(node)) {
+    const found = findRef(value, matches, [...at, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
