@@ -36,12 +36,13 @@ export async function importOpenApi(argv: string[]): Promise<number> {
 
   let generated: ReturnType<typeof generateSchemaFile>;
   try {
-    const { doc, swagger } = await loadDocument(resolve(given), given);
+    const { doc, swagger, refNames } = await loadDocument(resolve(given), given);
     generated = generateSchemaFile(doc, swagger, {
       source: basename(given),
       upstreamName,
       replicas,
       tags: options.tags as string[] | undefined,
+      refNames,
     });
   } catch (e) {
     if (!(e instanceof ImportError)) throw e;

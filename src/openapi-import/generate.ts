@@ -21,6 +21,8 @@ export interface ImportOptions {
   replicas?: string[];
   /** Only operations with one of these tags. */
   tags?: string[];
+  /** Names for schemas other files define (load-document.ts). */
+  refNames?: Map<Schema, string>;
 }
 
 /** A part of the document that is not in the file (leftOut), or is there in a looser form. */
@@ -44,7 +46,12 @@ export function generateSchemaFile(doc: Schema, swagger: boolean, options: Impor
   const reports: Reported[] = [];
   const report = (where: string, message: string, leftOut = false) => reports.push({ where, message, leftOut });
   const components: Record<string, Schema> = (swagger ? doc.definitions : doc.components?.schemas) ?? {};
-  const types = new SchemaTypes(components, swagger ? ['definitions'] : ['components', 'schemas'], report);
+  const types = new SchemaTypes(
+    components,
+    swagger ? ['definitions'] : ['components', 'schemas'],
+    report,
+    options.refNames,
+  );
   const wanted = options.tags ? new Set(options.tags) : undefined;
   const tagged = (op: { tags: string[] }) => !wanted || op.tags.some((t) => wanted.has(t));
   const operations = readOperations(doc, swagger, report).filter(tagged);

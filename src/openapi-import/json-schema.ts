@@ -13,6 +13,13 @@ export function typeOf(schema: Schema): string | undefined {
   if (t) return t;
   if (schema.properties || schema.additionalProperties) return 'object';
   if (schema.items) return 'array';
+  // OpenAPI 3.1's const, and an enum of one kind of value, say the type without "type".
+  const values: unknown[] = schema.const !== undefined ? [schema.const] : Array.isArray(schema.enum) ? schema.enum : [];
+  const kinds = new Set(values.filter((v) => v !== null).map((v) => (Array.isArray(v) ? 'array' : typeof v)));
+  if (kinds.size === 1) {
+    const [kind] = kinds;
+    return kind === 'number' ? 'number' : kind === 'string' || kind === 'boolean' ? kind : undefined;
+  }
   return undefined;
 }
 

@@ -16,6 +16,8 @@ export interface LoadedDocument {
   /** Swagger 2.0 (definitions, host and basePath, parameters typed in place). */
   swagger: boolean;
   version: string;
+  /** Each schema a $ref points at -> the last step of that $ref ("./common.yaml#/Person" -> "Person"). */
+  refNames: Map<Schema, string>;
 }
 
 export async function loadDocument(file: string, shown: string): Promise<LoadedDocument> {
@@ -31,17 +33,42 @@ export async function loadDocument(file: string, shown: string): Promise<LoadedD
   const root = parseRoot(text, shown);
   const version = versionOf(root, shown);
   let doc: Schema;
+  const refNames = new Map<Schema, string>();
   try {
     // circular: true keeps a recursive schema as a cycle of objects (schema-types.ts names
     // each object once, so a cycle is a type that refers to itself).
     doc = (await dereference(file, {
-      dereference: { circular: true },
+      dereference: {
+        circular: true,
+        // Names for schemas of other files, which have no components/schemas entry to be named by.
+        onDereference: (ref, value) => {
+          const name = schemaNameOf(ref);
+          if (name && !refNames.has(value as Schema)) refNames.set(value as Schema, name);
+        },
+      },
       resolve: { external: true, file: true },
     })) as Schema;
   } catch (e) {
     throw new ImportError(`${shown}: ${refMessage(e as RefError, root)}`);
   }
-  return { doc, swagger: version.startsWith('2'), version };
+  return { doc, swagger: version.startsWith('2'), version, refNames };
+}
+
+/**
+ * The name a $ref gives the schema it reaches: "./person.yaml" -> "person", "common.yaml#/Person"
+ * and "#/definitions/Person" -> "Person". A $ref deeper into something else (a response's
+ * schema) names nothing: the schema is named where it is used.
+ */
+function schemaNameOf(ref: string): string | undefined {
+  const [file, fragment = ''] = ref.split('#');
+  const steps = fragment
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s.replace(/~1/g, '/').replace(/~0/g, '~')));
+  if (steps.length === 0) return file ? file.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') : undefined;
+  if (steps.length === 1) return steps[0];
+  const parent = steps.at(-2);
+  return parent === 'schemas' || parent === 'definitions' ? steps.at(-1) : undefined;
 }
 
 function parseRoot(text: string, shown: string): unknown {

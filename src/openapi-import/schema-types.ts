@@ -62,6 +62,7 @@ export class SchemaTypes {
   readonly #components: Map<Schema, string>;
   /** schema -> the GraphQL names given to it, per role. */
   readonly #named = new Map<Schema, { output?: string; input?: string; enum?: string }>();
+  readonly #refNames: Map<Schema, string>;
   /** base schema -> the components that extend it with allOf. */
   readonly #children = new Map<Schema, Schema[]>();
 
@@ -70,9 +71,12 @@ export class SchemaTypes {
     /** "#/components/schemas" or "#/definitions". */
     private readonly componentsAt: string[],
     private readonly report: Reporter,
+    /** Names of schemas in other files, by the $refs that reach them. */
+    refNames: Map<Schema, string> = new Map(),
   ) {
     const sorted = Object.keys(components).sort();
     this.#components = new Map(sorted.map((name) => [components[name], name]));
+    this.#refNames = refNames;
     for (const name of sorted) {
       for (const part of components[name]?.allOf ?? []) {
         // A base that is itself a oneOf of its children is a union (below), not an interface.
@@ -283,7 +287,7 @@ export class SchemaTypes {
   #mapping(disc: Schema, options: Schema[], members: string[], where: string): Discriminator['types'] {
     const byComponent = new Map<string, string>();
     options.forEach((o, i) => {
-      const component = this.#components.get(o);
+      const component = this.#components.get(o) ?? this.#refNames.get(o);
       if (component) byComponent.set(component, members[i]);
     });
     const types: Discriminator['types'] = [];
@@ -313,7 +317,7 @@ export class SchemaTypes {
   }
 
   #claim(schema: Schema, context: string, role: 'output' | 'input' | 'enum', suffix: string): string {
-    const component = this.#components.get(schema);
+    const component = this.#components.get(schema) ?? this.#refNames.get(schema);
     const name = this.#names.claim(`${typeName(component ?? schema.title ?? context)}${suffix}`);
     const entry = this.#named.get(schema) ?? {};
     entry[role] = name;
