@@ -2,10 +2,11 @@
 // (bench/baseline.ts) over the same demo backends, same queries, same load.
 //
 //   tsx bench/run.ts [--write] [--out FILE] [--only baseline|gateway]
-//   env BENCH_ONLY=main|pool|security: run only the gateway-vs-baseline queries, only the
-//       upstream pool section (bench/pool.ts), or only the security section
-//       (bench/security.ts); --write then rewrites only that part of the results file.
-//       Default: all three (--only baseline skips the pool and security sections)
+//   env BENCH_ONLY=main|pool|security|openapi: run only the gateway-vs-baseline queries,
+//       only the upstream pool section (bench/pool.ts), only the security section
+//       (bench/security.ts) or only the OpenAPI import's timings (bench/openapi-import.ts);
+//       --write then rewrites only that part of the results file. Default: all four
+//       (--only baseline skips the pool, security and OpenAPI sections)
 //   env BENCH_SECONDS (default 5): measured seconds per query, target and round
 //   env BENCH_ROUNDS (default 3): rounds per query, the targets' order alternating; the
 //       report keeps each target's median round (and its peak RSS over all rounds), and
@@ -37,6 +38,7 @@ import {
   REPO_ROOT,
 } from '../demo/backends/topology.js';
 import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
+import { mergeOpenApiSection, openApiProblems, renderOpenApiSection, runOpenApiBench } from './openapi-import.js';
 import { LOOKUP_QUERY, poolPorts, runPoolBench } from './pool.js';
 import { poolProblems, renderPoolSection } from './pool-report.js';
 import { type BenchQuery, type Measurement, renderReport, systemFacts, type Target } from './report.js';
@@ -88,8 +90,8 @@ function parseArgs(argv: readonly string[]) {
     throw new Error(`--only must be "baseline" or "gateway", got "${only}"`);
   }
   const benchOnly = process.env.BENCH_ONLY ?? '';
-  if (benchOnly !== '' && benchOnly !== 'main' && benchOnly !== 'pool' && benchOnly !== 'security') {
-    throw new Error(`BENCH_ONLY must be "main", "pool" or "security", got "${benchOnly}"`);
+  if (!['', 'main', 'pool', 'security', 'openapi'].includes(benchOnly)) {
+    throw new Error(`BENCH_ONLY must be "main", "pool", "security" or "openapi", got "${benchOnly}"`);
   }
   const wholeSeconds = (name: string, fallback: string, min: number): number => {
     const text = process.env[name] ?? fallback;
@@ -107,6 +109,7 @@ function parseArgs(argv: readonly string[]) {
     runMain: benchOnly === '' || benchOnly === 'main',
     runPool: (benchOnly === '' || benchOnly === 'pool') && only !== 'baseline',
     runSecurity: (benchOnly === '' || benchOnly === 'security') && only !== 'baseline',
+    runOpenApi: (benchOnly === '' || benchOnly === 'openapi') && only !== 'baseline',
     write: argv.includes('--write') || argv.includes('--out'),
     outFile: flagValue('--out') ?? join(REPO_ROOT, 'bench', 'RESULTS.md'),
   };
@@ -310,7 +313,7 @@ async function main(): Promise<void> {
   log(`CPU layout: ${pinning}`);
 
   const problems: string[] = [];
-  const parts: { main?: string; pool?: string; security?: string } = {};
+  const parts: { main?: string; pool?: string; security?: string; openapi?: string } = {};
   if (options.runMain) {
     const queries = await runQueries(options, facts, pin, pinning);
     console.log(`\n${queries.report}`);
@@ -343,9 +346,20 @@ async function main(): Promise<void> {
     problems.push(...securityProblems(results));
   }
 
+  if (options.runOpenApi) {
+    for (const each of supervisors) await each.stopAll();
+    const rows = await runOpenApiBench(options.rounds, log);
+    parts.openapi = renderOpenApiSection(rows, new Date().toISOString().slice(0, 10));
+    console.log(`\n${parts.openapi}`);
+    problems.push(...openApiProblems(rows));
+  }
+
   if (options.write) {
     const existing = existsSync(options.outFile) ? readFileSync(options.outFile, 'utf8') : '';
-    writeFileSync(options.outFile, mergeAllResults(existing, parts));
+    writeFileSync(
+      options.outFile,
+      mergeOpenApiSection(existing, parts.openapi, (rest) => mergeAllResults(rest, parts)),
+    );
     const shown = relative(process.cwd(), options.outFile);
     log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
   }
