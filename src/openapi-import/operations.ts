@@ -61,6 +61,8 @@ export function allOperations(doc: Schema): { tags: string[] }[] {
 export function readOperations(doc: Schema, swagger: boolean, report: Reporter): Operation[] {
   const operations: Operation[] = [];
   const globalSecurity: Schema[] = doc.security ?? [];
+  for (const name of Object.keys(doc.webhooks ?? {}).sort())
+    report(pointer('webhooks', name), 'webhooks are not served: the API calls them, the gateway does not', true);
   for (const path of Object.keys(doc.paths ?? {}).sort()) {
     const item = doc.paths[path] ?? {};
     for (const method of METHODS) {

@@ -96,12 +96,14 @@ describe('a Swagger 2.0 document in YAML, with a $ref into another file', () => 
 
 describe('OpenAPI 3.1 and the naming rule', () => {
   let text: string;
+  let lines: string[];
   before(async () => {
     const dir = tempDir();
     const spec = writeDocument(join(dir, 'notes.yaml'), {
       openapi: '3.1.0',
       info: { title: 'Notes 3.1', version: '1' },
       servers: [{ url: 'http://127.0.0.1:1/api' }],
+      webhooks: { noteShared: { post: { responses: { '200': { description: 'ok' } } } } },
       components: {
         schemas: {
           Note: {
@@ -174,6 +176,16 @@ describe('OpenAPI 3.1 and the naming rule', () => {
     const run = await importOpenApi(spec, join(dir, 'notes.graphql'));
     assert.equal(run.code, 0, run.stderr.join('\n'));
     text = run.text!;
+    lines = reported(run);
+  });
+
+  test('webhooks are reported, not served', () => {
+    assert.ok(
+      lines.includes(
+        'left out #/webhooks/noteShared: webhooks are not served: the API calls them, the gateway does not',
+      ),
+      lines.join('\n'),
+    );
   });
 
   test("3.1's null in a type list or a oneOf makes a required field nullable; const has the type of its value", () => {
