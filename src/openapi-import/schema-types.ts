@@ -160,7 +160,14 @@ export class SchemaTypes {
     const scalar = scalarOf(schema);
     if (scalar) return scalar === 'JSON' ? this.#json() : scalar;
     if (isStringEnum(schema)) return this.#enum(schema, context);
-    if (schema.oneOf || schema.anyOf) return this.#json();
+    if (schema.oneOf || schema.anyOf) {
+      const kind = schema.oneOf ? 'a oneOf' : 'an anyOf';
+      this.report(
+        where,
+        `${kind} in an input is the JSON scalar (GraphQL inputs have no unions): sent as the client wrote it`,
+      );
+      return this.#json();
+    }
     const merged = mergeAllOf(schema);
     if (!hasProperties(merged)) return this.#json();
     const known = this.#named.get(schema)?.input;
@@ -227,6 +234,7 @@ export class SchemaTypes {
   #union(schema: Schema, context: string, where: string): string {
     const options: Schema[] = (schema.oneOf ?? schema.anyOf).filter((o: Schema) => o && typeOf(o) !== 'null');
     const kind = schema.oneOf ? 'oneOf' : 'anyOf';
+    const article = schema.oneOf ? 'a' : 'an';
     const disc = schema.discriminator;
     if (options.length === 1) return this.output(options[0], context, `${where}/${kind}/0`, false);
     const objects = options.every(
@@ -234,8 +242,8 @@ export class SchemaTypes {
     );
     if (!disc?.propertyName || !objects) {
       const why = !disc?.propertyName
-        ? `a ${kind} without a discriminator cannot be told apart by __typename`
-        : `a ${kind} whose members are not all object types`;
+        ? `${article} ${kind} without a discriminator cannot be told apart by __typename`
+        : `${article} ${kind} whose members are not all object types`;
       this.report(where, `${why}: served as the JSON scalar`);
       return this.#json();
     }

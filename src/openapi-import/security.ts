@@ -43,7 +43,8 @@ export function readSecurity(
   };
   const header = (name: string, value: string, where: string) => {
     const key = name.toLowerCase();
-    if (headers.has(key)) report(where, `the ${name} header is already sent for another scheme`, true);
+    if (headers.has(key) || (key === 'authorization' && forward.has(key)))
+      report(where, `the ${name} header is already sent for another scheme`, true);
     else headers.set(key, value);
   };
   for (const name of used) {
@@ -64,8 +65,12 @@ export function readSecurity(
       header('authorization', `Bearer ${variable(name)}`, where);
     else if ((type === 'http' && String(s.scheme).toLowerCase() === 'basic') || type === 'basic')
       header('authorization', `Basic ${variable(name)}`, where);
-    else if (type === 'oauth2' || type === 'openIdConnect') forward.add('authorization');
-    else report(where, `a ${type}${s.scheme ? ` (${s.scheme})` : ''} security scheme cannot be sent`, true);
+    else if (type === 'oauth2' || type === 'openIdConnect') {
+      // The client's token goes on; a scheme that already sends Authorization keeps it.
+      if (headers.has('authorization'))
+        report(where, 'the Authorization header is already sent for another scheme', true);
+      else forward.add('authorization');
+    } else report(where, `a ${type}${s.scheme ? ` (${s.scheme})` : ''} security scheme cannot be sent`, true);
   }
   return {
     headers: [...headers].sort(([a], [b]) => byCodeUnits(a, b)).map(([name, value]) => ({ name, value })),

@@ -260,3 +260,158 @@ describe('flags and determinism', () => {
     assert.deepEqual([none.code, reported(none)], [1, ['no operation has the tag(s) nothing']]);
   });
 });
+
+describe('security schemes, objects in the query, and answers by range or default', () => {
+  let upstream: TestServer;
+  let h: Harness;
+  let search: string;
+  let searchLines: string[];
+  before(async () => {
+    upstream = await startTestServer((req, res) => {
+      const url = new URL(req.url, 'http://x');
+      if (url.pathname === '/s/search') return sendJson(res, 200, { hits: [{ a: 'x' }, { b: 'y' }] });
+      if (url.pathname === '/s/feedback') return sendJson(res, 202, { ok: true });
+      if (url.pathname === '/social/me') return sendJson(res, 200, { name: 'ann' });
+      sendJson(res, 404, {});
+    });
+    const dir = tempDir();
+    const object = (properties: Record<string, unknown>) => ({ type: 'object', properties });
+    const json = (schema: unknown) => ({ 'application/json': { schema } });
+    const searchRun = await importOpenApi(
+      writeDocument(join(dir, 'search.json'), {
+        openapi: '3.0.3',
+        info: { title: 'Search', version: '1' },
+        servers: [{ url: `${upstream.url}/s` }],
+        security: [{ basic: [] }, { oauth: [] }, { session: [] }],
+        components: {
+          securitySchemes: {
+            basic: { type: 'http', scheme: 'basic' },
+            oauth: {
+              type: 'oauth2',
+              flows: { clientCredentials: { tokenUrl: 'https://auth.example.com/token', scopes: {} } },
+            },
+            session: { type: 'apiKey', in: 'cookie', name: 'sid' },
+          },
+        },
+        paths: {
+          '/search': {
+            get: {
+              operationId: 'search',
+              parameters: [
+                {
+                  name: 'page',
+                  in: 'query',
+                  style: 'deepObject',
+                  schema: object({ size: { type: 'integer', format: 'int32' } }),
+                },
+                { name: 'where', in: 'query', schema: object({ city: { type: 'string' }, open: { type: 'boolean' } }) },
+              ],
+              responses: {
+                '2XX': {
+                  description: 'ok',
+                  content: json(
+                    object({
+                      hits: {
+                        type: 'array',
+                        items: { anyOf: [object({ a: { type: 'string' } }), object({ b: { type: 'string' } })] },
+                      },
+                    }),
+                  ),
+                },
+              },
+            },
+          },
+          '/feedback': {
+            post: {
+              operationId: 'sendFeedback',
+              requestBody: {
+                content: json({
+                  oneOf: [
+                    object({ text: { type: 'string' } }),
+                    object({ stars: { type: 'integer', format: 'int32' } }),
+                  ],
+                }),
+              },
+              responses: {
+                default: { description: 'whatever it says', content: json(object({ ok: { type: 'boolean' } })) },
+              },
+            },
+          },
+        },
+      }),
+      join(dir, 'search.graphql'),
+    );
+    const socialRun = await importOpenApi(
+      writeDocument(join(dir, 'social.yaml'), {
+        openapi: '3.0.3',
+        info: { title: 'Social', version: '1' },
+        servers: [{ url: `${upstream.url}/social` }],
+        security: [{ oidc: [] }],
+        components: {
+          securitySchemes: {
+            oidc: {
+              type: 'openIdConnect',
+              openIdConnectUrl: 'https://id.example.com/.well-known/openid-configuration',
+            },
+          },
+        },
+        paths: {
+          '/me': {
+            get: {
+              operationId: 'me',
+              responses: { '200': { description: 'ok', content: json(object({ name: { type: 'string' } })) } },
+            },
+          },
+        },
+      }),
+      join(dir, 'social.graphql'),
+    );
+    assert.equal(searchRun.code + socialRun.code, 0, [...searchRun.stderr, ...socialRun.stderr].join('\n'));
+    search = searchRun.text!;
+    searchLines = reported(searchRun);
+    h = await startHarness(
+      { 'search.graphql': search, 'social.graphql': socialRun.text! },
+      { env: { ...process.env, SEARCH_BASIC: 'dTpw', SEARCH_SESSION: 'c00kie' } },
+    );
+  });
+  after(async () => {
+    await h?.close();
+    await upstream?.close();
+  });
+
+  test('basic auth and an apiKey cookie from env; an OAuth2 scheme after them is reported, OpenID Connect forwards the client token', async () => {
+    const res = await h.query(
+      '{ search(page: { size: 5 }, where: { city: "Oslo", open: true }) { hits } me { name } }',
+      undefined,
+      {
+        authorization: 'Bearer client-token',
+      },
+    );
+    assert.deepEqual(payload(res.body), { data: { search: { hits: [{ a: 'x' }, { b: 'y' }] }, me: { name: 'ann' } } });
+    const searched = upstream.seen.find((r) => r.url.startsWith('/s/search'))!;
+    assert.equal(searched.url, '/s/search?page%5Bsize%5D=5&city=Oslo&open=true');
+    assert.deepEqual([searched.headers.authorization, searched.headers.cookie], ['Basic dTpw', 'sid=c00kie']);
+    assert.equal(upstream.seen.find((r) => r.url === '/social/me')!.headers.authorization, 'Bearer client-token');
+    assert.ok(
+      searchLines.includes(
+        'left out #/components/securitySchemes/oauth: the Authorization header is already sent for another scheme',
+      ),
+      searchLines.join('\n'),
+    );
+  });
+
+  test('a oneOf body is a JSON input, sent as the client wrote it; 2XX and default answers are typed', async () => {
+    const res = await h.query('mutation { sendFeedback(input: { stars: 4 }) { ok } }');
+    assert.deepEqual(payload(res.body), { data: { sendFeedback: { ok: true } } });
+    assert.equal(upstream.seen.find((r) => r.url === '/s/feedback')!.body, '{"stars":4}');
+    assert.match(
+      search,
+      /sendFeedback\(input: JSON\): SendFeedbackResponse @http\(POST: "\/feedback", body: "\{args\.input\}"\)/,
+    );
+    assert.ok(
+      searchLines.some((l) =>
+        l.startsWith('note #/paths/~1feedback/post/requestBody/content/application~1json/schema: a oneOf in an input'),
+      ),
+    );
+  });
+});
