@@ -123,17 +123,7 @@ function readOpenApi3(path: string, method: string, where: string, report: Repor
       p.explode === false || (p.style && p.style !== 'form')
         ? `${p.style ?? 'form'}, explode: ${p.explode ?? false}`
         : undefined;
-    const required = p.in === 'path' || p.required === true;
-    parameters.push({
-      name: p.name,
-      in: p.in,
-      required,
-      schema,
-      description: p.description,
-      joined,
-      style: p.style,
-      where: at,
-    });
+    parameters.push(parameterOf(p, at, schema, joined));
   }
   let body: Parts['body'];
   if (op.requestBody) {
@@ -205,16 +195,7 @@ function readSwagger2(doc: Schema, path: string, method: string, where: string, 
       p.type === 'array' && p.collectionFormat !== 'multi'
         ? `collectionFormat ${p.collectionFormat ?? 'csv'}`
         : undefined;
-    const required = p.in === 'path' || p.required === true;
-    parameters.push({
-      name: p.name,
-      in: p.in,
-      required,
-      schema: inPlaceSchema(p),
-      description: p.description,
-      joined,
-      where: at,
-    });
+    parameters.push(parameterOf(p, at, inPlaceSchema(p), joined));
   }
   if (Object.keys(formFields.properties).length)
     body = { schema: formFields, required: formFields.required.length > 0, where: `${where}/parameters`, form: true };
@@ -231,6 +212,12 @@ function readSwagger2(doc: Schema, path: string, method: string, where: string, 
     return { parameters, body, answer: { kind: 'text' } };
   report(at, `a ${produces.join(', ')} answer is not JSON or text: operation left out`, true);
   return undefined;
+}
+
+/** A path parameter is required whatever the document says (the url needs it). */
+function parameterOf(p: Schema, where: string, schema: Schema | undefined, joined: string | undefined): Parameter {
+  const required = p.in === 'path' || p.required === true;
+  return { name: p.name, in: p.in, required, schema, description: p.description, joined, style: p.style, where };
 }
 
 /** A Swagger 2 parameter types itself in place, and its items the same way. */
