@@ -8,8 +8,10 @@
 // implement; allOf is merged. What GraphQL cannot type (free-form objects, a oneOf without a
 // discriminator, a union of scalars, an object as an input union) is the JSON scalar: the
 // value passes through as the upstream sent it, and the report says so.
+
+import { conformToInterface, discriminatorTypes } from './discriminators.js';
 import { hasProperties, isNullable, isStringEnum, mergeAllOf, type Schema, scalarOf, typeOf } from './json-schema.js';
-import { byCodeUnits, enumValueName, fieldName, NameRegistry, pointer, typeName } from './names.js';
+import { enumValueName, fieldName, NameRegistry, pointer, typeName } from './names.js';
 
 export type { Schema };
 
@@ -30,7 +32,7 @@ export interface ObjectDef {
   discriminator?: Discriminator;
 }
 
-interface Discriminator {
+export interface Discriminator {
   field: string;
   types: { value: string; type: string }[];
 }
@@ -48,8 +50,6 @@ interface UnionDef {
 
 /** `leftOut`: the part is not in the file; otherwise it is, in a looser form (JSON). */
 export type Reporter = (where: string, message: string, leftOut?: boolean) => void;
-
-const bare = (type: string) => type.replace(/[[\]!]/g, '');
 
 /** Output and input types of one document, built as operations ask for them. */
 export class SchemaTypes {
@@ -270,7 +270,7 @@ export class SchemaTypes {
     def.fields = this.#fields(mergeAllOf(base), name, 'output', at);
     const children = this.#children.get(base)!;
     const members = children.map((c) => this.#outputNamed(c, `${name}Child`, at));
-    for (const member of members) this.#conform(this.objects.get(member), def);
+    for (const member of members) conformToInterface(this.objects.get(member), def);
     def.discriminator = {
       field: base.discriminator.propertyName,
       types: this.#mapping(base.discriminator, children, members, at),
@@ -278,50 +278,10 @@ export class SchemaTypes {
     return name;
   }
 
-  /**
-   * A child that narrows an inherited property (an enum of one value for the discriminator,
-   * a stricter object) returns the interface's type for it: GraphQL wants the types to match,
-   * and every value of the narrower schema is one of the wider one.
-   */
-  #conform(child: ObjectDef | undefined, iface: ObjectDef): void {
-    if (!child) return;
-    for (const field of iface.fields) {
-      const own = child.fields.find((f) => f.name === field.name);
-      if (own && bare(own.type) !== bare(field.type)) own.type = field.type;
-    }
-  }
-
-  /** discriminator.mapping (a component name or a "#/components/schemas/X" ref) or, without it, each member's component name. */
-  #mapping(disc: Schema, options: Schema[], members: string[], where: string): Discriminator['types'] {
-    const byComponent = new Map<string, string>();
-    options.forEach((o, i) => {
-      const component = this.#components.get(o) ?? this.#refNames.get(o);
-      if (component) byComponent.set(component, members[i]);
-    });
-    const types: Discriminator['types'] = [];
-    const mapping = (disc.mapping ?? {}) as Record<string, string>;
-    for (const value of Object.keys(mapping).sort()) {
-      const target = mapping[value].replace(/^.*\//, '');
-      const type = byComponent.get(target) ?? byComponent.get(decodeURIComponent(target));
-      if (type) types.push({ value, type });
-      else
-        this.report(
-          `${where}/discriminator/mapping/${value}`,
-          `maps to ${mapping[value]}, which is not one of the members`,
-          true,
-        );
-    }
-    const mapped = new Set(types.map((t) => t.type));
-    for (const [component, type] of [...byComponent].sort(([a], [b]) => byCodeUnits(a, b))) {
-      if (!mapped.has(type)) types.push({ value: component, type });
-    }
-    const unnamed = members.filter((m) => !types.some((t) => t.type === m));
-    for (const m of new Set(unnamed))
-      this.report(
-        where,
-        `the inline member ${m} has no discriminator value (no mapping, no component name): its objects cannot be resolved`,
-      );
-    return types;
+  /** The discriminator's values for the members, by mapping or by each member's schema name. */
+  #mapping(disc: Schema, options: Schema[], members: string[], where: string) {
+    const names = options.map((o) => this.#components.get(o) ?? this.#refNames.get(o));
+    return discriminatorTypes(disc, names, members, where, this.report);
   }
 
   #claim(schema: Schema, context: string, role: 'output' | 'input' | 'enum', suffix: string): string {
