@@ -2,7 +2,7 @@
 // each member is told by, and, for an interface, children whose inherited fields match it.
 import type { Schema } from './json-schema.js';
 import { byCodeUnits } from './names.js';
-import type { Discriminator, ObjectDef, Reporter } from './schema-types.js';
+import type { Discriminator, ObjectDef, Reporter } from './type-defs.js';
 
 const bare = (type: string) => type.replace(/[[\]!]/g, '');
 

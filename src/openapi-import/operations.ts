@@ -5,7 +5,7 @@
 // callbacks. An operation that needs a part left out is left out whole.
 import { type Schema, typeOf } from './json-schema.js';
 import { pointer } from './names.js';
-import type { Reporter } from './schema-types.js';
+import type { Reporter } from './type-defs.js';
 
 export const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
 const SERVED = new Set(['get', 'put', 'post', 'delete', 'patch']);

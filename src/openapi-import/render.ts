@@ -5,8 +5,9 @@
 
 import { byCodeUnits } from './names.js';
 import type { RootField } from './root-fields.js';
-import type { Field, SchemaTypes } from './schema-types.js';
+import type { SchemaTypes } from './schema-types.js';
 import type { UpstreamSecurity } from './security.js';
+import type { Field } from './type-defs.js';
 
 export interface FileParts {
   source: string;

@@ -6,8 +6,9 @@
 import { isStringEnum, mergeAllOf, type Schema, scalarOf, typeOf } from './json-schema.js';
 import { fieldName, NameRegistry, typeName } from './names.js';
 import type { Operation, Parameter } from './operations.js';
-import type { Field, Reporter, SchemaTypes } from './schema-types.js';
+import type { SchemaTypes } from './schema-types.js';
 import type { UpstreamSecurity } from './security.js';
+import type { Field, Reporter } from './type-defs.js';
 
 export interface RootField {
   name: string;

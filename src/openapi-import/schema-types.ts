@@ -12,44 +12,9 @@
 import { conformToInterface, discriminatorTypes } from './discriminators.js';
 import { hasProperties, isNullable, isStringEnum, mergeAllOf, type Schema, scalarOf, typeOf } from './json-schema.js';
 import { enumValueName, fieldName, NameRegistry, pointer, typeName } from './names.js';
+import type { EnumDef, Field, ObjectDef, Reporter, UnionDef } from './type-defs.js';
 
 export type { Schema };
-
-export interface Field {
-  name: string;
-  type: string;
-  /** The JSON key when it differs from name. */
-  from?: string;
-  description?: string;
-}
-
-export interface ObjectDef {
-  kind: 'type' | 'interface' | 'input';
-  name: string;
-  fields: Field[];
-  implements?: string[];
-  description?: string;
-  discriminator?: Discriminator;
-}
-
-export interface Discriminator {
-  field: string;
-  types: { value: string; type: string }[];
-}
-
-interface EnumDef {
-  name: string;
-  values: { name: string; value: string }[];
-}
-
-interface UnionDef {
-  name: string;
-  members: string[];
-  discriminator: Discriminator;
-}
-
-/** `leftOut`: the part is not in the file; otherwise it is, in a looser form (JSON). */
-export type Reporter = (where: string, message: string, leftOut?: boolean) => void;
 
 /** Output and input types of one document, built as operations ask for them. */
 export class SchemaTypes {

@@ -8,7 +8,7 @@
 import type { Schema } from './json-schema.js';
 import { byCodeUnits, pointer } from './names.js';
 import type { Operation } from './operations.js';
-import type { Reporter } from './schema-types.js';
+import type { Reporter } from './type-defs.js';
 
 export interface UpstreamSecurity {
   /** Static headers of the @upstream, rendered. */
