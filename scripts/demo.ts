@@ -1,5 +1,6 @@
 // `npm start`: the whole Quilt demo on one machine. Two replicas of each demo
-// backend (REST users and products, gRPC orders) plus the gateway, each its
+// backend (REST users and products, gRPC orders), the REST reviews service
+// described by an OpenAPI document (one replica), plus the gateway, each its
 // own process (as in production, and so a crash in one shows up as a crash,
 // not a hang). Ctrl-C stops them all.
 import { existsSync } from 'node:fs';

@@ -9,7 +9,7 @@ export const DEMO_HOST = '127.0.0.1';
 /** Repository root: child processes run from here so `--import tsx` and relative paths resolve. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export type BackendKind = 'users' | 'products' | 'orders';
+export type BackendKind = 'users' | 'products' | 'orders' | 'reviews';
 export type BackendProtocol = 'http' | 'grpc';
 
 /**
@@ -51,7 +51,11 @@ function replica(kind: BackendKind, index: number, port: number): BackendReplica
   };
 }
 
-/** Two replicas per service: the gateway (and the baseline) load-balance across them. */
+/**
+ * Two replicas of users, products and orders: the gateway (and the baseline) load-balance
+ * across them. One of reviews: its schema file is imported from its OpenAPI document
+ * (demo/openapi/reviews.yaml), whose server url, with its variables' defaults, is this port.
+ */
 export const DEMO_BACKENDS: readonly BackendReplica[] = [
   replica('users', 1, 4001),
   replica('users', 2, 4002),
@@ -59,6 +63,7 @@ export const DEMO_BACKENDS: readonly BackendReplica[] = [
   replica('products', 2, 4012),
   replica('orders', 1, 4021), // gRPC; admin HTTP on 5021
   replica('orders', 2, 4022), // gRPC; admin HTTP on 5022
+  replica('reviews', 1, 4031), // REST, mounted at /reviews-api/v2
 ];
 
 /** Client addresses of one service's replicas: URLs for REST, host:port targets for gRPC. */

@@ -246,7 +246,7 @@ export class SchemaTypes {
   /** The discriminator's values for the members, by mapping or by each member's schema name. */
   #mapping(disc: Schema, options: Schema[], members: string[], where: string) {
     const names = options.map((o) => this.#components.get(o) ?? this.#refNames.get(o));
-    return discriminatorTypes(disc, names, members, where, this.report);
+    return discriminatorTypes(disc, options, names, members, where, this.report);
   }
 
   #claim(schema: Schema, context: string, role: 'output' | 'input' | 'enum', suffix: string): string {

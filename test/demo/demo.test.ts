@@ -71,6 +71,7 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
       'products.ts --port 4012',
       'orders.ts --port 4021',
       'orders.ts --port 4022',
+      'reviews.ts --port 4031',
       'serve --schemas',
     ];
     const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -117,6 +118,18 @@ test('npm start: demo up, example queries answer, Ctrl-C leaves no process behin
       productCalls.every((c) => c.mounted === c.calls) && productCalls.some((c) => c.calls > 0),
       JSON.stringify(productCalls),
     );
+    // The reviews service, imported from its OpenAPI document (mounted at /reviews-api/v2),
+    // joined to products by the hand-made batched field: one call for all of them.
+    await fetch('http://127.0.0.1:4031/__calls', { method: 'DELETE' });
+    const reviewed = await gql('{ products(limit: 3) { id reviews { status author { __typename } } } }');
+    assert.equal(reviewed.errors, undefined, JSON.stringify(reviewed.errors));
+    assert.deepEqual(
+      reviewed.data.products[1].reviews.map((r: { status: string }) => r.status),
+      ['PENDING_MODERATION', 'published'],
+    );
+    assert.equal(reviewed.data.products[2].reviews[0].author.__typename, 'Staff');
+    const reviewCalls = await (await fetch('http://127.0.0.1:4031/__calls')).json();
+    assert.deepEqual(reviewCalls, { calls: 1, byPath: { '/reviews': 1 }, mounted: 1 });
     const fanOut = await gql(
       '{ users(limit: 20) { id orders { id total items { quantity product { id name price } } } } }',
     );

@@ -45,7 +45,7 @@ function shop(req: { method: string; url: string; body: string }, res: Parameter
   if (route === 'GET /shop/v2/animals')
     return sendJson(res, 200, [
       { kind: 'Bird', wingspan: 1.5 },
-      { kind: 'Fish', fins: 4 },
+      { kind: 'fish', fins: 4 },
     ]);
   if (route === 'GET /shop/v2/vehicles')
     return sendJson(res, 200, [
@@ -131,7 +131,7 @@ describe('OpenAPI mapping rules, served against a real upstream', () => {
     assert.match(run.text!, /getPet\(petId: String!\): Pet @http\(GET: "\/pets\/\{args\.petId\}"\)/);
   });
 
-  test('implicit mapping by schema name, and allOf over a discriminated base is an interface', async () => {
+  test("implicit mapping by schema name or by the member's own enum, and allOf over a discriminated base is an interface", async () => {
     const res = await h.query(`{
       listAnimals { __typename ... on Bird { wingspan } ... on Fish { fins } }
       listVehicles { __typename kind wheels ... on Car { seats } ... on Truck { payload } } }`);
@@ -148,6 +148,10 @@ describe('OpenAPI mapping rules, served against a real upstream', () => {
       },
     });
     assert.match(run.text!, /type Car implements Vehicle \{/);
+    assert.match(
+      run.text!,
+      /union Animal @discriminator\(field: "kind", types: \[\{ value: "fish", type: "Fish" \}, \{ value: "Bird", type: "Bird" \}, \{ value: "Fish", type: "Fish" \}\]\) = Bird \| Fish/,
+    );
     assert.match(
       run.text!,
       /interface Vehicle @discriminator\(field: "kind", types: \[\{ value: "car", type: "Car" \}, \{ value: "Truck", type: "Truck" \}\]\)/,
@@ -247,7 +251,7 @@ describe('OpenAPI mapping rules, served against a real upstream', () => {
     assert.ok(!/uploadPhoto|petExists/.test(run.text!));
     assert.ok(
       lines.some((l) =>
-        l.endsWith('(7 Query and 3 Mutation field(s) of 12 operation(s), 17 type(s), 4 part(s) left out)'),
+        l.endsWith('(7 Query and 3 Mutation field(s) of 12 operation(s), 18 type(s), 4 part(s) left out)'),
       ),
       lines.join('\n'),
     );

@@ -100,6 +100,7 @@ const EXAMPLES = [
   { tab: 'CreateUser', line: 'mutation CreateUser {' },
   { tab: 'FanOut', line: 'query FanOut {' },
   { tab: 'OrderEvents', line: 'subscription OrderEvents {' },
+  { tab: 'ProductReviews', line: 'query ProductReviews {' },
 ];
 
 describe('GraphiQL in Chromium', () => {
