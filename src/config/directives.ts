@@ -64,6 +64,16 @@ input QuiltOutlierDetection {
   baseEjectionMs: Int = 30000
   maxEjectionMs: Int = 300000
   maxEjectionPercent: Int = 50
+  "the success-rate rules count each replica's attempts over this long, then judge them"
+  intervalMs: Int = 10000
+  successRateMinimumHosts: Int = 3
+  successRateRequestVolume: Int = 100
+  "eject a replica whose success rate is below mean - this x standard deviation"
+  successRateStdevFactor: Float = 1.9
+  "eject a replica whose failures are at least this percent of its attempts (0 = off)"
+  failurePercentageThreshold: Int = 50
+  failurePercentageMinimumHosts: Int = 2
+  failurePercentageRequestVolume: Int = 20
 }
 input QuiltRetryBudget { percent: Int = 20 minPerSecond: Int = 10 }
 

@@ -26,6 +26,13 @@ interface RawPool {
     baseEjectionMs: number;
     maxEjectionMs: number;
     maxEjectionPercent: number;
+    intervalMs: number;
+    successRateMinimumHosts: number;
+    successRateRequestVolume: number;
+    successRateStdevFactor: number;
+    failurePercentageThreshold: number;
+    failurePercentageMinimumHosts: number;
+    failurePercentageRequestVolume: number;
   } | null;
   retryBudget?: { percent: number; minPerSecond: number } | null;
   timeoutMs: number;
@@ -42,6 +49,13 @@ const OUTLIER_DEFAULTS = {
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,
   maxEjectionPercent: 50,
+  intervalMs: 10_000,
+  successRateMinimumHosts: 3,
+  successRateRequestVolume: 100,
+  successRateStdevFactor: 1.9,
+  failurePercentageThreshold: 50,
+  failurePercentageMinimumHosts: 2,
+  failurePercentageRequestVolume: 20,
 };
 const BUDGET_DEFAULTS = { percent: 20, minPerSecond: 10 };
 const STICKY_DEFAULTS = { stickyTtlMs: 600_000, stickyMaxClients: 10_000 };
@@ -126,6 +140,35 @@ export function readPoolSettings(
     'outlierDetection.maxEjectionPercent',
     'a percent from 0 to 100',
     outlier.maxEjectionPercent,
+  );
+  atLeast('outlierDetection', 'outlierDetection.intervalMs', outlier.intervalMs, 100);
+  atLeast('outlierDetection', 'outlierDetection.successRateMinimumHosts', outlier.successRateMinimumHosts, 2);
+  atLeast('outlierDetection', 'outlierDetection.successRateRequestVolume', outlier.successRateRequestVolume, 1);
+  check(
+    outlier.successRateStdevFactor >= 0,
+    'outlierDetection',
+    'outlierDetection.successRateStdevFactor',
+    'a number of 0 or more',
+    outlier.successRateStdevFactor,
+  );
+  check(
+    outlier.failurePercentageThreshold >= 0 && outlier.failurePercentageThreshold <= 100,
+    'outlierDetection',
+    'outlierDetection.failurePercentageThreshold',
+    'a percent from 0 (off) to 100',
+    outlier.failurePercentageThreshold,
+  );
+  atLeast(
+    'outlierDetection',
+    'outlierDetection.failurePercentageMinimumHosts',
+    outlier.failurePercentageMinimumHosts,
+    1,
+  );
+  atLeast(
+    'outlierDetection',
+    'outlierDetection.failurePercentageRequestVolume',
+    outlier.failurePercentageRequestVolume,
+    1,
   );
 
   const budget = { ...BUDGET_DEFAULTS, ...raw.retryBudget };

@@ -8,7 +8,7 @@
 // security plugins count their refusals through the SecurityMetrics interface it implements.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimitRejectionReason, SecurityMetrics } from '../security/security-metrics.js';
-import type { AttemptOutcome, ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
+import type { AttemptOutcome, ClusterObserver, EjectionReason, UpstreamSnapshot } from '../upstream/types.js';
 
 /**
  * Outcome of one GraphQL request:
@@ -44,7 +44,7 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   readonly #calls: Counter<'upstream' | 'replica' | 'outcome'>;
   readonly #callDuration: Histogram<'upstream' | 'replica'>;
   readonly #retries: Counter<'upstream'>;
-  readonly #ejections: Counter<'upstream' | 'replica'>;
+  readonly #ejections: Counter<'upstream' | 'replica' | 'reason'>;
   readonly #healthChanges: Counter<'upstream' | 'replica' | 'healthy'>;
   readonly #rejections: Counter<'upstream' | 'reason'>;
   readonly #limitRejections: Counter<'reason'>;
@@ -77,8 +77,8 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
     });
     this.#ejections = new Counter({
       name: 'quilt_upstream_ejections_total',
-      help: 'Replicas ejected by outlier detection.',
-      labelNames: ['upstream', 'replica'],
+      help: 'Replicas ejected by outlier detection, by the rule that ejected them.',
+      labelNames: ['upstream', 'replica', 'reason'],
       registers,
     });
     this.#healthChanges = new Counter({
@@ -172,8 +172,8 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
     this.#retries.inc({ upstream });
   }
 
-  ejection(upstream: string, replica: string): void {
-    this.#ejections.inc({ upstream, replica });
+  ejection(upstream: string, replica: string, _durationMs: number, reason: EjectionReason): void {
+    this.#ejections.inc({ upstream, replica, reason });
   }
 
   healthChange(upstream: string, replica: string, healthy: boolean): void {

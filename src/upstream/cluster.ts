@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { callKey, createBalancer } from './balancers/create-balancer.js';
 import { systemClock } from './clock.js';
 import { ClusterHealthChecks } from './health/cluster-health-checks.js';
-import { ConsecutiveFailureDetector } from './outlier/consecutive-failures.js';
+import { OutlierDetection } from './outlier/outlier-detection.js';
 import { ReplicaState } from './replica.js';
 import { RetryBudget } from './retry-budget.js';
 import {
@@ -67,15 +67,21 @@ export class Cluster {
   ) {
     this.name = spec.name;
     this.#clock = deps.clock ?? systemClock;
-    this.#outliers = new ConsecutiveFailureDetector(
+    this.#outliers = new OutlierDetection(
       spec.pool.outlier,
       () => this.#replicas,
-      (replica, durationMs) => {
+      (replica, durationMs, reason) => {
         deps.log?.warn(
-          { upstream: this.name, replica: replica.url, ejectedForMs: durationMs, lastFailure: replica.lastFailure },
+          {
+            upstream: this.name,
+            replica: replica.url,
+            reason,
+            ejectedForMs: durationMs,
+            lastFailure: replica.lastFailure,
+          },
           'replica ejected by outlier detection',
         );
-        deps.observer?.ejection(this.name, replica.url, durationMs);
+        deps.observer?.ejection(this.name, replica.url, durationMs, reason);
       },
     );
     this.#health = new ClusterHealthChecks(this.name, {

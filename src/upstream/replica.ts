@@ -21,6 +21,9 @@ export class ReplicaState implements Replica {
   ejectionLevel = 0;
   ejections = 0;
   consecutiveFailures = 0;
+  /** Attempts and failed attempts in the success-rate rules' current interval. */
+  intervalAttempts = 0;
+  intervalFailures = 0;
   /** When it last came back (health check passed, ejection ended): slow start counts from here. */
   returnedAt = 0;
   calls = 0;

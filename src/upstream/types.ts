@@ -126,6 +126,18 @@ export interface OutlierSettings {
   maxEjectionMs: number;
   /** At most this share of the replicas ejected at once; one ejection is always allowed. */
   maxEjectionPercent: number;
+  /** The success-rate rules count each replica's attempts over this long, then judge them. */
+  intervalMs: number;
+  /** Replicas with successRateRequestVolume attempts in the interval needed to compare rates. */
+  successRateMinimumHosts: number;
+  successRateRequestVolume: number;
+  /** A replica whose success rate is below mean - this x standard deviation is ejected. */
+  successRateStdevFactor: number;
+  /** A replica whose failures are at least this percent of its attempts is ejected (0: off)... */
+  failurePercentageThreshold: number;
+  /** ...when at least this many replicas made failurePercentageRequestVolume attempts in the interval. */
+  failurePercentageMinimumHosts: number;
+  failurePercentageRequestVolume: number;
 }
 
 export interface RetrySettings {
@@ -199,6 +211,9 @@ export class TransportFailure extends Error {
   readonly answer?: unknown;
 }
 
+/** Which outlier rule ejected a replica (the `reason` label of quilt_upstream_ejections_total). */
+export type EjectionReason = 'consecutive_failures' | 'success_rate' | 'failure_percentage';
+
 /** Outcome label of one attempt, as counted in metrics. */
 export type AttemptOutcome = 'success' | Exclude<FailureKind, 'overload'>;
 
@@ -206,7 +221,7 @@ export type AttemptOutcome = 'success' | Exclude<FailureKind, 'overload'>;
 export interface ClusterObserver {
   attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number): void;
   retry(upstream: string): void;
-  ejection(upstream: string, replica: string, durationMs: number): void;
+  ejection(upstream: string, replica: string, durationMs: number, reason: EjectionReason): void;
   healthChange(upstream: string, replica: string, healthy: boolean, reason: string): void;
   /** A call refused without an attempt: circuit breaker ('overload'). */
   rejection(upstream: string, reason: 'overload'): void;

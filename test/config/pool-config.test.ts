@@ -45,7 +45,19 @@ test('every balancing algorithm and the pool settings are read with their defaul
   );
   assert.deepEqual(
     { ...pool.outlier },
-    { consecutiveFailures: 5, baseEjectionMs: 30000, maxEjectionMs: 300000, maxEjectionPercent: 50 },
+    {
+      consecutiveFailures: 5,
+      baseEjectionMs: 30000,
+      maxEjectionMs: 300000,
+      maxEjectionPercent: 50,
+      intervalMs: 10000,
+      successRateMinimumHosts: 3,
+      successRateRequestVolume: 100,
+      successRateStdevFactor: 1.9,
+      failurePercentageThreshold: 50,
+      failurePercentageMinimumHosts: 2,
+      failurePercentageRequestVolume: 20,
+    },
   );
   assert.deepEqual(
     [pool.timeoutMs, pool.tryTimeoutMs, pool.retry.retries, pool.maxInFlight, pool.slowStartMs],
@@ -95,7 +107,23 @@ test('a wrong pool setting names the file, the line, the setting, the expected a
     ['health: { intervalMs: "2s" }', '@upstream(health.intervalMs) expected Int; received "2s"'],
     [
       'outlierDetection: { ejectAfter: 3 }',
-      '@upstream(outlierDetection.ejectAfter) expected one of the settings consecutiveFailures, baseEjectionMs, maxEjectionMs, maxEjectionPercent; received ejectAfter',
+      '@upstream(outlierDetection.ejectAfter) expected one of the settings consecutiveFailures, baseEjectionMs, maxEjectionMs, maxEjectionPercent, intervalMs, successRateMinimumHosts, successRateRequestVolume, successRateStdevFactor, failurePercentageThreshold, failurePercentageMinimumHosts, failurePercentageRequestVolume; received ejectAfter',
+    ],
+    [
+      'outlierDetection: { failurePercentageThreshold: 101 }',
+      '@upstream(outlierDetection.failurePercentageThreshold) expected a percent from 0 (off) to 100; received 101',
+    ],
+    [
+      'outlierDetection: { successRateMinimumHosts: 1 }',
+      '@upstream(outlierDetection.successRateMinimumHosts) expected an integer of 2 or more; received 1',
+    ],
+    [
+      'outlierDetection: { successRateStdevFactor: -0.5 }',
+      '@upstream(outlierDetection.successRateStdevFactor) expected a number of 0 or more; received -0.5',
+    ],
+    [
+      'outlierDetection: { intervalMs: 10 }',
+      '@upstream(outlierDetection.intervalMs) expected an integer of 100 or more; received 10',
     ],
   ];
   for (const [args, message] of cases) {

@@ -265,7 +265,14 @@ describe('operations endpoints / 2: outlier ejection of an only replica makes /r
       sample(text, 'quilt_upstream_calls_total', { upstream: 'down', replica: deadUrl, outcome: 'connect' }),
       5,
     );
-    assert.equal(sample(text, 'quilt_upstream_ejections_total', { upstream: 'down', replica: deadUrl }), 1);
+    assert.equal(
+      sample(text, 'quilt_upstream_ejections_total', {
+        upstream: 'down',
+        replica: deadUrl,
+        reason: 'consecutive_failures',
+      }),
+      1,
+    );
     assert.equal(sample(text, 'quilt_upstream_replica_ejected', { upstream: 'down', replica: deadUrl }), 1);
     assert.equal(sample(text, 'quilt_upstream_replica_healthy', { upstream: 'down', replica: deadUrl }), 0);
     assert.equal(sample(text, 'quilt_upstream_healthy_replicas', { upstream: 'down' }), 0);

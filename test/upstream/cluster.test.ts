@@ -67,7 +67,7 @@ test('retries: at most `retries` extra attempts, each on a replica not tried by 
 });
 
 test('the retry budget caps retries of reached calls; calls that were never sent are exempt', async () => {
-  const neverEject = { ...DEFAULT_POOL.outlier, consecutiveFailures: 1000 };
+  const neverEject = { ...DEFAULT_POOL.outlier, consecutiveFailures: 1000, failurePercentageThreshold: 0 };
   const cluster = testCluster('u', [A, B], {
     retry: { retries: 2, budgetPercent: 20, budgetMinPerSecond: 0 },
     outlier: neverEject,
@@ -86,7 +86,7 @@ test('the retry budget caps retries of reached calls; calls that were never sent
 
 test('the retry budget is a window: ten seconds later the retries are allowed again', async () => {
   const clock = new FakeClock();
-  const neverEject = { ...DEFAULT_POOL.outlier, consecutiveFailures: 1000 };
+  const neverEject = { ...DEFAULT_POOL.outlier, consecutiveFailures: 1000, failurePercentageThreshold: 0 };
   const cluster = testCluster(
     'u',
     [A, B],
@@ -113,7 +113,15 @@ test('outlier detection: consecutive failures eject for a time that grows; one e
   const cluster = testCluster(
     'u',
     [A, B],
-    { outlier: { consecutiveFailures: 3, baseEjectionMs: 200, maxEjectionMs: 1000, maxEjectionPercent: 10 } },
+    {
+      outlier: {
+        ...DEFAULT_POOL.outlier,
+        consecutiveFailures: 3,
+        baseEjectionMs: 200,
+        maxEjectionMs: 1000,
+        maxEjectionPercent: 10,
+      },
+    },
     { clock },
   );
   const { seen, attempt } = recorder({ 'http://a': refused });
@@ -141,7 +149,15 @@ test('outlier detection: the ejection level falls by one per base period served 
   const cluster = testCluster(
     'u',
     [A, B],
-    { outlier: { consecutiveFailures: 1, baseEjectionMs: 100, maxEjectionMs: 250, maxEjectionPercent: 50 } },
+    {
+      outlier: {
+        ...DEFAULT_POOL.outlier,
+        consecutiveFailures: 1,
+        baseEjectionMs: 100,
+        maxEjectionMs: 250,
+        maxEjectionPercent: 50,
+      },
+    },
     { clock },
   );
   const failing = recorder({ 'http://a': refused });

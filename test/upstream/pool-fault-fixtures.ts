@@ -12,6 +12,8 @@ export interface PoolOptions {
   consecutiveFailures?: number;
   baseEjectionMs?: number;
   retries?: number;
+  /** More outlierDetection settings, written as they are (`intervalMs: 300`). */
+  outlier?: string;
   /** Extra @upstream arguments, written as they are. */
   extra?: string;
 }
@@ -28,7 +30,7 @@ export function itemsSchema(replicas: readonly ReplicaProcess[], o: PoolOptions 
   protocol: HTTP
   replicas: [${replicas.map((r) => `{ url: "${r.url}" }`).join(', ')}]
   health: ${health}
-  outlierDetection: { consecutiveFailures: ${o.consecutiveFailures ?? 3}, baseEjectionMs: ${o.baseEjectionMs ?? 10000} }
+  outlierDetection: { consecutiveFailures: ${o.consecutiveFailures ?? 3}, baseEjectionMs: ${o.baseEjectionMs ?? 10000}${o.outlier ? `, ${o.outlier}` : ''} }
   timeoutMs: 8000
   tryTimeoutMs: ${o.tryTimeoutMs ?? 3000}
   retries: ${o.retries ?? 2}${o.extra ? `\n  ${o.extra}` : ''}

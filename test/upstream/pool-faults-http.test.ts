@@ -159,4 +159,40 @@ type Query { ping: Pong @http(GET: "/ping") }
     );
     assert.deepEqual(who.counts, { [b.name]: 40 }, msg);
   });
+
+  test('a replica failing every other call is ejected by the failure-percentage rule: no failed query, the log and metrics say why', async (t) => {
+    // Consecutive failures never reach 1000 here; intervals of 300 ms each hold tens of calls
+    // per replica at this load, over the request volume of 5.
+    const { replicas, h, url } = await setup(t, 2, 'half', {
+      consecutiveFailures: 1000,
+      baseEjectionMs: 60_000,
+      outlier: 'intervalMs: 300, failurePercentageRequestVolume: 5',
+    });
+    const [a, b] = replicas as [ReplicaProcess, ReplicaProcess];
+    await a.control({ failEvery: 2 });
+    const load = await runLoad({ url, query: ITEM_QUERY, variables: items, total: 400, concurrency: 2 });
+    const [aReport, bReport] = await Promise.all([a.calls(), b.calls()]);
+    const msg = `${describeLoad(load)}\na: ${JSON.stringify(aReport.byStatus)} b: ${JSON.stringify(bReport.byStatus)}\npool: ${await poolState(h)}`;
+    assert.equal(load.failed, 0, msg);
+    const ejected = h.logs.filter((l) => l.msg === 'replica ejected by outlier detection');
+    assert.deepEqual(
+      ejected.map((l) => [l.replica, l.reason, l.ejectedForMs]),
+      [[a.url, 'failure_percentage', 60_000]],
+      msg,
+    );
+    assert.ok((aReport.byStatus['503'] ?? 0) >= 3, `a failed every other call before\n${msg}`);
+    // Calls already on their way when it was ejected may still arrive; none is sent after.
+    const late = a.received.filter((c) => c.t > ejected[0]!.time + 100);
+    assert.equal(late.length, 0, `no call reaches the ejected replica\n${msg}`);
+    const metrics = await (await fetch(`${h.gateway.url}/metrics`)).text();
+    assert.ok(
+      metrics.includes(
+        `quilt_upstream_ejections_total{upstream="items",replica="${a.url}",reason="failure_percentage"} 1`,
+      ),
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith('quilt_upstream_ejections'))
+        .join('\n'),
+    );
+  });
 });
