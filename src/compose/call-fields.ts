@@ -10,6 +10,7 @@ import { perRequest, type QuiltContext } from '../request-context/context.js';
 import { getPath, isMissing } from '../templates/placeholders.js';
 import { compileJson } from '../templates/render.js';
 import { batchReplyReader } from './batch-replies.js';
+import type { BatchRecorder } from './compile-calls.js';
 import { callOf, type FieldModel } from './model.js';
 
 type Resolver = GraphQLFieldResolver<unknown, QuiltContext>;
@@ -25,12 +26,13 @@ export function upstreamFieldResolver(
   call: UpstreamCall,
   shape: FieldShape,
   renameArgs?: (args: Record<string, unknown>) => Record<string, unknown>,
+  recordBatch?: BatchRecorder,
 ): Resolver {
-  const resolver = callResolver(field, call, shape);
+  const resolver = callResolver(field, call, shape, recordBatch);
   return renameArgs ? (parent, args, ctx, info) => resolver(parent, renameArgs(args), ctx, info) : resolver;
 }
 
-function callResolver(field: FieldModel, call: UpstreamCall, shape: FieldShape): Resolver {
+function callResolver(field: FieldModel, call: UpstreamCall, shape: FieldShape, recordBatch?: BatchRecorder): Resolver {
   const http = callOf(field)!;
   const upstream = field.source.upstream.name;
   // Not found on a nullable single object is "no such thing"; anywhere else it is an error.
@@ -56,6 +58,7 @@ function callResolver(field: FieldModel, call: UpstreamCall, shape: FieldShape):
       () =>
         new DataLoader<string, unknown>(
           async (keys) => {
+            recordBatch?.(keys.length);
             const raw = await call.run({ args, keys, jwt: ctx.jwt, headers: ctx.headers }, ctx);
             if (raw === NOT_FOUND) return keys.map(() => (shape.list ? [] : null));
             return readReply(raw, keys);

@@ -7,11 +7,29 @@ import { compileJson, compileText, compileUrl } from '../templates/render.js';
 import type { GrpcSource } from './grpc-source.js';
 import { type FieldModel, isListType, namedTypeOf } from './model.js';
 
+/** Told the number of keys of each batched upstream call (the batch-size histogram). */
+export interface BatchObserver {
+  batch(upstream: string, field: string, size: number): void;
+}
+
+/** Records one batched call of a field. */
+export type BatchRecorder = (size: number) => void;
+
 export class CallCompiler {
   constructor(
     private readonly upstreams: Map<string, UpstreamRuntime>,
     private readonly grpcSources: Map<SourceFile, GrpcSource>,
+    private readonly batches?: BatchObserver,
   ) {}
+
+  /** The recorder of a batched field's calls; undefined when nobody observes (no work per call). */
+  batchRecorder(field: FieldModel): BatchRecorder | undefined {
+    const batches = this.batches;
+    if (!batches) return undefined;
+    const upstream = field.source.upstream.name;
+    const name = `${field.typeName}.${field.name}`;
+    return (size) => batches.batch(upstream, name, size);
+  }
 
   compile(field: FieldModel): UpstreamCall {
     const upstream = this.upstreams.get(field.source.upstream.name)!;

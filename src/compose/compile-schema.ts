@@ -13,7 +13,7 @@ import type { UpstreamRuntime } from '../connectors/upstream-call.js';
 import { ConfigError } from '../errors.js';
 import type { PreparedClusters, UpstreamRegistry } from '../upstream/registry.js';
 import { checkModel } from './checks.js';
-import { CallCompiler } from './compile-calls.js';
+import { type BatchObserver, CallCompiler } from './compile-calls.js';
 import { EntityCompleter } from './entities.js';
 import { buildLookups, requiredParentFields } from './entity-lookups.js';
 import { FieldMapping } from './field-mapping.js';
@@ -35,16 +35,29 @@ export interface CompiledSchema {
 // Kept in the served schema for the security plugins to read.
 const SECURITY_DIRECTIVES = parse(SECURITY_DIRECTIVES_SDL);
 
-export async function compileSchema(loaded: LoadedFolder, registry: UpstreamRegistry): Promise<CompiledSchema> {
+export interface CompileOptions {
+  /** Told the size of every batched call (metrics); none: nothing is measured. */
+  batches?: BatchObserver;
+}
+
+export async function compileSchema(
+  loaded: LoadedFolder,
+  registry: UpstreamRegistry,
+  options: CompileOptions = {},
+): Promise<CompiledSchema> {
   try {
-    return await compile(loaded, registry);
+    return await compile(loaded, registry, options);
   } catch (e) {
     registry.discard();
     throw e;
   }
 }
 
-async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promise<CompiledSchema> {
+async function compile(
+  loaded: LoadedFolder,
+  registry: UpstreamRegistry,
+  options: CompileOptions,
+): Promise<CompiledSchema> {
   const files = loaded.sources;
   const clusters = registry.prepare(files.map((f) => f.upstream.cluster));
   const upstreams = new Map<string, UpstreamRuntime>(
@@ -86,7 +99,7 @@ async function compile(loaded: LoadedFolder, registry: UpstreamRegistry): Promis
   }
   if (!problems.empty) throw new ConfigError(sortProblems(problems.items));
 
-  const calls = new CallCompiler(upstreams, grpcSources);
+  const calls = new CallCompiler(upstreams, grpcSources, options.batches);
   const mapping = new FieldMapping(model);
   const lookups = buildLookups(model, calls, remotes, mapping);
   const completer = new EntityCompleter(model, lookups, requiredParentFields(model), mapping);

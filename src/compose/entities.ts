@@ -13,6 +13,7 @@ import { NOT_FOUND, type UpstreamCall } from '../connectors/upstream-call.js';
 import { perRequest, type QuiltContext } from '../request-context/context.js';
 import { getPath, isMissing } from '../templates/placeholders.js';
 import type { BatchReplyReader } from './batch-replies.js';
+import type { BatchRecorder } from './compile-calls.js';
 import { applyRenames, type FieldMapping, type Obj, type Rename } from './field-mapping.js';
 import type { CompositionModel } from './model.js';
 import { type SelectedField, selectedFields } from './selection.js';
@@ -42,6 +43,8 @@ export interface CallLookupSpec {
   /** True when the merge field takes a list of keys: one call per batch; false: one call per key. */
   batched: boolean;
   maxBatchSize: number;
+  /** Told the size of each batched call, when batch sizes are measured. */
+  recordBatch?: BatchRecorder;
   /** Reads a batched reply back, one value per key (@merge's match:, default: the key field's path). */
   readReply: BatchReplyReader;
   /** `pick:` of a lookup that takes one key. */
@@ -87,8 +90,9 @@ export class CallEntityLookup implements EntityLookup {
   }
 
   async #fetch(keys: readonly string[], ctx: QuiltContext): Promise<unknown[]> {
-    const { call, keyArg, batched, readReply, pick, renames } = this.spec;
+    const { call, keyArg, batched, readReply, pick, renames, recordBatch } = this.spec;
     const scope = { jwt: ctx.jwt, headers: ctx.headers };
+    recordBatch?.(keys.length);
     const values = batched
       ? readReply(await call.run({ ...scope, args: { [keyArg]: keys } }, ctx), keys)
       : await Promise.all(

@@ -43,6 +43,7 @@ export function buildLookups(
         keyArg,
         batched,
         maxBatchSize: callOf(field)!.maxBatchSize,
+        recordBatch: batched ? calls.batchRecorder(field) : undefined,
         readReply: batchReplyReader(field.merge.match ?? keyPath, field.merge.pick, false),
         pick: field.merge.pick?.split('.'),
         renames: mapping.renamesOf(typeName, field.source),

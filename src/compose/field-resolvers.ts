@@ -77,6 +77,7 @@ function fieldResolver(
       calls.compile(field),
       { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE },
       inputKeys.argsRenamer(field),
+      calls.batchRecorder(field),
     );
   } else if (remote) {
     resolver = remote.resolverFor(field);

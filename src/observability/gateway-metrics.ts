@@ -34,6 +34,7 @@ export const MAX_OPERATION_LABEL = 100;
 
 // 1 ms .. 10 s: a cached upstream answer to a slow fan-out.
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
 export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   readonly registry = new Registry();
@@ -44,6 +45,7 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   readonly #calls: Counter<'upstream' | 'replica' | 'outcome'>;
   readonly #callDuration: Histogram<'upstream' | 'replica'>;
   readonly #retries: Counter<'upstream'>;
+  readonly #batchSizes: Histogram<'upstream' | 'field'>;
   readonly #ejections: Counter<'upstream' | 'replica' | 'reason'>;
   readonly #healthChanges: Counter<'upstream' | 'replica' | 'healthy'>;
   readonly #rejections: Counter<'upstream' | 'reason'>;
@@ -67,6 +69,13 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
       help: 'Duration of upstream call attempts.',
       labelNames: ['upstream', 'replica'],
       buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.#batchSizes = new Histogram({
+      name: 'quilt_upstream_batch_size',
+      help: 'Keys per batched upstream call (a field with key:, a batched @merge lookup), by upstream and field.',
+      labelNames: ['upstream', 'field'],
+      buckets: BATCH_SIZE_BUCKETS,
       registers,
     });
     this.#retries = new Counter({
@@ -159,6 +168,11 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
     } finally {
       this.#scrapeSnapshot = undefined;
     }
+  }
+
+  /** A batched call of `field` (Type.field) sent `size` keys to `upstream`. */
+  batch(upstream: string, field: string, size: number): void {
+    this.#batchSizes.observe({ upstream, field }, size);
   }
 
   // ClusterObserver

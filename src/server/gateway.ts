@@ -58,6 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const security = assembleSecurityLayer(securityOptions, { log, metrics });
   const manager = new SchemaManager(options.schemasDir, log, options.env, {
     observer: metrics,
+    batches: metrics,
     schemaTransforms: security.schemaTransforms,
   });
   const first = await manager.reload();

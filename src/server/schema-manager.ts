@@ -5,6 +5,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
+import type { BatchObserver } from '../compose/compile-calls.js';
 import { type CompiledSchema, compileSchema } from '../compose/compile-schema.js';
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { ConfigError, type ConfigProblem, formatProblem } from '../errors.js';
@@ -15,6 +16,8 @@ import type { ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
 export interface SchemaManagerOptions {
   /** Told of every upstream attempt, retry, ejection and health change (metrics). */
   observer?: ClusterObserver;
+  /** Told the size of every batched upstream call (metrics). */
+  batches?: BatchObserver;
   /** Applied to each compiled schema before it is served (the security layer's @rateLimit). */
   schemaTransforms?: readonly ((schema: GraphQLSchema) => void)[];
 }
@@ -33,6 +36,7 @@ export class SchemaManager implements ServingState {
   #running?: Promise<ReloadResult>;
   #again = false;
   readonly #schemaTransforms: readonly ((schema: GraphQLSchema) => void)[];
+  readonly #batches?: BatchObserver;
 
   constructor(
     private readonly dir: string,
@@ -42,6 +46,7 @@ export class SchemaManager implements ServingState {
   ) {
     this.registry = new UpstreamRegistry({ observer: options.observer, log });
     this.#schemaTransforms = options.schemaTransforms ?? [];
+    this.#batches = options.batches;
   }
 
   get current(): CompiledSchema | undefined {
@@ -84,7 +89,9 @@ export class SchemaManager implements ServingState {
   async #load(): Promise<ReloadResult> {
     const started = performance.now();
     try {
-      const compiled = await compileSchema(await loadSchemaFolder(this.dir, this.env), this.registry);
+      const compiled = await compileSchema(await loadSchemaFolder(this.dir, this.env), this.registry, {
+        batches: this.#batches,
+      });
       try {
         for (const transform of this.#schemaTransforms) transform(compiled.schema);
       } catch (e) {

@@ -62,6 +62,16 @@ type Query { parents: [Parent!]! @http(GET: "/parents") }
     const parents = r.body.data!.parents as { id: string; children: { id: string }[] }[];
     assert.deepEqual(parents[7].children, [{ id: '4a' }, { id: '4b' }], 'parent 8 shares group 4');
     assert.deepEqual(parents[10].children, [], 'no match gives []');
+    // The batch-size histogram saw the three calls: 5, 5 and 1 keys.
+    const metrics = await (await fetch(`${h.gateway.url}/metrics`)).text();
+    const series = (suffix: string) =>
+      metrics
+        .split('\n')
+        .find((l) => l.startsWith(`quilt_upstream_batch_size_${suffix}`) && l.includes('field="Parent.children"'));
+    assert.equal(series('count'), 'quilt_upstream_batch_size_count{upstream="a",field="Parent.children"} 3');
+    assert.equal(series('sum'), 'quilt_upstream_batch_size_sum{upstream="a",field="Parent.children"} 11');
+    assert.match(metrics, /quilt_upstream_batch_size_bucket\{le="1",upstream="a",field="Parent.children"\} 1\n/);
+    assert.match(metrics, /quilt_upstream_batch_size_bucket\{le="5",upstream="a",field="Parent.children"\} 3\n/);
   });
 
   test('a single field takes the first match, null when none; two fields batching the same keys share the calls', async () => {

@@ -73,6 +73,18 @@ ${REVIEWS_SDL.replace('type Product {', 'type Product @key(selectionSet: "{ id }
       seller: { id: '5', name: 'User 5', email: 'user5@example.com' },
     });
     assert.deepEqual(calls(), { users: 1, products: 1, reviews: 0 });
+    // The lookup's batch, as the batch-size histogram saw it: one call; its keys are the
+    // sellers of the 20 products, deduplicated.
+    const sellers = new Set((r.body.data!.products as { seller: { id: string } }[]).map((p) => p.seller.id));
+    const metrics = await (await fetch(`${h.gateway.url}/metrics`)).text();
+    assert.match(metrics, /quilt_upstream_batch_size_count\{upstream="users",field="Query.usersByIds"\} 1\n/);
+    assert.ok(
+      metrics.includes(`quilt_upstream_batch_size_sum{upstream="users",field="Query.usersByIds"} ${sellers.size}\n`),
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith('quilt_upstream_batch_size_sum'))
+        .join('\n'),
+    );
   });
 
   test('REST -> REST -> REST across three levels: one call per source per level', async () => {
