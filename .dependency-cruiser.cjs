@@ -13,10 +13,21 @@ const ARROWS = {
   connectors: ['errors', 'templates', 'config', 'upstream', 'request-context'],
   compose: ['errors', 'templates', 'config', 'upstream', 'request-context', 'connectors'],
   security: ['errors', 'config', 'request-context'],
+  protections: ['errors', 'request-context'],
   observability: ['errors', 'upstream', 'security'],
   'proto-import': ['connectors'],
   'openapi-import': ['errors'],
-  server: ['errors', 'config', 'upstream', 'request-context', 'connectors', 'compose', 'security', 'observability'],
+  server: [
+    'errors',
+    'config',
+    'upstream',
+    'request-context',
+    'connectors',
+    'compose',
+    'security',
+    'observability',
+    'protections',
+  ],
   cli: ['errors', 'config', 'upstream', 'compose', 'security', 'server', 'proto-import', 'openapi-import', 'connectors'],
 };
 

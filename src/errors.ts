@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'CSRF_PREVENTED'
   | 'PERSISTED_QUERY_NOT_IN_LIST'
   | 'PERSISTED_QUERY_ID_REQUIRED'
+  | 'OVERLOADED'
   | 'UPSTREAM_ERROR'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_UNAVAILABLE'
@@ -315,6 +316,18 @@ export function persistedQueryIdRequired(): QuiltError {
     {
       extensions: { http: { status: 400 } },
     },
+  );
+}
+
+// Request protections (src/protections).
+
+/** --max-in-flight requests are being served: 503, before the request is parsed. */
+export function overloaded(maxInFlight: number, retryAfterSec: number): QuiltError {
+  const after = String(retryAfterSec);
+  return new QuiltError(
+    'OVERLOADED',
+    `The gateway is serving its limit of ${maxInFlight} requests; retry after ${after} s.`,
+    { extensions: { http: { status: 503, headers: { 'Retry-After': after } } } },
   );
 }
 

@@ -77,6 +77,10 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     watch: Boolean(options.watch),
     env,
     security,
+    protections: {
+      requestTimeoutMs: Number(options['request-timeout-ms']) || undefined,
+      maxInFlight: Number(options['max-in-flight']) || undefined,
+    },
   });
   await new Promise<void>((done) => {
     const stop = (signal: string) => {

@@ -36,6 +36,23 @@ export const FLAGS: FlagSpec[] = [
     default: true,
     description: 'reload when the schemas folder changes (--no-watch to turn off)',
   },
+  {
+    group: 'Request protections',
+    name: 'request-timeout-ms',
+    type: 'number',
+    arg: 'MS',
+    default: 0,
+    description:
+      'deadline of each query or mutation: calls still running fail with UPSTREAM_TIMEOUT, the rest is answered (0: none)',
+  },
+  {
+    group: 'Request protections',
+    name: 'max-in-flight',
+    type: 'number',
+    arg: 'N',
+    default: 0,
+    description: 'requests served at once; one more gets 503 OVERLOADED with Retry-After (0: no limit)',
+  },
   ...SECURITY_FLAGS,
 ];
 

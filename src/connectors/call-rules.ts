@@ -5,7 +5,7 @@
 // upstream details, which never reach the client.
 import type { UpstreamConfig } from '../config/upstream.js';
 import { httpStatusError, QuiltError, upstreamTimeout, upstreamUnavailable } from '../errors.js';
-import type { QuiltContext } from '../request-context/context.js';
+import { type QuiltContext, RequestDeadlineExceeded } from '../request-context/context.js';
 import type { TemplateScope } from '../templates/placeholders.js';
 import { GrpcStatusError } from '../upstream/transport/grpc.js';
 import type { HttpResponse } from '../upstream/transport/http.js';
@@ -72,6 +72,8 @@ export function transportError(
         upstreamMessage(answer?.text, errorMessage),
       );
     }
+    if (e.kind === 'cancelled' && e.cause instanceof RequestDeadlineExceeded)
+      return upstreamTimeout(upstream, e.cause.timeoutMs, { ...d, failure: e.cause.message });
     return e.kind === 'timeout' ? upstreamTimeout(upstream, timeoutMs, d) : upstreamUnavailable(upstream, d);
   }
   return upstreamUnavailable(upstream, { ...detail, failure: String((e as Error)?.message ?? e) });

@@ -13,6 +13,19 @@ export interface QuiltContext {
   log: Logger;
   /** DataLoaders and identical-call promises of this request, by a key naming their purpose. */
   perRequest: Map<string, unknown>;
+  /**
+   * Ends every upstream call of this request: fired when the client goes away, and when the
+   * operation's deadline passes (then its reason is a RequestDeadlineExceeded).
+   */
+  signal?: AbortSignal;
+}
+
+/** The reason of a request's signal when its deadline (--request-timeout-ms) passed. */
+export class RequestDeadlineExceeded extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the request timeout of ${timeoutMs} ms passed`);
+    this.name = 'RequestDeadlineExceeded';
+  }
 }
 
 export function perRequest<T>(ctx: QuiltContext, key: string, create: () => T): T {

@@ -17,7 +17,8 @@ export type LimitRejectionReason =
   | 'ip'
   | 'body_size'
   | 'trusted_documents'
-  | 'csrf';
+  | 'csrf'
+  | 'in_flight';
 
 export interface SecurityMetrics {
   /** A limit refused a request or a field. */

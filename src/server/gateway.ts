@@ -15,6 +15,8 @@ import { useAccessLog } from '../observability/use-access-log.js';
 import { useMetrics } from '../observability/use-metrics.js';
 import { useOperationsEndpoints } from '../observability/use-operations-endpoints.js';
 import { requestIdOf, useRequestId } from '../observability/use-request-id.js';
+import { useInFlightLimit } from '../protections/use-in-flight-limit.js';
+import { useRequestTimeout } from '../protections/use-request-timeout.js';
 import type { QuiltContext } from '../request-context/context.js';
 import { yogaHardening } from '../security/hardening/index.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
@@ -36,6 +38,13 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Auth, cost, limits and hardening (default: DEFAULT_SECURITY, everything anonymous and in memory). */
   security?: SecurityOptions;
+  /** Request protections; each is off when left out. */
+  protections?: {
+    /** Deadline of each query or mutation (--request-timeout-ms). */
+    requestTimeoutMs?: number;
+    /** Requests served at once (--max-in-flight). */
+    maxInFlight?: number;
+  };
 }
 
 export interface Gateway {
@@ -74,6 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     useMetrics(metrics),
     useAccessLog(log),
     useOperationsEndpoints(manager),
+    ...protectionPlugins(options.protections ?? {}, metrics),
     ...security.plugins,
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
     useResponseHeaders(),
@@ -91,6 +101,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         },
         log,
         perRequest: new Map(),
+        // Fires when the client goes away: its upstream calls are cancelled.
+        signal: request.signal,
       };
     },
     plugins,
@@ -147,6 +159,17 @@ async function loadExamples(dir: string): Promise<{ query: string }[] | undefine
   }
   const tabs = await Promise.all(names.map(async (n) => ({ query: await readFile(join(dir, n), 'utf8') })));
   return tabs.length ? tabs : undefined;
+}
+
+/** The request protections that are configured, in the order they act: load shedding, then the deadline. */
+function protectionPlugins(
+  { maxInFlight, requestTimeoutMs }: NonNullable<GatewayOptions['protections']>,
+  metrics: GatewayMetrics,
+): Plugin[] {
+  const plugins: Plugin[] = [];
+  if (maxInFlight) plugins.push(useInFlightLimit(maxInFlight, () => metrics.limitRejection('in_flight')));
+  if (requestTimeoutMs) plugins.push(useRequestTimeout(requestTimeoutMs) as Plugin);
+  return plugins;
 }
 
 /** The TCP peer, with IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") written as IPv4. */

@@ -21,6 +21,7 @@ import {
   type Clock,
   type ClusterObserver,
   type ClusterSpec,
+  cancelledCall,
   type LoadBalancer,
   type OutlierDetector,
   type Replica,
@@ -35,10 +36,12 @@ export interface CallOptions {
   routing?: CallRouting;
   /** Overall deadline of this call (default: the upstream's timeoutMs). */
   timeoutMs?: number;
+  /** Ends the call, wherever it is: no attempt starts after it fired, none is retried (the client went away, the request's deadline passed). */
+  signal?: AbortSignal;
 }
 
-/** One attempt on one replica, with the time it may take. */
-export type Attempt<T> = (replica: Replica, tryTimeoutMs: number) => Promise<T>;
+/** One attempt on one replica, with the time it may take; it passes `signal` on to its transport. */
+export type Attempt<T> = (replica: Replica, tryTimeoutMs: number, signal: AbortSignal | undefined) => Promise<T>;
 
 export interface ClusterDeps {
   observer?: ClusterObserver;
@@ -133,6 +136,8 @@ export class Cluster {
   /** Runs `attempt` on picked replicas until one answers or the retry rules say stop. */
   async call<T>(attempt: Attempt<T>, options: CallOptions): Promise<T> {
     const { pool } = this.#spec;
+    const { signal } = options;
+    if (signal?.aborted) throw cancelledCall('', signal);
     if (this.#inFlight >= pool.maxInFlight) {
       this.deps.observer?.rejection(this.name, 'overload');
       throw new TransportFailure(
@@ -165,9 +170,10 @@ export class Cluster {
         tried.add(replica);
         try {
           // Whole milliseconds: transports hand the budget to timers that take integers.
-          return await this.#attempt(replica, attempt, Math.ceil(Math.min(tryTimeoutMs, deadline - now)));
+          return await this.#attempt(replica, attempt, Math.ceil(Math.min(tryTimeoutMs, deadline - now)), signal);
         } catch (e) {
           if (!(e instanceof TransportFailure)) throw e;
+          if (signal?.aborted) throw e.kind === 'cancelled' ? e : cancelledCall(e.replica, signal);
           const later = this.#clock.now();
           const more = tried.size < this.#replicas.length && later < deadline;
           // Not reached: free to go elsewhere. Reached: only a read, within retries and budget.
@@ -189,12 +195,17 @@ export class Cluster {
     }
   }
 
-  async #attempt<T>(replica: ReplicaState, attempt: Attempt<T>, tryTimeoutMs: number): Promise<T> {
+  async #attempt<T>(
+    replica: ReplicaState,
+    attempt: Attempt<T>,
+    tryTimeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     replica.inFlight++;
     replica.calls++;
     const started = this.#clock.now();
     try {
-      const result = await attempt(replica, tryTimeoutMs);
+      const result = await attempt(replica, tryTimeoutMs, signal);
       this.#answered(replica, started);
       return result;
     } catch (e) {
@@ -232,6 +243,11 @@ export class Cluster {
   #failed(replica: ReplicaState, failure: TransportFailure, started: number): void {
     const now = this.#clock.now();
     const ms = now - started;
+    // The caller gave up: says nothing of the replica's health or speed.
+    if (failure.kind === 'cancelled') {
+      this.deps.observer?.attempt(this.name, replica.url, 'cancelled', ms);
+      return;
+    }
     replica.failures++;
     replica.lastFailure = `${failure.kind}: ${failure.message}`;
     // A timeout or a slow error is a latency signal; a refused connection is not.

@@ -184,7 +184,8 @@ export type FailureKind =
   | 'timeout' // the per-try deadline passed after the request was sent
   | 'reset' // the connection broke after the request was (maybe) sent
   | 'status' // the replica answered with a server error: HTTP 5xx, gRPC UNAVAILABLE
-  | 'overload'; // the pool refused before trying: circuit breaker open
+  | 'overload' // the pool refused before trying: circuit breaker open
+  | 'cancelled'; // the caller gave up (the client went away, the request's deadline passed): not the replica's fault
 
 /** Thrown by transports (and by connectors for a 5xx answer); the connector turns it into a client-facing QuiltError. */
 export class TransportFailure extends Error {
@@ -216,6 +217,13 @@ export type EjectionReason = 'consecutive_failures' | 'success_rate' | 'failure_
 
 /** Outcome label of one attempt, as counted in metrics. */
 export type AttemptOutcome = 'success' | Exclude<FailureKind, 'overload'>;
+
+/** The failure of a call whose caller's signal ended it; `reason` is the signal's. */
+export function cancelledCall(replica: string, signal: AbortSignal): TransportFailure {
+  return new TransportFailure('cancelled', false, replica, 'the call was cancelled by its caller', {
+    cause: signal.reason,
+  });
+}
 
 /** Events of the pools, for metrics; called synchronously on the call path, so they must be cheap. */
 export interface ClusterObserver {

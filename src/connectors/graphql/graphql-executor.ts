@@ -58,7 +58,7 @@ export class GraphqlExecutor {
     let response: HttpResponse;
     try {
       response = await cluster.call(
-        async (replica, tryTimeoutMs) =>
+        async (replica, tryTimeoutMs, signal) =>
           failOnServerError(
             await http.send(replica.url, {
               method: 'POST',
@@ -66,10 +66,11 @@ export class GraphqlExecutor {
               headers,
               body,
               timeoutMs: tryTimeoutMs,
+              signal,
             }),
             replica.url,
           ),
-        { idempotent, routing: callRouting(ctx, config.endpoint) },
+        { idempotent, routing: callRouting(ctx, config.endpoint), signal: ctx?.signal },
       );
     } catch (e) {
       throw logged(ctx, transportError(config.name, config.timeoutMs, e, detail));

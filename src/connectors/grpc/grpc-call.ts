@@ -6,6 +6,7 @@ import { callRouting } from '../../request-context/call-routing.js';
 import { perRequest, type QuiltContext } from '../../request-context/context.js';
 import { getPath, type TemplateScope } from '../../templates/placeholders.js';
 import type { GrpcTransport } from '../../upstream/transport/grpc.js';
+import { cancelledCall } from '../../upstream/types.js';
 import { failOnUnavailable, logged, upstreamHeaders } from '../call-rules.js';
 import { NOT_FOUND, type UpstreamCall, type UpstreamRuntime } from '../upstream-call.js';
 import type { GrpcMethodInfo } from './proto.js';
@@ -57,6 +58,8 @@ export class GrpcCall implements UpstreamCall {
     const spec = this.#spec;
     const request = spec.encode(spec.request(scope));
     const abort = new AbortController();
+    // The request's end (client gone, deadline) closes the stream too.
+    const signal = ctx.signal ? AbortSignal.any([abort.signal, ctx.signal]) : abort.signal;
     const connectMs = spec.timeoutMs ?? spec.upstream.config.timeoutMs;
     try {
       // Connect inside the cluster's attempt, so a replica that cannot be reached is skipped.
@@ -69,13 +72,15 @@ export class GrpcCall implements UpstreamCall {
             spec.method,
             request,
             this.#metadata(scope, ctx),
-            abort.signal,
+            signal,
             timeoutMs,
           );
         },
-        { idempotent: false, routing: callRouting(ctx, spec.method.path) },
+        { idempotent: false, routing: callRouting(ctx, spec.method.path), signal: ctx.signal },
       );
       for await (const message of replies) yield this.#pick(message);
+      // Ended by the request's signal: a list cut short is not the whole answer.
+      if (ctx.signal?.aborted) throw cancelledCall('', ctx.signal);
     } catch (e) {
       const mapped = this.#error(e, ctx);
       // NOT_FOUND on a stream: nothing to stream.
@@ -99,11 +104,11 @@ export class GrpcCall implements UpstreamCall {
     let reply: unknown;
     try {
       reply = await spec.upstream.cluster.call(
-        (replica, tryTimeoutMs) =>
+        (replica, tryTimeoutMs, signal) =>
           failOnUnavailable(
-            spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs),
+            spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs, signal),
           ),
-        { idempotent: spec.isRead, routing: callRouting(ctx, spec.method.path), timeoutMs },
+        { idempotent: spec.isRead, routing: callRouting(ctx, spec.method.path), timeoutMs, signal: ctx.signal },
       );
     } catch (e) {
       const mapped = this.#error(e, ctx);

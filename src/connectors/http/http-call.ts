@@ -109,14 +109,14 @@ export class HttpCall implements UpstreamCall {
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
     let replica = '';
     const response = await upstream.cluster.call(
-      async (r, tryTimeoutMs) => {
+      async (r, tryTimeoutMs, signal) => {
         replica = r.url;
         return failOnServerError(
-          await upstream.http.send(r.url, { method, path, headers, body, timeoutMs: tryTimeoutMs }),
+          await upstream.http.send(r.url, { method, path, headers, body, timeoutMs: tryTimeoutMs, signal }),
           r.url,
         );
       },
-      { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs },
+      { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs, signal: ctx.signal },
     );
     passResponseHeaders(ctx, upstream.config.responseHeaders, response.headers);
     return { response, replica };

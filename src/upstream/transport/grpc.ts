@@ -4,7 +4,7 @@
 // replica answered with. Requests and replies are proto-loader objects: the connector's
 // JSON mapping (src/connectors/grpc/mapping.ts) runs before and after.
 import * as grpc from '@grpc/grpc-js';
-import { TransportFailure } from '../types.js';
+import { cancelledCall, TransportFailure } from '../types.js';
 
 /** The method a call names: its name in the service definition and the HTTP/2 path grpc-js sends. */
 export interface GrpcMethodRef {
@@ -130,7 +130,10 @@ export class GrpcTransport {
     request: unknown,
     metadata: Record<string, string>,
     timeoutMs: number,
+    /** The caller's: when it fires, the call is cancelled (the server sees it cancelled). */
+    signal?: AbortSignal,
   ): Promise<unknown> {
+    if (signal?.aborted) throw cancelledCall(target, signal);
     const client = this.#client(target);
     const { requestSerialize, responseDeserialize } = this.#method(method);
     return new Promise((resolve, reject) => {
@@ -142,10 +145,14 @@ export class GrpcTransport {
         toMetadata(metadata),
         { deadline: Date.now() + timeoutMs },
         (error, reply) => {
-          if (error) reject(classify(error, call.getPeer(), client, target));
+          signal?.removeEventListener('abort', cancel);
+          if (error)
+            reject(signal?.aborted ? cancelledCall(target, signal) : classify(error, call.getPeer(), client, target));
           else resolve(reply);
         },
       );
+      const cancel = () => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
     });
   }
 

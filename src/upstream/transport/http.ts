@@ -5,7 +5,7 @@
 // failures become TransportFailure with whether the request reached the replica, which the
 // cluster's retry rule needs.
 import { type Dispatcher, Pool } from 'undici';
-import { TransportFailure } from '../types.js';
+import { cancelledCall, TransportFailure } from '../types.js';
 
 export interface HttpRequest {
   method: string;
@@ -14,6 +14,8 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body?: string;
   timeoutMs: number;
+  /** The caller's: when it fires, the request is aborted (the connection reset if it was sent). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -85,6 +87,8 @@ export class HttpTransport {
     // undici checks headersTimeout/bodyTimeout on a coarse timer (about 500 ms ticks: a
     // 200 ms timeout fired after 1 s), so the per-try deadline is a timer of its own.
     const deadline = AbortSignal.timeout(req.timeoutMs);
+    const { signal: caller } = req;
+    const signal = caller ? AbortSignal.any([deadline, caller]) : deadline;
     let res: Dispatcher.ResponseData;
     try {
       res = await this.#pool(origin).request({
@@ -94,10 +98,10 @@ export class HttpTransport {
         body: req.body,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal: deadline,
+        signal,
       });
     } catch (e) {
-      throw classify(e, replicaUrl, deadline);
+      throw classify(e, replicaUrl, deadline, caller);
     }
     try {
       const text = await res.body.text();
@@ -109,7 +113,7 @@ export class HttpTransport {
         headers: res.headers,
       };
     } catch (e) {
-      throw classify(e, replicaUrl, deadline);
+      throw classify(e, replicaUrl, deadline, caller);
     }
   }
 
@@ -119,8 +123,9 @@ export class HttpTransport {
   }
 }
 
-function classify(e: unknown, replica: string, deadline: AbortSignal): TransportFailure {
+function classify(e: unknown, replica: string, deadline: AbortSignal, caller?: AbortSignal): TransportFailure {
   const err = e as { code?: string; cause?: { code?: string }; message?: string };
+  if (caller?.aborted) return cancelledCall(replica, caller);
   // The request may still have been connecting, but it may also have been sent: a write must not be repeated.
   if (deadline.aborted)
     return new TransportFailure('timeout', true, replica, `no answer within the per-try timeout ${replica}`, {
