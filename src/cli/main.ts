@@ -1,10 +1,13 @@
 // `quilt serve`, `quilt check` and `quilt import proto|openapi` (import-proto.ts, import-openapi.ts).
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import pino from 'pino';
 import { compileSchema } from '../compose/compile-schema.js';
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { ConfigError, formatProblem } from '../errors.js';
 import { JwtConfigError } from '../security/jwt/index.js';
 import { startGateway } from '../server/gateway.js';
+import { instanceMetrics, isWorkerProcess, runPrimary, shareMetricsWithPrimary } from '../server/worker-pool.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
 import { importOpenApi } from './import-openapi.js';
 import { importProto } from './import-proto.js';
@@ -68,11 +71,22 @@ async function check(dir: string): Promise<number> {
 async function serve(options: Options, sources: OptionSources, env: NodeJS.ProcessEnv): Promise<number> {
   // Checked before anything starts: a bad security setting is a usage error (exit 2).
   const security = securityOptionsFrom(options, sources);
+  const workers = workerCount(options.workers);
+  const logLevel = String(options['log-level']);
+  if (workers > 1 && !isWorkerProcess())
+    return runPrimary(
+      workers,
+      pino({ level: logLevel, base: { service: 'quilt', role: 'primary', pid: process.pid } }),
+    );
+  const worker = isWorkerProcess();
   const gateway = await startGateway({
     schemasDir: resolve(String(options.schemas)),
     port: Number(options.port),
     host: String(options.host),
-    logLevel: String(options['log-level']),
+    logLevel,
+    // A worker's lines name it: the processes of one instance share stdout.
+    logger: worker ? pino({ level: logLevel, base: { service: 'quilt', pid: process.pid } }) : undefined,
+    instanceScrape: worker ? instanceMetrics() : undefined,
     graphiql: Boolean(options.graphiql),
     watch: Boolean(options.watch),
     env,
@@ -82,6 +96,7 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
       maxInFlight: Number(options['max-in-flight']) || undefined,
     },
   });
+  if (worker) shareMetricsWithPrimary(gateway.metrics.registry);
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       gateway.log.info({ signal }, 'signal received');
@@ -91,6 +106,15 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** --workers: a whole number of 1 or more, or auto (the cores this process may use). */
+function workerCount(value: unknown): number {
+  const text = String(value ?? '1');
+  if (text === 'auto') return availableParallelism();
+  if (!/^[1-9]\d*$/.test(text))
+    throw new UsageError(`--workers: expected a whole number of 1 or more, or auto; received "${text}"`);
+  return Number(text);
 }
 
 const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href;

@@ -37,6 +37,13 @@ export const FLAGS: FlagSpec[] = [
     description: 'reload when the schemas folder changes (--no-watch to turn off)',
   },
   {
+    name: 'workers',
+    type: 'string',
+    arg: 'N|auto',
+    default: '1',
+    description: 'processes serving the port (node:cluster); auto: one per core; a worker that dies is replaced',
+  },
+  {
     group: 'Request protections',
     name: 'request-timeout-ms',
     type: 'number',

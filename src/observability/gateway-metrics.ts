@@ -27,6 +27,11 @@ export interface GatewayMetricsOptions {
   snapshots?: () => readonly UpstreamSnapshot[];
   /** Node process metrics (CPU, memory, event loop lag, GC) prefixed `quilt_`; default true. */
   processMetrics?: boolean;
+  /**
+   * In a worker of --workers: what GET /metrics answers, the whole instance's metrics as the
+   * primary aggregates them (this registry is one of its parts).
+   */
+  instanceScrape?: () => Promise<string>;
 }
 
 /** Operation names come from clients: cap their length (cardinality is still theirs to keep sane). */
@@ -41,6 +46,7 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   readonly #snapshots: () => readonly UpstreamSnapshot[];
   /** Set for the duration of one scrape, so the gauges share one snapshot. */
   #scrapeSnapshot?: readonly UpstreamSnapshot[];
+  readonly #instanceScrape?: () => Promise<string>;
 
   readonly #calls: Counter<'upstream' | 'replica' | 'outcome'>;
   readonly #callDuration: Histogram<'upstream' | 'replica'>;
@@ -56,6 +62,7 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#snapshots = options.snapshots ?? (() => []);
+    this.#instanceScrape = options.instanceScrape;
     const registers = [this.registry];
 
     this.#calls = new Counter({
@@ -159,8 +166,14 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
     return this.registry.contentType;
   }
 
-  /** The exposition text. */
+  /** The exposition text (of every worker, under --workers). */
   async scrape(): Promise<string> {
+    if (this.#instanceScrape) return this.#instanceScrape();
+    return this.scrapeOwn();
+  }
+
+  /** This process's own metrics. */
+  async scrapeOwn(): Promise<string> {
     // prom-client calls every collect() synchronously when metrics() starts; one snapshot serves them all.
     this.#scrapeSnapshot = this.#snapshots();
     try {

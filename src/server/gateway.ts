@@ -38,6 +38,8 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Auth, cost, limits and hardening (default: DEFAULT_SECURITY, everything anonymous and in memory). */
   security?: SecurityOptions;
+  /** In a worker of --workers: the instance's metrics, aggregated by the primary (worker-pool.ts). */
+  instanceScrape?: () => Promise<string>;
   /** Request protections; each is off when left out. */
   protections?: {
     /** Deadline of each query or mutation (--request-timeout-ms). */
@@ -62,7 +64,10 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });
   // The pool gauges read the manager's registry at scrape time, after both exist.
-  const metrics: GatewayMetrics = new GatewayMetrics({ snapshots: () => manager.snapshot() });
+  const metrics: GatewayMetrics = new GatewayMetrics({
+    snapshots: () => manager.snapshot(),
+    instanceScrape: options.instanceScrape,
+  });
   const securityOptions = options.security ?? DEFAULT_SECURITY;
   const security = assembleSecurityLayer(securityOptions, { log, metrics });
   const manager = new SchemaManager(options.schemasDir, log, options.env, {
