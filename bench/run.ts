@@ -258,6 +258,7 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
     if (gateway && base && gw && !gateway.error) {
       const ratios = gw.map((m, i) => m.requestsPerSecond / base[i].requestsPerSecond).sort((a, b) => a - b);
       gateway.roundRatio = ratios[Math.floor(ratios.length / 2)];
+      gateway.roundRatios = ratios;
     }
     measurements.push(...perTarget);
   }

@@ -13,6 +13,8 @@ export interface ChildSpec {
   name: string; // output prefix, e.g. "users-1"
   script: string; // TypeScript entry, relative to the repository root
   args?: string[];
+  /** Node's own flags, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeFlags?: string[];
   env?: NodeJS.ProcessEnv;
   cpu?: number; // pin to this CPU with taskset (callers check canPinCpus first)
 }
@@ -65,7 +67,7 @@ export class ProcessSupervisor {
   }
 
   start(spec: ChildSpec): ManagedChild {
-    const nodeArgs = ['--import', 'tsx', spec.script, ...(spec.args ?? [])];
+    const nodeArgs = [...(spec.nodeFlags ?? []), '--import', 'tsx', spec.script, ...(spec.args ?? [])];
     // taskset execs node in place, so the PID we get is node's own PID.
     const [command, args] =
       spec.cpu === undefined

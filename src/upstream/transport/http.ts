@@ -4,7 +4,8 @@
 // kept apart and prefixes every request's path. Knows nothing of balancing or GraphQL;
 // failures become TransportFailure with whether the request reached the replica, which the
 // cluster's retry rule needs.
-import { type Dispatcher, Pool } from 'undici';
+import { EventEmitter } from 'node:events';
+import { Pool } from 'undici';
 import { cancelledCall, TransportFailure } from '../types.js';
 
 export interface HttpRequest {
@@ -86,24 +87,17 @@ export class HttpTransport {
     const path = basePath + req.path || '/';
     // undici checks headersTimeout/bodyTimeout on a coarse timer (about 500 ms ticks: a
     // 200 ms timeout fired after 1 s), so the per-try deadline is a timer of its own.
-    const deadline = AbortSignal.timeout(req.timeoutMs);
-    const { signal: caller } = req;
-    const signal = caller ? AbortSignal.any([deadline, caller]) : deadline;
-    let res: Dispatcher.ResponseData;
+    const abort = new AttemptAbort(req.timeoutMs, req.signal);
     try {
-      res = await this.#pool(origin).request({
+      const res = await this.#pool(origin).request({
         method: req.method as 'GET',
         path,
         headers: req.headers,
         body: req.body,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal,
+        signal: abort,
       });
-    } catch (e) {
-      throw classify(e, replicaUrl, deadline, caller);
-    }
-    try {
       const text = await res.body.text();
       const contentType = res.headers['content-type'];
       return {
@@ -113,7 +107,9 @@ export class HttpTransport {
         headers: res.headers,
       };
     } catch (e) {
-      throw classify(e, replicaUrl, deadline, caller);
+      throw classify(e, replicaUrl, abort, req.signal);
+    } finally {
+      abort.dispose();
     }
   }
 
@@ -123,11 +119,51 @@ export class HttpTransport {
   }
 }
 
-function classify(e: unknown, replica: string, deadline: AbortSignal, caller?: AbortSignal): TransportFailure {
+/**
+ * What ends one attempt early: its per-try deadline or the caller's signal, whichever fires
+ * first. undici takes an EventEmitter with `aborted` and `reason` as its signal. A profile of
+ * the batched query showed AbortSignal.timeout() plus AbortSignal.any() per attempt among the
+ * top frames (bench/RESULTS.md); this costs a timer and one listener, both released as soon as
+ * the attempt ends (AbortSignal.timeout's timer and signal lived for the whole timeout).
+ */
+class AttemptAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+  /** The per-try deadline fired (rather than the caller's signal). */
+  timedOut = false;
+  readonly #timer: NodeJS.Timeout;
+  readonly #caller?: AbortSignal;
+  readonly #onCaller = () => this.#abort(this.#caller?.reason);
+
+  constructor(timeoutMs: number, caller?: AbortSignal) {
+    super();
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      this.#abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
+    }, timeoutMs);
+    this.#caller = caller;
+    if (caller?.aborted) this.#abort(caller.reason);
+    else caller?.addEventListener('abort', this.#onCaller, { once: true });
+  }
+
+  #abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#caller?.removeEventListener('abort', this.#onCaller);
+  }
+}
+
+function classify(e: unknown, replica: string, deadline: AttemptAbort, caller?: AbortSignal): TransportFailure {
   const err = e as { code?: string; cause?: { code?: string }; message?: string };
   if (caller?.aborted) return cancelledCall(replica, caller);
   // The request may still have been connecting, but it may also have been sent: a write must not be repeated.
-  if (deadline.aborted)
+  if (deadline.timedOut)
     return new TransportFailure('timeout', true, replica, `no answer within the per-try timeout ${replica}`, {
       cause: e,
     });
