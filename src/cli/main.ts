@@ -9,8 +9,6 @@ import { JwtConfigError } from '../security/jwt/index.js';
 import { startGateway } from '../server/gateway.js';
 import { instanceMetrics, isWorkerProcess, runPrimary, shareMetricsWithPrimary } from '../server/worker-pool.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
-import { importOpenApi } from './import-openapi.js';
-import { importProto } from './import-proto.js';
 import { helpText, type OptionSources, type Options, parseOptions, UsageError } from './options.js';
 import { securityOptionsFrom } from './security-options.js';
 
@@ -23,8 +21,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     if (command === 'import') {
       const [kind, ...args] = rest;
-      if (kind === 'proto') return await importProto(args);
-      if (kind === 'openapi') return await importOpenApi(args);
+      // Loaded on demand: `serve` never holds the OpenAPI parser and its dependencies in memory.
+      if (kind === 'proto') return await (await import('./import-proto.js')).importProto(args);
+      if (kind === 'openapi') return await (await import('./import-openapi.js')).importOpenApi(args);
       throw new UsageError(
         `import: unknown source kind "${kind ?? ''}"; usage: quilt import proto FILE.proto ... or quilt import openapi SPEC ...`,
       );

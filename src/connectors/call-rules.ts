@@ -94,6 +94,11 @@ export function upstreamMessage(body: string | undefined, path: readonly string[
 
 /** Upstream details go to the log with the request id; the client sees only code and message. */
 export function logged(ctx: QuiltContext | undefined, error: QuiltError): QuiltError {
-  ctx?.log.warn({ requestId: ctx.requestId, code: error.code, ...error.extensions, ...error.detail }, error.message);
+  if (!ctx) return error;
+  const fields = { requestId: ctx.requestId, code: error.code, ...error.extensions, ...error.detail };
+  // The client went away: nobody gets this error, and no upstream is at fault.
+  if (ctx.signal?.aborted && !(ctx.signal.reason instanceof RequestDeadlineExceeded))
+    ctx.log.debug(fields, `${error.message} (the client went away)`);
+  else ctx.log.warn(fields, error.message);
   return error;
 }
