@@ -8,7 +8,6 @@
 // (no leak), and the event-loop p99; --write puts the report in bench/RESULTS.md (## Soak).
 import {
   cpSync,
-  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -25,6 +24,7 @@ import {
   waitForHealthy,
 } from '../demo/backends/process-supervisor.js';
 import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
+import { writeResultsSection } from './results-section.js';
 import { FAN_OUT_QUERY } from './security.js';
 
 const QUERIES = [
@@ -41,7 +41,6 @@ const RELOAD_EVERY_MS = 30_000;
 const MAX_IN_FLIGHT = 64;
 /** Replicas killed in turn; each service keeps its other replica meanwhile. */
 const RESTARTED = ['users-2', 'products-2', 'orders-2'];
-const RESULTS = join(REPO_ROOT, 'bench/RESULTS.md');
 
 interface Sample {
   atS: number;
@@ -193,7 +192,7 @@ async function main(): Promise<void> {
 
   const report = render({ minutes, rate, samples, failed, failures, sent, events });
   console.log(report);
-  if (process.argv.includes('--write')) writeSection(report);
+  if (process.argv.includes('--write')) writeResultsSection(report);
 }
 
 function render(r: {
@@ -234,17 +233,6 @@ function render(r: {
     `- event loop delay p99 (highest sample of quilt_nodejs_eventloop_lag_p99_seconds): ${loopP99.toFixed(1)} ms`,
     '',
   ].join('\n');
-}
-
-function writeSection(report: string): void {
-  const current = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '';
-  const start = current.indexOf('## Soak');
-  const next = start >= 0 ? current.indexOf('\n## ', start + 1) : -1;
-  const updated =
-    start < 0
-      ? `${current.trimEnd()}\n\n${report}`
-      : `${current.slice(0, start)}${report}${next >= 0 ? current.slice(next + 1) : ''}`;
-  writeFileSync(RESULTS, `${updated.trimEnd()}\n`);
 }
 
 await main();

@@ -1,0 +1,81 @@
+// `npm run bench:workers`: the fan-out query against `quilt serve --workers 1` and
+// `--workers 2` over the same demo backends, in alternating rounds, on this 2-core machine.
+// Nothing is pinned: the second worker can only use the core that the backends and the load
+// generator also need, so the gain is bounded by what they leave free (reported as it is).
+// --write puts the table in bench/RESULTS.md (## Workers).
+import {
+  describeExit,
+  type ManagedChild,
+  ProcessSupervisor,
+  waitForHealthy,
+} from '../demo/backends/process-supervisor.js';
+import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_SCHEMAS_DIR } from '../demo/backends/topology.js';
+import { type LoadResult, runLoad } from './measure.js';
+import { writeResultsSection } from './results-section.js';
+import { FAN_OUT_QUERY } from './security.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = 20;
+const CONFIGS = [
+  { workers: 1, port: 4170 },
+  { workers: 2, port: 4171 },
+];
+
+async function main(): Promise<void> {
+  const supervisor = new ProcessSupervisor((child, info) => {
+    console.error(`[workers] ${child.name} exited unexpectedly with ${describeExit(info)}`);
+    void supervisor.stopAll().then(() => process.exit(1));
+  });
+  const backends = DEMO_BACKENDS.map((b) => ({
+    b,
+    child: supervisor.start({ name: b.name, script: b.script, args: ['--port', String(b.port)] }),
+  }));
+  await Promise.all(backends.map(({ b, child }) => waitForHealthy(child, `${b.adminUrl}/health`)));
+  const gateways: ManagedChild[] = CONFIGS.map(({ workers, port }) =>
+    supervisor.start({
+      name: `gateway-${workers}`,
+      script: 'src/cli/main.ts',
+      args: ['serve', '--schemas', GATEWAY_SCHEMAS_DIR, '--port', String(port), '--workers', String(workers)],
+      env: { QUILT_LOG_LEVEL: 'warn' },
+    }),
+  );
+  await Promise.all(
+    CONFIGS.map((c, i) => waitForHealthy(gateways[i]!, `http://${DEMO_HOST}:${c.port}/healthz`, 30_000)),
+  );
+  const results = new Map<number, LoadResult[]>();
+  for (const c of CONFIGS) await runLoad(`http://${DEMO_HOST}:${c.port}/graphql`, FAN_OUT_QUERY, CONNECTIONS, 2);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse()) {
+      const r = await runLoad(`http://${DEMO_HOST}:${c.port}/graphql`, FAN_OUT_QUERY, CONNECTIONS, SECONDS);
+      console.log(`[workers] --workers ${c.workers}: ${r.requestsPerSecond.toFixed(0)} req/s, p99 ${r.p99Ms} ms`);
+      results.set(c.workers, [...(results.get(c.workers) ?? []), r]);
+    }
+  }
+  await supervisor.stopAll();
+  const median = (rs: LoadResult[]) =>
+    [...rs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[rs.length >> 1]!;
+  const one = results.get(1)!;
+  const two = results.get(2)!;
+  const ratios = two.map((r, i) => r.requestsPerSecond / one[i]!.requestsPerSecond).sort((a, b) => a - b);
+  const section = [
+    '## Workers (`npm run bench:workers`)',
+    '',
+    `- date: ${new Date().toISOString()}; the fan-out query (\`${FAN_OUT_QUERY}\`), ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s per configuration, alternating; no CPU pinning (2 cores shared by the gateway's processes, the seven backend replicas and the load generator)`,
+    '',
+    '| --workers | req/s (median round) | p50 ms | p99 ms | failed |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    ...CONFIGS.map(({ workers }) => {
+      const m = median(results.get(workers)!);
+      const failed = results.get(workers)!.reduce((n, r) => n + r.failures, 0);
+      return `| ${workers} | ${m.requestsPerSecond.toFixed(0)} | ${m.p50Ms} | ${m.p99Ms} | ${failed} |`;
+    }),
+    '',
+    `- --workers 2 against 1: ${ratios[ratios.length >> 1]!.toFixed(2)}x req/s (rounds ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')})`,
+    '',
+  ].join('\n');
+  console.log(section);
+  if (process.argv.includes('--write')) writeResultsSection(section);
+}
+
+await main();
