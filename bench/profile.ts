@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     script: 'src/cli/main.ts',
     args: ['serve', '--schemas', GATEWAY_SCHEMAS_DIR, '--port', String(PORT), '--log-level', 'warn'],
     nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${OUT}`],
+    env: { NODE_ENV: 'production' }, // as bin/quilt.js runs it
   });
   await waitForHealthy(gateway, `http://${DEMO_HOST}:${PORT}/healthz`);
   const url = `http://${DEMO_HOST}:${PORT}/graphql`;

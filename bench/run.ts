@@ -229,6 +229,8 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
       name: target.name,
       script: target.script,
       args: target.args,
+      // Both as `quilt serve` runs (bin/quilt.js): graphql-js without its development checks.
+      env: { NODE_ENV: 'production' },
       cpu: pin ? TARGET_CPU : undefined,
     }),
   }));

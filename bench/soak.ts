@@ -6,15 +6,7 @@
 // over time (growth after the first two minutes, bar 10%), failed queries (HTTP errors and
 // GraphQL errors in bodies, bar 0), descriptors and sockets at the end against minute two
 // (no leak), and the event-loop p99; --write puts the report in bench/RESULTS.md (## Soak).
-import {
-  cpSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -99,6 +91,7 @@ async function main(): Promise<void> {
     name: 'gateway',
     script: 'src/cli/main.ts',
     args: ['serve', '--schemas', schemas, '--port', String(PORT), '--log-level', 'warn'],
+    env: { NODE_ENV: 'production' }, // as bin/quilt.js runs it
   });
   await waitForHealthy(gateway, `http://${DEMO_HOST}:${PORT}/healthz`);
   const url = `http://${DEMO_HOST}:${PORT}/graphql`;

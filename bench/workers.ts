@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       name: `gateway-${workers}`,
       script: 'src/cli/main.ts',
       args: ['serve', '--schemas', GATEWAY_SCHEMAS_DIR, '--port', String(port), '--workers', String(workers)],
-      env: { QUILT_LOG_LEVEL: 'warn' },
+      env: { QUILT_LOG_LEVEL: 'warn', NODE_ENV: 'production' }, // as bin/quilt.js runs it
     }),
   );
   await Promise.all(
