@@ -42,6 +42,7 @@ import { mergeOpenApiSection, openApiProblems, renderOpenApiSection, runOpenApiB
 import { LOOKUP_QUERY, poolPorts, runPoolBench } from './pool.js';
 import { poolProblems, renderPoolSection } from './pool-report.js';
 import { type BenchQuery, type Measurement, renderReport, systemFacts, type Target } from './report.js';
+import { splitOffSeparateSections } from './results-section.js';
 import { FAN_OUT_QUERY, runSecurityBench, securityPorts } from './security.js';
 import { mergeAllResults, renderSecuritySection, securityProblems } from './security-report.js';
 
@@ -358,11 +359,11 @@ async function main(): Promise<void> {
   }
 
   if (options.write) {
-    const existing = existsSync(options.outFile) ? readFileSync(options.outFile, 'utf8') : '';
-    writeFileSync(
-      options.outFile,
-      mergeOpenApiSection(existing, parts.openapi, (rest) => mergeAllResults(rest, parts)),
+    const { rest: existing, separate } = splitOffSeparateSections(
+      existsSync(options.outFile) ? readFileSync(options.outFile, 'utf8') : '',
     );
+    const merged = mergeOpenApiSection(existing, parts.openapi, (rest) => mergeAllResults(rest, parts));
+    writeFileSync(options.outFile, [merged.trimEnd(), ...separate].join('\n\n') + '\n');
     const shown = relative(process.cwd(), options.outFile);
     log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
   }

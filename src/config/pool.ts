@@ -2,7 +2,7 @@
 // maxInFlight, slowStartMs), read and checked. Every message names the setting, what it
 // expects and what it received; the directive's SDL already checked the types.
 import type { DirectiveNode } from 'graphql';
-import type { BalanceAlgorithm, PoolSettings } from '../upstream/types.js';
+import type { BalanceAlgorithm, OutlierSettings, PoolSettings } from '../upstream/types.js';
 import type { ProblemList } from './problems.js';
 
 interface RawPool {
@@ -21,19 +21,7 @@ interface RawPool {
     healthyThreshold: number;
     unhealthyThreshold: number;
   } | null;
-  outlierDetection?: {
-    consecutiveFailures: number;
-    baseEjectionMs: number;
-    maxEjectionMs: number;
-    maxEjectionPercent: number;
-    intervalMs: number;
-    successRateMinimumHosts: number;
-    successRateRequestVolume: number;
-    successRateStdevFactor: number;
-    failurePercentageThreshold: number;
-    failurePercentageMinimumHosts: number;
-    failurePercentageRequestVolume: number;
-  } | null;
+  outlierDetection?: OutlierSettings | null;
   retryBudget?: { percent: number; minPerSecond: number } | null;
   timeoutMs: number;
   tryTimeoutMs?: number | null;
@@ -44,7 +32,7 @@ interface RawPool {
 
 // Defaults of the input objects when the argument is left out entirely (the SDL supplies
 // them field by field when it is given).
-const OUTLIER_DEFAULTS = {
+export const OUTLIER_DEFAULTS: Readonly<OutlierSettings> = {
   consecutiveFailures: 5,
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,

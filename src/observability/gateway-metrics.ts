@@ -15,9 +15,10 @@ import type { AttemptOutcome, ClusterObserver, EjectionReason, UpstreamSnapshot 
  * - success: data and no errors;
  * - error: data with errors (partial result, e.g. one upstream field failed);
  * - failed: no data at all (parse, validation or request errors, rejected operations) or
- *   an HTTP status of 400 or more.
+ *   an HTTP status of 400 or more;
+ * - cancelled: the client went away before the answer (its upstream calls were cancelled).
  */
-export type RequestOutcome = 'success' | 'error' | 'failed';
+export type RequestOutcome = 'success' | 'error' | 'failed' | 'cancelled';
 
 /** Operation type label; 'unknown' when the document did not parse or names no operation to run. */
 export type OperationTypeLabel = 'query' | 'mutation' | 'subscription' | 'unknown';

@@ -53,7 +53,7 @@ export function useMetrics(metrics: GatewayMetrics): Plugin<YogaInitialContext> 
       metrics.graphqlRequest(
         state.operation,
         state.type,
-        response.status >= 400 ? 'failed' : state.outcome,
+        request.signal.aborted ? 'cancelled' : response.status >= 400 ? 'failed' : state.outcome,
         performance.now() - state.started,
       );
     },

@@ -1,24 +1,13 @@
 // A Cluster outside a schema, with the pool settings @upstream defaults to
 // (src/config/directives.ts), on a FakeClock unless the test passes another.
+import { OUTLIER_DEFAULTS } from '../../src/config/pool.js';
 import { Cluster, type ClusterDeps } from '../../src/upstream/cluster.js';
 import type { PoolSettings, ReplicaSpec } from '../../src/upstream/types.js';
 import { FakeClock, seededRandom } from './fake-clock.js';
 
 export const DEFAULT_POOL: PoolSettings = {
   balance: { algorithm: 'ROUND_ROBIN', stickyTtlMs: 600_000, stickyMaxClients: 10_000 },
-  outlier: {
-    consecutiveFailures: 5,
-    baseEjectionMs: 30_000,
-    maxEjectionMs: 300_000,
-    maxEjectionPercent: 50,
-    intervalMs: 10_000,
-    successRateMinimumHosts: 3,
-    successRateRequestVolume: 100,
-    successRateStdevFactor: 1.9,
-    failurePercentageThreshold: 50,
-    failurePercentageMinimumHosts: 2,
-    failurePercentageRequestVolume: 20,
-  },
+  outlier: { ...OUTLIER_DEFAULTS },
   retry: { retries: 2, budgetPercent: 20, budgetMinPerSecond: 10 },
   timeoutMs: 10_000,
   maxInFlight: 1024,
