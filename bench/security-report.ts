@@ -108,8 +108,8 @@ export function renderSecuritySection(results: SecurityResults): string {
       `POST /graphql \`${results.query}\``,
     `- CPU layout: ${results.pinning}`,
     '- Two gateway processes over the same demo backends as the main section:',
-    '  - off: `quilt serve --schemas schemas`, as the main section runs it (no token, no budget, no limit; cost ' +
-      'analysis still runs and every response still carries `extensions.cost`);',
+    '  - off: `quilt serve --schemas schemas`, as the main section runs it (no token, no budget, no limit: no ' +
+      'cost analysis and no `extensions.cost`);',
     `  - on: \`quilt serve ${results.onFlags}\` over a copy of schemas/ generated at bench time where \`Query.users\` ` +
       `also carries \`${results.rateLimitDirective}\`; every request sends \`Authorization: Bearer <token>\` ` +
       '(jose, HS256, the demo secret, iss quilt-demo, sub bench, exp 1 h), so each one is verified, costed, taken from ' +
