@@ -209,7 +209,13 @@ export class Cluster {
       this.#answered(replica, started);
       return result;
     } catch (e) {
-      if (e instanceof TransportFailure) this.#failed(replica, e, started);
+      // Whatever the transport saw (a reset, a timeout), an attempt its caller ended was cancelled.
+      if (e instanceof TransportFailure)
+        this.#failed(
+          replica,
+          signal?.aborted && e.kind !== 'cancelled' ? cancelledCall(e.replica, signal) : e,
+          started,
+        );
       // Anything else (a gRPC NOT_FOUND, a mapping error) is the replica answering.
       else this.#answered(replica, started);
       throw e;

@@ -311,3 +311,30 @@ test('slow start: a replica back from ejection ramps its weight up', async () =>
   assert.equal(a.effectiveWeight(clock.now() - 490), 0.1, 'never below a tenth');
   assert.equal(a.effectiveWeight(clock.now() + 500), 1);
 });
+
+test("the caller's signal: an aborted call makes no attempt, and an attempt it ended is not retried nor held against the replica", async () => {
+  const cluster = testCluster('u', [A, B]);
+  const gone = new AbortController();
+  gone.abort();
+  const first = recorder({});
+  await assert.rejects(
+    cluster.call(first.attempt, { idempotent: true, signal: gone.signal }),
+    (e: unknown) => e instanceof TransportFailure && e.kind === 'cancelled',
+  );
+  assert.deepEqual(first.seen, [], 'no attempt starts after the signal fired');
+  // The signal fires while the read is on a; the transport reports a reset (the connection it cut).
+  const leaving = new AbortController();
+  const seen: string[] = [];
+  const attempt = async (r: Replica) => {
+    seen.push(r.url);
+    leaving.abort();
+    throw new TransportFailure('reset', true, r.url, 'socket closed');
+  };
+  await assert.rejects(
+    cluster.call(attempt, { idempotent: true, signal: leaving.signal }),
+    (e: unknown) => e instanceof TransportFailure && e.kind === 'cancelled',
+  );
+  assert.equal(seen.length, 1, 'not retried on the other replica');
+  assert.equal(cluster.stats.retries, 0);
+  assert.equal(cluster.snapshot().replicas.find((r) => r.url === seen[0])?.failures, 0, 'not a failure of the replica');
+});
