@@ -170,11 +170,6 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   /** The exposition text (of every worker, under --workers). */
   async scrape(): Promise<string> {
     if (this.#instanceScrape) return this.#instanceScrape();
-    return this.scrapeOwn();
-  }
-
-  /** This process's own metrics. */
-  async scrapeOwn(): Promise<string> {
     // prom-client calls every collect() synchronously when metrics() starts; one snapshot serves them all.
     this.#scrapeSnapshot = this.#snapshots();
     try {

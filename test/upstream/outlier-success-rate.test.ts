@@ -51,7 +51,13 @@ function setup(count: number, outlier: Partial<OutlierSettings>, fails: (url: st
   const send = async (n: number) => {
     for (let i = 0; i < n; i++) await cluster.call(calls.attempt, { idempotent: false }).catch(() => {});
   };
-  return { clock, cluster, ejections, send, attempts: calls.attempts };
+  /** `n` calls, then the interval ends and the first outcome after it has it judged. */
+  const interval = async (n: number) => {
+    await send(n);
+    await clock.advance(10_000);
+    await send(1);
+  };
+  return { clock, cluster, ejections, send, interval, attempts: calls.attempts };
 }
 
 test('a replica failing every other call in a pool of two is ejected when the interval ends (failure percentage)', async () => {
@@ -70,15 +76,11 @@ test('a replica failing every other call in a pool of two is ejected when the in
 test('failures below the threshold, below the request volume or with the rule off eject nobody', async () => {
   // r0 fails one call in three (33%): under the 50% threshold.
   const third = setup(2, {}, (url, n) => url === 'http://r0' && n % 3 === 0);
-  await third.send(100);
-  await third.clock.advance(10_000);
-  await third.send(1);
+  await third.interval(100);
   assert.deepEqual(third.ejections, []);
   // Every call on r0 fails but only 10 of them in the interval: under failurePercentageRequestVolume (20).
   const few = setup(2, { consecutiveFailures: 1000 }, (url) => url === 'http://r0');
-  await few.send(20);
-  await few.clock.advance(10_000);
-  await few.send(1);
+  await few.interval(20);
   assert.deepEqual(few.ejections, []);
   // Off.
   const off = setup(
@@ -86,9 +88,7 @@ test('failures below the threshold, below the request volume or with the rule of
     { consecutiveFailures: 1000, failurePercentageThreshold: 0 },
     (url, n) => url === 'http://r0' && n % 2 === 0,
   );
-  await off.send(100);
-  await off.clock.advance(10_000);
-  await off.send(1);
+  await off.interval(100);
   assert.deepEqual(off.ejections, []);
 });
 
@@ -100,15 +100,11 @@ test('success rate: in a pool of five, the replica far below the others is eject
     { failurePercentageThreshold: 0, consecutiveFailures: 1000 },
     (url, n) => url === 'http://r4' && n % 10 < 3,
   );
-  await low.send(500);
-  await low.clock.advance(10_000);
-  await low.send(1);
+  await low.interval(500);
   assert.deepEqual(low.ejections, [{ replica: 'http://r4', reason: 'success_rate', durationMs: 30_000 }]);
   // All five at 70%: no deviation, nobody is an outlier.
   const even = setup(5, { failurePercentageThreshold: 0, consecutiveFailures: 1000 }, (_url, n) => n % 10 < 3);
-  await even.send(500);
-  await even.clock.advance(10_000);
-  await even.send(1);
+  await even.interval(500);
   assert.deepEqual(even.ejections, []);
   // Only two replicas reach the request volume of 100: fewer than successRateMinimumHosts (3).
   const small = setup(
@@ -116,22 +112,16 @@ test('success rate: in a pool of five, the replica far below the others is eject
     { failurePercentageThreshold: 0, consecutiveFailures: 1000 },
     (url, n) => url === 'http://r1' && n % 2 === 0,
   );
-  await small.send(400);
-  await small.clock.advance(10_000);
-  await small.send(1);
+  await small.interval(400);
   assert.deepEqual(small.ejections, []);
 });
 
 test('an interval is judged once: its counts start again, and the cap on ejected replicas holds for every rule', async () => {
   // Three replicas all failing every other call: the cap (50% of 3 = 1) lets one be ejected.
   const all = setup(3, { consecutiveFailures: 1000 }, (_url, n) => n % 2 === 0);
-  await all.send(90);
-  await all.clock.advance(10_000);
-  await all.send(1);
+  await all.interval(90);
   assert.equal(all.ejections.length, 1, 'one of three ejected, the cap holds');
   // The next interval holds the 1 outcome above plus what follows: 10 more calls are under the volume.
-  await all.send(10);
-  await all.clock.advance(10_000);
-  await all.send(1);
+  await all.interval(10);
   assert.equal(all.ejections.length, 1, 'a new interval counts from zero');
 });
