@@ -2,6 +2,7 @@
 // sampling), correctness (one checked response) and upstream fan-out (the
 // demo backends' /__calls counters: REST backends on their own port, gRPC ones on
 // their HTTP admin port, see demo/backends/topology.ts).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -14,7 +15,7 @@ interface Histogram {
   p99: number;
 }
 interface AutocannonResult {
-  requests: Histogram; // requests completed per second
+  requests: Histogram & { total: number }; // requests completed per second; total: over the run
   latency: Histogram; // milliseconds
   non2xx: number;
   errors: number;
@@ -38,6 +39,7 @@ export interface LoadResult {
   p99Ms: number;
   meanMs: number;
   failures: number; // non-2xx responses + connection errors + timeouts
+  requests: number; // responses received
 }
 
 export async function runLoad(
@@ -62,7 +64,28 @@ export async function runLoad(
     p99Ms: result.latency.p99,
     meanMs: result.latency.average,
     failures: result.non2xx + result.errors + result.timeouts,
+    requests: result.requests.total,
   };
+}
+
+let clockTicks: number | undefined;
+/** CPU time (user + system, every thread) a process has used so far, in ms; undefined without procfs. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    if (clockTicks === undefined) {
+      try {
+        clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      } catch {
+        clockTicks = 100;
+      }
+    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 3, utime 14 and stime 15 (proc(5)).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Current resident set size of a process in kB (Linux), or undefined when unavailable. */

@@ -155,6 +155,7 @@ async function runPhase(
     }
     const failedRow = (config: GatewayConfig): PoolMeasurement => ({
       label: config.label,
+      requests: 0,
       requestsPerSecond: 0,
       p50Ms: 0,
       p90Ms: 0,

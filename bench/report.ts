@@ -15,12 +15,16 @@ export interface Measurement {
   failures: number;
   upstreamCalls: number;
   peakRssMb: number | undefined;
+  /** The target's CPU time (user + system) over the run, per response. */
+  cpuMsPerRequest?: number;
   response: unknown; // the checked response's data, compared across targets
   error?: string; // set when the target failed the response check (no load was run)
   /** Gateway only: median over rounds of gateway/baseline req/s, each round's pair measured back to back. */
   roundRatio?: number;
   /** Every round's gateway/baseline req/s ratio, sorted: the spread. */
   roundRatios?: number[];
+  /** Gateway only: median over rounds of gateway/baseline CPU per request (not a bar). */
+  cpuRatio?: number;
 }
 
 export interface BenchQuery {
@@ -78,14 +82,15 @@ const expectedCallsOf = (queries: readonly BenchQuery[], name: string): number |
   queries.find((q) => q.name === name)?.expectedUpstreamCalls;
 
 function measurementRow(m: Measurement, expectedCalls: number | undefined): string {
-  if (m.error !== undefined) return `| ${m.query} | ${m.target} | failed: ${tableCell(m.error)} | | | | |`;
+  if (m.error !== undefined) return `| ${m.query} | ${m.target} | failed: ${tableCell(m.error)} | | | | | |`;
   const rps = fixed(m.requestsPerSecond, 0) + (m.failures > 0 ? ` (${m.failures} failed)` : '');
   const rss = m.peakRssMb === undefined ? 'n/a' : fixed(m.peakRssMb, 1);
   const calls =
     expectedCalls === undefined || m.upstreamCalls === expectedCalls
       ? String(m.upstreamCalls)
       : `${m.upstreamCalls} (FAIL: expected ${expectedCalls})`;
-  return `| ${m.query} | ${m.target} | ${rps} | ${m.p50Ms} | ${m.p99Ms} | ${calls} | ${rss} |`;
+  const cpu = m.cpuMsPerRequest === undefined ? 'n/a' : fixed(m.cpuMsPerRequest, 3);
+  return `| ${m.query} | ${m.target} | ${rps} | ${m.p50Ms} | ${m.p99Ms} | ${calls} | ${rss} | ${cpu} |`;
 }
 
 function comparisonRow(
@@ -95,7 +100,7 @@ function comparisonRow(
   expectedCalls: number | undefined,
 ): string {
   if (baseline.error !== undefined || gateway.error !== undefined) {
-    return `| ${query} | n/a | n/a | FAIL | n/a | FAIL | n/a | FAIL | n/a | FAIL | n/a |`;
+    return `| ${query} | n/a | n/a | FAIL | n/a | FAIL | n/a | FAIL | n/a | FAIL | n/a | n/a |`;
   }
   const throughputRatio = gateway.roundRatio ?? gateway.requestsPerSecond / baseline.requestsPerSecond;
   const rssRatio =
@@ -122,6 +127,7 @@ function comparisonRow(
         (expectedCalls === undefined || gateway.upstreamCalls === expectedCalls),
     ),
     sameResponse ? 'yes' : 'NO',
+    gateway.cpuRatio === undefined ? 'n/a' : `${fixed(gateway.cpuRatio, 2)}x`,
   ].reduce((row, cell) => `${row} ${cell} |`, '|');
 }
 
@@ -134,8 +140,8 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
       `before a query's first round (BENCH_WARMUP_SECONDS); ${info.connections} connections; POST /graphql`,
     `- CPU layout: ${info.pinning}`,
     '',
-    '| query | target | req/s | p50 ms | p99 ms | upstream calls/query | peak RSS MB |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| query | target | req/s | p50 ms | p99 ms | upstream calls/query | peak RSS MB | CPU ms/request |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...measurements.map((m) => measurementRow(m, expectedCallsOf(info.queries, m.query))),
     '',
   );
@@ -150,10 +156,12 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
     lines.push(
       `Gateway vs baseline. The req/s ratio is the median of the rounds' ratios (each round measures both targets back to back, ` +
         `so a slow moment of the shared machine hits both; the rounds' spread is shown). Bars: throughput >= ${MIN_THROUGHPUT_RATIO}x baseline, ` +
-        `p99 <= ${MAX_P99_RATIO}x baseline's (of the median rounds), peak RSS <= ${MAX_RSS_RATIO}x baseline, same number of upstream calls (and the expected number, where a query has one).`,
+        `p99 <= ${MAX_P99_RATIO}x baseline's (of the median rounds), peak RSS <= ${MAX_RSS_RATIO}x baseline, same number of upstream calls (and the expected number, where a query has one). ` +
+        `CPU/request is the median of the rounds' gateway/baseline ratios of CPU time per response (user + system of the target process over its run): ` +
+        `not a bar, but far less swayed than req/s by whatever else the machine is doing.`,
       '',
-      '| query | req/s ratio | rounds | throughput bar | p99 ratio | p99 bar | RSS ratio | RSS bar | upstream calls (gateway vs baseline) | calls bar | same response JSON |',
-      '| --- | ---: | ---: | --- | ---: | --- | ---: | --- | --- | --- | --- |',
+      '| query | req/s ratio | rounds | throughput bar | p99 ratio | p99 bar | RSS ratio | RSS bar | upstream calls (gateway vs baseline) | calls bar | same response JSON | CPU/request ratio |',
+      '| --- | ---: | ---: | --- | ---: | --- | ---: | --- | --- | --- | --- | ---: |',
       ...comparisons,
       '',
     );

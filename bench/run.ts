@@ -37,7 +37,13 @@ import {
   GATEWAY_SCHEMAS_DIR,
   REPO_ROOT,
 } from '../demo/backends/topology.js';
-import { checkQueryAndCountUpstreamCalls, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
+import {
+  checkQueryAndCountUpstreamCalls,
+  processCpuMs,
+  runLoad,
+  samplePeakRss,
+  waitForQuietBackends,
+} from './measure.js';
 import { mergeOpenApiSection, openApiProblems, renderOpenApiSection, runOpenApiBench } from './openapi-import.js';
 import { LOOKUP_QUERY, poolPorts, runPoolBench } from './pool.js';
 import { poolProblems, renderPoolSection } from './pool-report.js';
@@ -180,8 +186,16 @@ async function measure(
   if (warmupSeconds > 0) await runLoad(url, query.query, CONNECTIONS, warmupSeconds);
   log(`${label}: measuring ${seconds} s with ${CONNECTIONS} connections`);
   const rss = samplePeakRss(child.pid);
+  const cpuBefore = processCpuMs(child.pid);
   const load = await runLoad(url, query.query, CONNECTIONS, seconds);
   const peakRssMb = rss.stop();
+  // Requests still in flight when the load stops are answered before the CPU is read.
+  await waitForQuietBackends(backendUrls);
+  const cpuAfter = processCpuMs(child.pid);
+  const cpuMsPerRequest =
+    cpuBefore !== undefined && cpuAfter !== undefined && load.requests > 0
+      ? (cpuAfter - cpuBefore) / load.requests
+      : undefined;
   log(
     `${label}: ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, ` +
       `peak RSS ${peakRssMb?.toFixed(1) ?? 'n/a'} MB${load.failures > 0 ? `, ${load.failures} FAILED requests` : ''}`,
@@ -192,6 +206,7 @@ async function measure(
     ...load,
     upstreamCalls: checked.upstreamCalls,
     peakRssMb,
+    cpuMsPerRequest,
     response: checked.data,
   };
 }
@@ -262,6 +277,11 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
       const ratios = gw.map((m, i) => m.requestsPerSecond / base[i].requestsPerSecond).sort((a, b) => a - b);
       gateway.roundRatio = ratios[Math.floor(ratios.length / 2)];
       gateway.roundRatios = ratios;
+      const cpuRatios = gw
+        .map((m, i) => (m.cpuMsPerRequest ?? Number.NaN) / (base[i].cpuMsPerRequest ?? Number.NaN))
+        .filter((r) => Number.isFinite(r))
+        .sort((a, b) => a - b);
+      if (cpuRatios.length) gateway.cpuRatio = cpuRatios[Math.floor(cpuRatios.length / 2)];
     }
     measurements.push(...perTarget);
   }

@@ -11,7 +11,6 @@
 // with 401 and reports extensions.cost with a live budget. After it: the gateways' own
 // metrics show that no response had errors and no limit refused anything.
 
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,14 @@ import {
   GATEWAY_SCHEMAS_DIR,
   REPO_ROOT,
 } from '../demo/backends/topology.js';
-import { backendCalls, type LoadResult, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
+import {
+  backendCalls,
+  type LoadResult,
+  processCpuMs,
+  runLoad,
+  samplePeakRss,
+  waitForQuietBackends,
+} from './measure.js';
 import { medianOf } from './pool-report.js';
 import type {
   ResponseOutcomes,
@@ -209,26 +215,6 @@ const minus = (after: ResponseOutcomes, before: ResponseOutcomes): ResponseOutco
   failed: after.failed - before.failed,
   limitRejections: after.limitRejections - before.limitRejections,
 });
-
-let clockTicks: number | undefined;
-/** CPU time (user + system, every thread) a process has used so far, in ms; undefined without procfs. */
-function processCpuMs(pid: number): number | undefined {
-  try {
-    if (clockTicks === undefined) {
-      try {
-        clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-      } catch {
-        clockTicks = 100;
-      }
-    }
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "pid (comm) ": state is field 3, utime 14 and stime 15 (proc(5)).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-  } catch {
-    return undefined;
-  }
-}
 
 type RoundMeasurement = LoadResult & { peakRssMb: number | undefined; cpuMsPerRequest: number | undefined };
 

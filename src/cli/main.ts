@@ -88,6 +88,7 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     instanceScrape: worker ? instanceMetrics() : undefined,
     graphiql: Boolean(options.graphiql),
     watch: Boolean(options.watch),
+    compiledExecution: Boolean(options['compiled-execution']),
     env,
     security,
     protections: {

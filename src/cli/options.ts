@@ -37,6 +37,13 @@ export const FLAGS: FlagSpec[] = [
     description: 'reload when the schemas folder changes (--no-watch to turn off)',
   },
   {
+    name: 'compiled-execution',
+    type: 'boolean',
+    default: true,
+    description:
+      "run each operation as code compiled once per document by graphql-jit (--no-compiled-execution: graphql-js's executor)",
+  },
+  {
     name: 'workers',
     type: 'string',
     arg: 'N|auto',

@@ -23,6 +23,7 @@ import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
 import { assembleSecurityLayer } from '../security/security-layer.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
+import { useCompiledExecution } from './use-compiled-execution.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   security?: SecurityOptions;
   /** In a worker of --workers: the instance's metrics, aggregated by the primary (worker-pool.ts). */
   instanceScrape?: () => Promise<string>;
+  /** Run operations compiled by graphql-jit (default true); false: graphql-js's executor. */
+  compiledExecution?: boolean;
   /** Request protections; each is off when left out. */
   protections?: {
     /** Deadline of each query or mutation (--request-timeout-ms). */
@@ -88,6 +91,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     useMetrics(metrics),
     useAccessLog(log),
     useOperationsEndpoints(manager),
+    // The executor first: plugins that wrap execution (authorization) wrap the compiled one.
+    ...(options.compiledExecution === false ? [] : [useCompiledExecution(log)]),
     ...protectionPlugins(options.protections ?? {}, metrics),
     ...security.plugins,
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).

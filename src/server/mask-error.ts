@@ -15,7 +15,7 @@ const DATA_MISMATCH = [
   /^Expected Iterable, but did not find one for field /,
   / cannot represent /,
   /^Abstract type ".*" must resolve to an Object type at runtime/,
-  /^Runtime Object type ".*" is not a possible type for /,
+  /^Runtime Object type (".*" )?is not a possible type for /,
   /^Expected value of type ".*" but got: /,
 ];
 
@@ -42,7 +42,15 @@ export function createErrorMasker(log: Logger) {
   };
 }
 
-/** The reason without the value that did not fit (it is upstream data; the log has it). */
+/**
+ * The reason without the value that did not fit (it is upstream data; the log has it). An
+ * object no member type matches reads the same from graphql-js and from the compiled executor.
+ */
 function withoutValue(reason: string): string {
+  const abstract =
+    /^(?:Abstract type "([^"]+)" must resolve|Runtime Object type (?:"[^"]*" )?is not a possible type for "([^"]+)")/.exec(
+      reason,
+    );
+  if (abstract) return `an object of ${abstract[1] ?? abstract[2]} matches none of its member types`;
   return reason.replace(/(cannot represent[^:]*|but got): .*$/s, '$1').replace(/\.$/, '');
 }
