@@ -102,13 +102,13 @@ export function useCostPreview(options: Pick<CostOptions, 'model' | 'defaultList
         const introspection: ExecutionResult = part.introspection
           ? await execute({ ...args, document: part.introspection })
           : { data: {} };
-        setResultAndStopExecution(merge(introspection, preview(), part));
+        setResultAndStopExecution(merge(introspection, preview, part));
         return undefined;
       }
       return {
         onExecuteDone({ result, setResult }) {
           if (!isAsyncIterable(result)) {
-            setResult(merge(result, preview(), part));
+            setResult(merge(result, preview, part));
             return undefined;
           }
           // @defer / @stream: the preview joins the first payload.
@@ -117,7 +117,7 @@ export function useCostPreview(options: Pick<CostOptions, 'model' | 'defaultList
             onNext({ result: next, setResult: setNext }) {
               if (!first) return;
               first = false;
-              setNext(merge(next as ExecutionResult, preview(), part) as never);
+              setNext(merge(next as ExecutionResult, preview, part) as never);
             },
           };
         },
@@ -126,11 +126,15 @@ export function useCostPreview(options: Pick<CostOptions, 'model' | 'defaultList
   };
 }
 
-/** The operation's answer with the `__cost` answer in its place (root keys in document order). */
-function merge(result: ExecutionResult, preview: ExecutionResult, part: PreviewPart): ExecutionResult {
+/**
+ * The operation's answer with the `__cost` answer in its place (root keys in document order).
+ * An answer without data (refused, or a null that reached the root) is left as it is.
+ */
+function merge(result: ExecutionResult, run: () => ExecutionResult, part: PreviewPart): ExecutionResult {
+  if (!result.data) return result;
+  const preview = run();
   const errors = [...(result.errors ?? []), ...(preview.errors ?? [])];
-  // No data (refused, or a null that reached the root): nothing to put __cost into.
-  if (!result.data || !preview.data) return errors.length ? { ...result, errors } : result;
+  if (!preview.data) return { ...result, data: null, errors };
   const parts: Record<string, unknown> = { ...(part.standIn ? {} : result.data), ...preview.data };
   const data: Record<string, unknown> = {};
   for (const key of part.order) if (key in parts) data[key] = parts[key];
