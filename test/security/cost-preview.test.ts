@@ -289,9 +289,20 @@ describe('cost preview: __cost { requestCosts }', () => {
   });
 
   test('mistakes: an unknown __CostMetrics field, a bad or slow-looking regex, __cost on a mutation', async () => {
-    const unknown = await h.query('{ __cost { requestCosts { fieldCosts } } }');
-    assert.equal(unknown.status, 400);
-    assert.equal(unknown.body.errors?.[0].extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    // Twice: the second answer comes through yoga's validation cache and must say it once too.
+    for (let i = 0; i < 2; i++) {
+      const unknown = await h.query('{ __cost { requestCosts { fieldCosts } } }');
+      assert.equal(unknown.status, 400);
+      assert.deepEqual(
+        unknown.body.errors?.map((e) => [e.message, e.extensions?.code]),
+        [
+          [
+            'Cannot query field "fieldCosts" on type "__CostMetrics". Did you mean "fieldCost" or "fieldCounts"?',
+            'GRAPHQL_VALIDATION_FAILED',
+          ],
+        ],
+      );
+    }
     const bad = await h.query('{ __cost { requestCosts { fieldCounts(regexName: "(") { name } } } }', undefined, ONLY);
     assert.equal(bad.body.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     // A pattern that backtracks exponentially in a RegExp answers at once: RE2 runs in linear time.

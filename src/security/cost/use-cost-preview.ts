@@ -84,7 +84,9 @@ export function useCostPreview(options: Pick<CostOptions, 'model' | 'defaultList
           errors = [...split.parts.values()].flatMap((p) => validateCostPart(params.schema, p.preview));
           bySplit.set(split, errors);
         }
-        if (errors.length) setResult([...result, ...errors]);
+        // yoga's validation cache may hand back a result that already holds them.
+        const missing = errors.filter((e) => !result.includes(e));
+        if (missing.length) setResult([...result, ...missing]);
       };
     },
     async onExecute({ args, setResultAndStopExecution }) {
