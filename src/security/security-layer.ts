@@ -8,7 +8,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { useAuthorization } from './authz/index.js';
-import { useCostLimits } from './cost/index.js';
+import { useCostLimits, useCostPreview } from './cost/index.js';
 import { hardeningPlugins } from './hardening/index.js';
 import { useJwtAuth } from './jwt/index.js';
 import { createLimitStore } from './limits/index.js';
@@ -43,6 +43,9 @@ export function assembleSecurityLayer(options: SecurityOptions, deps: SecurityDe
   const limitStore = createLimitStore(options.shared, deps);
   closers.push(() => limitStore.close());
   schemaTransforms.push(rateLimitTransform(limitStore, deps));
+  // The cost preview (`__cost`) is introspection: there while introspection is. It comes
+  // before the limits so that an introspectionOnly preview ends before anything is charged.
+  if (options.hardening.introspection !== false) plugins.push(useCostPreview(options.cost));
   // Cost analysis runs only when a limit needs it: without one no estimate is made, no bucket
   // touched and no extensions.cost added.
   if (options.cost.maxCost !== undefined || options.cost.budget !== undefined)

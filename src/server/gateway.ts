@@ -62,7 +62,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const SHUTDOWN_GRACE_MS = 10_000;
+/** Longest a graceful shutdown waits for requests in flight (deploy/kubernetes allows for it). */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });

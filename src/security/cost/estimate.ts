@@ -64,6 +64,7 @@ import {
   subSelections,
   typeWeight,
 } from './model.js';
+import { CostTally } from './tally.js';
 
 export const DEFAULT_LIST_SIZE = 10;
 
@@ -79,8 +80,41 @@ export function estimateCost(
   const root = op.schema.getRootType(op.operation.operation);
   if (!root) return 0;
   return roundCost(
-    operationBaseCost(op, model) + new Estimator(op, defaultListSize, model).object(root, [op.operation.selectionSet]),
+    operationBaseCost(op, model) +
+      new Estimator(op, defaultListSize, model, undefined).object(root, [op.operation.selectionSet]).cost,
   );
+}
+
+export interface CostDetails {
+  /** What estimateCost returns for the same operation: the number the limits use. */
+  fieldCost: number;
+  /** The counts, the type cost and (with `locations`) the cost of each place, over the whole operation. */
+  tally: CostTally;
+}
+
+/**
+ * The estimate with what the cost preview shows of it (tally.ts), from the same walk:
+ * `fieldCost` is always estimateCost's number. Locations are paths of response keys, under
+ * the operation's name when it has one (which is then a location too: the whole operation).
+ */
+export function estimateCostDetails(
+  op: PreparedOperation,
+  defaultListSize: number,
+  model: CostModel,
+  options: { locations: boolean },
+): CostDetails {
+  const root = op.schema.getRootType(op.operation.operation);
+  const tally = new CostTally(options.locations);
+  if (!root) return { fieldCost: 0, tally };
+  const estimator = new Estimator(op, defaultListSize, model, options);
+  const rootCost = estimator.object(root, [op.operation.selectionSet]);
+  const fieldCost = roundCost(operationBaseCost(op, model) + rootCost.cost);
+  const name = op.operation.name?.value;
+  tally.count('type', root.name);
+  tally.typeCost += typeWeight(op.schema, root);
+  if (name) tally.setLocation(name, { fieldCost, typeCost: tally.typeCost + (rootCost.tally?.typeCost ?? 0) });
+  if (rootCost.tally) tally.add(rootCost.tally, 1, name ? `${name}.` : '');
+  return { fieldCost, tally };
 }
 
 /** Sizes that a field's @listSize(sizedFields:) hands down to its child fields. */
@@ -90,36 +124,59 @@ interface Sizing {
   key: string;
 }
 
+/** What one object's selections cost; with the preview's tally when one is being recorded. */
+interface ObjectCost {
+  cost: number;
+  tally?: CostTally;
+}
+
 class Estimator {
   readonly #op: PreparedOperation;
   readonly #defaultListSize: number;
   readonly #model: CostModel;
+  /** Set when the preview's counts are recorded (estimateCostDetails); the limits never do. */
+  readonly #record: { locations: boolean } | undefined;
   /**
    * Per (type, selection sets, sizing): the cost of one object. Fragments spread under many
    * aliases would otherwise make the walk exponential in the document's size.
    */
-  readonly #memo = new Map<string, number>();
+  readonly #memo = new Map<string, ObjectCost>();
   readonly #ids = new Map<SelectionSetNode, number>();
 
-  constructor(op: PreparedOperation, defaultListSize: number, model: CostModel) {
+  constructor(
+    op: PreparedOperation,
+    defaultListSize: number,
+    model: CostModel,
+    record: { locations: boolean } | undefined,
+  ) {
     this.#op = op;
     this.#defaultListSize = defaultListSize;
     this.#model = model;
+    this.#record = record;
   }
 
   /** The cost of the fields selected on one object of `type`. */
-  object(type: GraphQLObjectType, sets: readonly SelectionSetNode[], sizing?: Sizing): number {
+  object(type: GraphQLObjectType, sets: readonly SelectionSetNode[], sizing?: Sizing): ObjectCost {
     const key = `${type.name}|${sets.map((s) => this.#id(s)).join(',')}|${sizing?.key ?? ''}`;
-    let cost = this.#memo.get(key);
-    if (cost === undefined) {
-      cost = 0;
-      for (const nodes of collectFields(this.#op, type, sets).values()) cost += this.#field(type, nodes, sizing);
-      this.#memo.set(key, cost);
+    let result = this.#memo.get(key);
+    if (result === undefined) {
+      const tally = this.#record && new CostTally(this.#record.locations);
+      let cost = 0;
+      const fields = collectFields(this.#op, type, sets, tally && ((f) => tally.fragment(f)));
+      for (const [responseKey, nodes] of fields) cost += this.#field(type, responseKey, nodes, sizing, tally);
+      result = { cost, tally };
+      this.#memo.set(key, result);
     }
-    return cost;
+    return result;
   }
 
-  #field(parent: GraphQLObjectType, nodes: FieldNode[], sizing: Sizing | undefined): number {
+  #field(
+    parent: GraphQLObjectType,
+    responseKey: string,
+    nodes: FieldNode[],
+    sizing: Sizing | undefined,
+    tally: CostTally | undefined,
+  ): number {
     const def = parent.getFields()[nodes[0].name.value];
     if (!def) return 0; // introspection
     const { schema } = this.#op;
@@ -137,25 +194,31 @@ class Estimator {
     const named = getNamedType(def.type);
     const sets = subSelections(nodes);
     const argsCost = argumentsCost(def, args);
+    let cost: number;
+    let child: ObjectCost | undefined;
     if (isObjectType(named)) {
-      const own = info.weight ?? typeWeight(schema, named);
-      return combineFieldCost(this.#model, own, argsCost, this.object(named, sets, children), n);
-    }
-    if (isAbstractType(named)) {
-      // The most expensive possible type (spec 7.2).
-      const types = schema.getPossibleTypes(named);
-      if (this.#model === 'ibm') {
-        const each = Math.max(0, ...types.map((t) => this.object(t, sets, children)));
-        return combineFieldCost('ibm', info.weight ?? typeWeight(schema, named), argsCost, each, n);
+      child = this.object(named, sets, children);
+      cost = combineFieldCost(this.#model, info.weight ?? typeWeight(schema, named), argsCost, child.cost, n);
+    } else if (isAbstractType(named)) {
+      // The most expensive possible type (spec 7.2); 'ibm' weighs the field as the abstract
+      // type (its heaviest member), 'apollo' each possible type with its own weight.
+      cost = 0;
+      for (const t of schema.getPossibleTypes(named)) {
+        const each = this.object(t, sets, children);
+        const c =
+          this.#model === 'ibm'
+            ? each.cost
+            : combineFieldCost('apollo', info.weight ?? typeWeight(schema, t), argsCost, each.cost, n);
+        if (!child || c > cost) [child, cost] = [each, c];
       }
-      return Math.max(
-        0,
-        ...types.map((t) =>
-          combineFieldCost('apollo', info.weight ?? typeWeight(schema, t), argsCost, this.object(t, sets, children), n),
-        ),
-      );
+      if (this.#model === 'ibm')
+        cost = combineFieldCost('ibm', info.weight ?? typeWeight(schema, named), argsCost, child?.cost ?? 0, n);
+      else cost = Math.max(0, cost);
+    } else {
+      cost = combineFieldCost(this.#model, info.weight ?? typeWeight(schema, named), argsCost, 0, n);
     }
-    return combineFieldCost(this.#model, info.weight ?? typeWeight(schema, named), argsCost, 0, n);
+    tally?.field({ schema, parent, def, key: responseKey, nodes, args, named, n, cost, child: child?.tally });
+    return cost;
   }
 
   #id(set: SelectionSetNode): number {

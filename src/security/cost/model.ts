@@ -10,6 +10,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type FragmentSpreadNode,
   type GraphQLArgument,
   type GraphQLField,
   GraphQLIncludeDirective,
@@ -24,6 +25,7 @@ import {
   getNamedType,
   getOperationAST,
   getVariableValues,
+  type InlineFragmentNode,
   isAbstractType,
   isCompositeType,
   isInputObjectType,
@@ -189,7 +191,8 @@ function inputCost(def: GraphQLArgument | GraphQLInputField, value: unknown): nu
   return sum;
 }
 
-function* items(value: unknown): Generator<unknown> {
+/** A value and, for a list, each of its items (nested lists flattened); nulls are skipped. */
+export function* items(value: unknown): Generator<unknown> {
   if (!Array.isArray(value)) {
     if (value !== null && value !== undefined) yield value;
     return;
@@ -215,6 +218,8 @@ export function collectFields(
   op: PreparedOperation,
   type: GraphQLObjectType,
   sets: readonly SelectionSetNode[],
+  /** Told of each fragment spread or inline fragment that applies (the cost preview counts their directives). */
+  onFragment?: (fragment: FragmentSpreadNode | InlineFragmentNode) => void,
 ): Map<string, FieldNode[]> {
   const fields = new Map<string, FieldNode[]>();
   const visited = new Set<string>();
@@ -232,11 +237,15 @@ export function collectFields(
         if (list) list.push(s);
         else fields.set(key, [s]);
       } else if (s.kind === Kind.INLINE_FRAGMENT) {
-        if (applies(s.typeCondition?.name.value)) visit(s.selectionSet);
+        if (!applies(s.typeCondition?.name.value)) continue;
+        onFragment?.(s);
+        visit(s.selectionSet);
       } else if (!visited.has(s.name.value)) {
         visited.add(s.name.value);
         const fragment = op.fragments.get(s.name.value);
-        if (fragment && applies(fragment.typeCondition.name.value)) visit(fragment.selectionSet);
+        if (!fragment || !applies(fragment.typeCondition.name.value)) continue;
+        onFragment?.(s);
+        visit(fragment.selectionSet);
       }
     }
   };

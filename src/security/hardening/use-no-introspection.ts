@@ -1,5 +1,7 @@
 // --no-introspection: __schema and __type are refused by yoga's plugin (graphql-js's
-// NoSchemaIntrospectionCustomRule; __typename stays allowed), and no error suggests names
+// NoSchemaIntrospectionCustomRule; __typename stays allowed), and so is the cost preview's
+// __cost (the cost directive spec, 6.3: turning introspection off must forbid it too; README
+// "Cost preview"), with the same message; and no error suggests names
 // ("Did you mean ...?"), which would let a client rebuild the schema by guessing.
 // graphql-armor masks the field, argument and type suggestions of validation errors; the
 // enum value suggestions ('Did you mean the enum value "X"?'), which its pattern misses and
@@ -7,10 +9,27 @@
 
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionResult, GraphQLError, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/** __cost as NoSchemaIntrospectionCustomRule treats __schema: refused wherever it is asked. */
+const NoCostIntrospectionRule: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value !== '__cost') return;
+    context.reportError(
+      new GraphQLError(
+        'GraphQL introspection has been disabled, but the requested query contained the field "__cost".',
+        {
+          nodes: node,
+        },
+      ),
+    );
+  },
+});
+/** graphql-js's own error for the same field, which the rule above replaces. */
+const UNKNOWN_COST_FIELD = /^Cannot query field "__cost" on type /;
 
 function withoutSuggestion<E extends Error>(error: E): E | GraphQLError {
   if (!(error instanceof GraphQLError) || !error.message.includes('Did you mean')) return error;
@@ -29,9 +48,10 @@ export function useNoIntrospection(): Plugin[] {
     useDisableIntrospection(),
     blockFieldSuggestionsPlugin({ mask: '' }),
     {
-      onValidate() {
+      onValidate({ addValidationRule }) {
+        addValidationRule(NoCostIntrospectionRule);
         return function dropSuggestions({ valid, result, setResult }) {
-          if (!valid) setResult(result.map(withoutSuggestion));
+          if (!valid) setResult(result.filter((e) => !UNKNOWN_COST_FIELD.test(e.message)).map(withoutSuggestion));
         };
       },
       onExecutionResult({ result, setResult }) {
