@@ -6,14 +6,24 @@
 // against the schema it runs on. Documents graphql-jit does not execute (@defer / @stream)
 // keep the standard executor.
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import type { DirectiveNode, DocumentNode, ExecutionArgs, GraphQLSchema } from 'graphql';
-import { BREAK, visit } from 'graphql';
+import {
+  BREAK,
+  type DirectiveNode,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FieldNode,
+  GraphQLError,
+  type GraphQLSchema,
+  getLocation,
+  visit,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 
 export function useCompiledExecution(log: Logger): Plugin {
-  // A document graphql-jit cannot compile (an operation name it does not hold) is answered
-  // with graphql-jit's errors, as graphql-js would answer it with its own.
+  // A document graphql-jit cannot compile is answered with graphql-jit's errors (yoga's
+  // validation has already refused every document known to get there).
   const onError = (result: unknown) => log.debug({ result }, 'operation not compiled; graphql-js executes it');
   const bySchema = new WeakMap<GraphQLSchema, ReturnType<typeof useGraphQlJit>>();
   const jitFor = (schema: GraphQLSchema) => {
@@ -29,9 +39,54 @@ export function useCompiledExecution(log: Logger): Plugin {
   };
   return {
     onExecute(payload) {
-      return jitFor(payload.args.schema).onExecute?.(payload as never) as never;
+      jitFor(payload.args.schema).onExecute?.(payload as never);
+      const { document } = payload.args;
+      if (!compilable(document)) return;
+      return {
+        onExecuteDone({ result, setResult }) {
+          const { errors } = result as ExecutionResult;
+          if (errors?.some((e) => !e.nodes && e.locations))
+            setResult({ ...result, errors: errors.map((e) => withNodes(e, document)) });
+        },
+      };
     },
   };
+}
+
+/**
+ * graphql-jit's errors carry their locations but not their nodes, and yoga rebuilds every error
+ * from its nodes when it writes the answer: without them a field error would lose its
+ * `locations`. The nodes are found again by where they start in the document.
+ */
+function withNodes(error: GraphQLError, document: DocumentNode): GraphQLError {
+  if (error.nodes || !error.locations) return error;
+  const byLocation = fieldsByLocation(document);
+  const nodes = error.locations.flatMap((l) => byLocation.get(`${l.line}:${l.column}`) ?? []);
+  return new GraphQLError(error.message, {
+    nodes,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions,
+  });
+}
+
+const fieldIndexes = new WeakMap<DocumentNode, Map<string, FieldNode[]>>();
+
+function fieldsByLocation(document: DocumentNode): Map<string, FieldNode[]> {
+  let index = fieldIndexes.get(document);
+  if (!index) {
+    const built = new Map<string, FieldNode[]>();
+    visit(document, {
+      Field(node) {
+        if (!node.loc) return;
+        const { line, column } = getLocation(node.loc.source, node.loc.start);
+        const key = `${line}:${column}`;
+        built.set(key, [...(built.get(key) ?? []), node]);
+      },
+    });
+    fieldIndexes.set(document, (index = built));
+  }
+  return index;
 }
 
 const incremental = new WeakMap<DocumentNode, boolean>();
