@@ -39,15 +39,16 @@ export class CallSeries {
   }
 
   /**
-   * One call that ended in epoch second `second`. `latencyMs` < 0: no latency sample (a
-   * refused connection or a cancelled attempt says nothing about the replica's speed).
+   * One call that ended in epoch second `second`, its latency in histogram bin `latencyBin`
+   * (binOf(ms)); -1: no latency sample (a refused connection or a cancelled attempt says
+   * nothing about the replica's speed).
    */
-  record(second: number, failed: boolean, latencyMs: number): void {
+  record(second: number, failed: boolean, latencyBin: number): void {
     // A clock stepped back counts into the open second rather than rewriting history.
     if (second > this.#open) this.#close(second);
     this.#calls++;
     if (failed) this.#failures++;
-    if (latencyMs >= 0) this.#latency.record(latencyMs);
+    if (latencyBin >= 0) this.#latency.recordBin(latencyBin);
   }
 
   /** Seconds from..to (inclusive; at most WINDOW_SECONDS of them, all before `now`). */

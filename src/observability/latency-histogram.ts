@@ -32,7 +32,12 @@ export class LatencyHistogram {
   total = 0;
 
   record(ms: number): void {
-    this.counts[binOf(ms)]++;
+    this.recordBin(binOf(ms));
+  }
+
+  /** A sample already binned (binOf): one log computed for several histograms. */
+  recordBin(bin: number): void {
+    this.counts[bin]++;
     this.total++;
   }
 

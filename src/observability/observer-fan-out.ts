@@ -13,9 +13,9 @@ export class ObserverFanOut implements ClusterObserver, SecurityMetrics {
     private readonly history: StatusHistory,
   ) {}
 
-  attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number): void {
+  attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number, endedAt?: number): void {
     this.metrics.attempt(upstream, replica, outcome, durationMs);
-    this.history.attempt(upstream, replica, outcome, durationMs);
+    this.history.attempt(upstream, replica, outcome, durationMs, endedAt);
   }
 
   retry(upstream: string): void {

@@ -17,6 +17,7 @@ import type {
 } from '../upstream/types.js';
 import { BoundedLog } from './bounded-log.js';
 import { CallSeries, type SeriesPoints, WINDOW_SECONDS } from './call-series.js';
+import { binOf } from './latency-histogram.js';
 
 /** Health events kept (all upstreams together). */
 export const HEALTH_EVENTS_KEPT = 200;
@@ -107,15 +108,16 @@ export class StatusHistory implements ClusterObserver {
 
   // ClusterObserver: attempt() runs on every upstream call, so it only looks up and counts.
 
-  attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number): void {
-    const second = Math.floor(this.#now() / 1000);
+  attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number, endedAt?: number): void {
+    // The pool's own reading of its clock: reading one again costs more than all the rest here.
+    const second = Math.floor((endedAt ?? this.#now()) / 1000);
     const u = this.#upstreams.get(upstream);
     const r = u?.replicas.get(replica) ?? this.#add(upstream, replica, second);
     const failed = outcome !== 'success' && outcome !== 'cancelled';
     // As the balancer's latency (cluster.ts): a refused connection or a cancelled attempt is no latency sample.
-    const latencyMs = outcome === 'connect' || outcome === 'cancelled' ? -1 : durationMs;
-    r.series.record(second, failed, latencyMs);
-    r.upstream.record(second, failed, latencyMs);
+    const bin = outcome === 'connect' || outcome === 'cancelled' ? -1 : binOf(durationMs);
+    r.series.record(second, failed, bin);
+    r.upstream.record(second, failed, bin);
   }
 
   retry(): void {}

@@ -186,7 +186,7 @@ function renderEvents(body) {
       howLong = 'down for ' + fmtDuration(body.now - e.at) + ' so far';
     const what = el('td');
     what.append(kind);
-    tr.append(el('td', 'num', fmtTime(e.at)), el('td', null, e.upstream), el('td', null, shortUrl(e.replica)), what, el('td', 'wrap', e.reason), el('td', null, howLong));
+    tr.append(el('td', 'time', fmtTime(e.at)), el('td', null, e.upstream), el('td', null, shortUrl(e.replica)), what, el('td', 'wrap', e.reason), el('td', null, howLong));
     rows.push(tr);
   });
   byId('events').replaceChildren(...rows);
@@ -199,7 +199,7 @@ function renderRejections(body) {
     tr.dataset.reason = r.reason;
     tr.dataset.code = r.code;
     const when = r.count > 1 ? fmtTime(r.at) + ' to ' + fmtTime(r.lastAt) : fmtTime(r.at);
-    tr.append(el('td', 'num', when), el('td', null, r.code), el('td', null, REASONS[r.reason] || r.reason), el('td', 'wrap', r.message), el('td', 'num', r.count));
+    tr.append(el('td', 'time', when), el('td', null, r.code), el('td', null, REASONS[r.reason] || r.reason), el('td', 'wrap', r.message), el('td', 'num', r.count));
     return tr;
   });
   byId('rejections').replaceChildren(...rows);

@@ -40,11 +40,13 @@ table { border-collapse: collapse; width: 100%; margin-top: 6px; }
 th, td { border-bottom: 1px solid #eaeef2; padding: 3px 8px; text-align: left; white-space: nowrap; vertical-align: middle; }
 th { font-weight: 600; color: #656d76; font-size: 12px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.time { font-variant-numeric: tabular-nums; }
 td.wrap { white-space: normal; max-width: 36em; }
 .dot { display: inline-block; width: 8px; height: 8px; border-radius: 4px; margin-right: 6px; }
 svg.strip { width: 150px; height: 12px; display: block; }
 .empty { color: #656d76; margin: 6px 0; }
 .u-legend { font-size: 11px; }
+.u-legend .u-series:first-child { display: none; }
 `;
 
 const SCRIPT = `${STATUS_PAGE_SCRIPT}${STATUS_PAGE_UPSTREAMS_SCRIPT}refresh();\nsetInterval(refresh, 1000);\n`;

@@ -37,6 +37,19 @@ type Query {
 `;
 }
 
+/** An upstream of its own over `urls`, for the many-upstreams page (no traffic goes to it). */
+function quietSchema(name: string, urls: readonly string[]): string {
+  return `extend schema @upstream(
+  name: "${name}"
+  protocol: HTTP
+  replicas: [${urls.map((u) => `{ url: "${u}" }`).join(', ')}]
+  health: { path: "/health", intervalMs: ${HEALTH.intervalMs}, timeoutMs: ${HEALTH.timeoutMs}, healthyThreshold: ${HEALTH.healthyThreshold}, unhealthyThreshold: ${HEALTH.unhealthyThreshold} }
+)
+type T${name} { id: ID }
+type Query { ${name}: T${name} @http(GET: "/items/1") }
+`;
+}
+
 /** The chart's data as the page last gave it to uPlot, and how many of its canvas pixels are ink. */
 async function chartState(page: Page, selector: string): Promise<{ points: number; max: number; ink: number }> {
   return page.locator(selector).evaluate((host: HTMLElement) => {
@@ -197,6 +210,64 @@ describe('status page in Chromium', () => {
       assert.equal(await other.locator(replicaRow(replicas[0])).getAttribute('data-health'), 'healthy');
     } finally {
       await bare.close();
+    }
+  });
+
+  test('many upstreams and no traffic: one line each, the unhealthy one open, a filter, flat charts', async () => {
+    const [alive, dead] = replicas; // the second was killed by the test above
+    const names = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+    const files = Object.fromEntries(
+      names.map((n) => [`${n}.graphql`, quietSchema(n, n === 'u4' ? [dead.url] : [alive.url])]),
+    );
+    const quiet = await startHarness(files, { logLevel: 'warn' });
+    const own = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const origin = new URL(quiet.gateway.url).origin;
+    await own.route(
+      (url) => url.origin !== origin,
+      (route) => route.abort('blockedbyclient'),
+    );
+    const other = await own.newPage();
+    const errors: string[] = [];
+    other.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await other.goto(`${quiet.gateway.url}/status`);
+      await other.locator('details[data-upstream="u4"][data-health="panic"]').waitFor({ timeout: 10_000 });
+      const open = await other
+        .locator('details.upstream')
+        .evaluateAll((all) => all.map((d) => [(d as HTMLElement).dataset.upstream, (d as HTMLDetailsElement).open]));
+      assert.deepEqual(
+        open,
+        names.map((n) => [n, n === 'u4']),
+        'past four upstreams only the unhealthy one is unfolded',
+      );
+      assert.match((await other.locator('details[data-upstream="u4"] .badge').first().textContent()) ?? '', /^PANIC/);
+      // A folded upstream is one line: its summary, with nothing of its body laid out.
+      const folded = await other.locator('details[data-upstream="u1"]').boundingBox();
+      const summary = await other.locator('details[data-upstream="u1"] > summary').boundingBox();
+      assert.ok(folded && summary && folded.height <= summary.height + 4, `${folded?.height} vs ${summary?.height}`);
+      assert.match((await other.locator('#summary').textContent()) ?? '', /No upstream calls in the last 5 minutes/);
+      assert.equal(
+        await other.locator('details[data-upstream="u4"] [data-chart="calls"]').getAttribute('data-points'),
+        '0',
+      );
+      // The filter keeps the matching upstreams; "Expand all" opens them and draws their charts.
+      await other.locator('#filter').fill('u2');
+      assert.deepEqual(
+        await other
+          .locator('details.upstream:visible')
+          .evaluateAll((all) => all.map((d) => (d as HTMLElement).dataset.upstream)),
+        ['u2'],
+      );
+      await other.locator('#filter').fill('');
+      await other.locator('#expand').click();
+      await other.locator('details[data-upstream="u1"] [data-chart="latency"] canvas').waitFor({ timeout: 5000 });
+      // What the user chose stays: the next refreshes do not fold them again.
+      await sleep(2 * REFRESH_MS);
+      assert.equal(await other.locator('details[open]').count(), names.length);
+      assert.deepEqual(errors, []);
+    } finally {
+      await own.close();
+      await quiet.close();
     }
   });
 });
