@@ -18,7 +18,16 @@ const ROUNDS = 5;
 const TARGETS = ['users', 'orders'].flatMap((u) =>
   [1, 2, 3].map((i) => ({ upstream: u, replica: `http://10.0.0.${i}:8080` })),
 );
-const OUTCOMES: AttemptOutcome[] = ['success', 'success', 'success', 'success', 'success', 'success', 'status', 'success'];
+const OUTCOMES: AttemptOutcome[] = [
+  'success',
+  'success',
+  'success',
+  'success',
+  'success',
+  'success',
+  'status',
+  'success',
+];
 const LATENCIES = Float64Array.from({ length: 4096 }, () => 2 + 40 * Math.random() ** 3);
 
 let gcs = 0;
@@ -60,8 +69,29 @@ const rows = [
     new ObserverFanOut(new GatewayMetrics({ processMetrics: false }), new StatusHistory()),
   ),
 ];
+// Memory: 1,000 replicas over 10 upstreams, each with one call, measured as heap plus the
+// typed arrays' backing stores (which live outside the V8 heap).
+async function bytesPerReplica(): Promise<string> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return 'run with --expose-gc to measure memory';
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  gc();
+  const before = used();
+  const history = new StatusHistory();
+  for (let i = 0; i < 1000; i++)
+    history.attempt(`upstream-${i % 10}`, `http://10.0.${i >> 8}.${i & 255}:8080`, 'success', 5);
+  gc();
+  const perSeries = (used() - before) / history.seriesCount;
+  return `${history.seriesCount} series (1,000 replicas, 10 upstreams): ${Math.round(perSeries)} bytes each, measured`;
+}
+
 console.log(`node ${process.version}; ${CALLS.toLocaleString('en')} calls per round, ${ROUNDS} rounds, 6 replicas`);
 console.log('| observer | ns per call (median) | rounds | GCs during the rounds |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const row of rows) console.log(row);
-if (!(globalThis as { gc?: unknown }).gc) console.log('(run with node --expose-gc for a clean heap before each measure)');
+if (!(globalThis as { gc?: unknown }).gc)
+  console.log('(run with node --expose-gc for a clean heap before each measure)');
+console.log(await bytesPerReplica());

@@ -9,6 +9,7 @@
 export const STATUS_PAGE_SCRIPT = `'use strict';
 const WINDOW = 300;
 const AUTO_OPEN_MAX = 4;
+const ROWS_SHOWN = 25;
 const COLORS = ['#0969da', '#bf3989', '#1a7f37', '#9a6700', '#8250df', '#0a7ea4', '#cf222e', '#57606a'];
 const TOTAL = '#24292f';
 const SEP = '\\u0000';
@@ -174,7 +175,7 @@ function renderSummary(body) {
 
 function renderEvents(body) {
   const rows = [];
-  body.events.slice(0, 50).forEach((e, i) => {
+  body.events.slice(0, ROWS_SHOWN).forEach((e, i) => {
     const tr = el('tr');
     tr.dataset.kind = e.kind;
     tr.dataset.replica = e.replica;
@@ -189,12 +190,20 @@ function renderEvents(body) {
     tr.append(el('td', 'time', fmtTime(e.at)), el('td', null, e.upstream), el('td', null, shortUrl(e.replica)), what, el('td', 'wrap', e.reason), el('td', null, howLong));
     rows.push(tr);
   });
+  if (body.events.length > ROWS_SHOWN) rows.push(more(body.events.length - ROWS_SHOWN, 6));
   byId('events').replaceChildren(...rows);
   byId('events-empty').hidden = rows.length > 0;
 }
 
+function more(count, span) {
+  const tr = el('tr', 'more');
+  const td = el('td', 'muted', count + ' older in status/history');
+  td.colSpan = span;
+  tr.append(td);
+  return tr;
+}
 function renderRejections(body) {
-  const rows = body.rejections.recent.slice(0, 50).map((r) => {
+  const rows = body.rejections.recent.slice(0, ROWS_SHOWN).map((r) => {
     const tr = el('tr');
     tr.dataset.reason = r.reason;
     tr.dataset.code = r.code;
@@ -202,6 +211,7 @@ function renderRejections(body) {
     tr.append(el('td', 'time', when), el('td', null, r.code), el('td', null, REASONS[r.reason] || r.reason), el('td', 'wrap', r.message), el('td', 'num', r.count));
     return tr;
   });
+  if (body.rejections.recent.length > ROWS_SHOWN) rows.push(more(body.rejections.recent.length - ROWS_SHOWN, 5));
   byId('rejections').replaceChildren(...rows);
   byId('rejections-empty').hidden = rows.length > 0;
   if (!hasCharts) return;

@@ -120,11 +120,17 @@ type Query { thing: Thing @http(GET: "/thing") }`,
       };
       assert.equal(body.process.workers, 2);
       assert.ok(listening().includes(body.process.pid), `pid ${body.process.pid} is a worker's`);
-      byWorker.set(body.process.pid, body.upstreams[0].series.calls.reduce((a, b) => a + b, 0));
+      byWorker.set(
+        body.process.pid,
+        body.upstreams[0].series.calls.reduce((a, b) => a + b, 0),
+      );
     }
     assert.equal(byWorker.size, 2, 'both workers answered');
     const counts = [...byWorker.values()];
-    assert.ok(counts.every((n) => n > 0 && n < upstream.seen.length), `each its own share: ${counts}`);
+    assert.ok(
+      counts.every((n) => n > 0 && n < upstream.seen.length),
+      `each its own share: ${counts}`,
+    );
     assert.equal(counts[0] + counts[1], upstream.seen.length, 'together, every call the upstream received');
   });
 
