@@ -184,6 +184,50 @@ describe('status endpoints', () => {
     assert.ok(recent.every((r) => Math.abs(r.at - Date.now()) < 5000));
   });
 
+  test('refusals: a spent cost budget (429) and --max-in-flight (503), as the clients got them', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const slow = await startTestServer(async (_req, res) => {
+      await held;
+      sendJson(res, 200, { id: '1' });
+    });
+    const other = await startHarness(
+      { 'a.graphql': httpUpstream('a', [slow.url]) + SCHEMA },
+      {
+        logLevel: 'warn',
+        protections: { maxInFlight: 1 },
+        security: { ...DEFAULT_SECURITY, cost: { ...DEFAULT_SECURITY.cost, budget: 1, restoreRate: 0.01 } },
+      },
+    );
+    try {
+      const first = other.query('{ item { id } }'); // takes the budget's one point and the one slot
+      await eventually(() => slow.seen.length === 1, { what: 'the first query reached the upstream' });
+      const overloaded = await fetch(`${other.gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ item { id } }' }),
+      });
+      assert.equal(overloaded.status, 503);
+      const overloadedMessage = ((await overloaded.json()) as { errors: { message: string }[] }).errors[0].message;
+      release();
+      assert.equal((await first).status, 200);
+      const spent = await other.query('{ item { id } }');
+      assert.equal(spent.status, 429);
+      const { recent } = (await history(other)).body.rejections;
+      assert.deepEqual(
+        recent.map((r) => [r.reason, r.code, r.message]),
+        [
+          ['cost_budget', 'RATE_LIMITED', spent.body.errors?.[0]?.message],
+          ['in_flight', 'OVERLOADED', overloadedMessage],
+        ],
+      );
+    } finally {
+      release();
+      await other.close();
+      await slow.close();
+    }
+  });
+
   test('with --workers the history says it is one worker of several', async () => {
     const other = await startHarness({ 'a.graphql': httpUpstream('a', [good.url]) + SCHEMA }, { workers: 3 });
     try {
