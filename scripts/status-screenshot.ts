@@ -59,8 +59,8 @@ try {
     for (let i = 0; running; i++) {
       const id = ((i + client) % 3) + 1;
       await h.query(`{ item(id: "${id}") { name } product(id: "${id}") { name } }`).catch(() => {});
-      if (i % 40 === 0) await h.query('{ featured { name } }').catch(() => {});
-      if (client === 0 && i % 150 === 0) await h.query('{ everything { id } }').catch(() => {});
+      if (client === 0 && i % 25 === 0) await h.query('{ featured { name } }').catch(() => {});
+      if (client === 1 && i % 400 === 0) await h.query('{ everything { id } }').catch(() => {});
       await sleep(15 + 10 * client);
     }
   });
