@@ -95,8 +95,9 @@ export class StatusHistory implements ClusterObserver {
   readonly #rejections = new BoundedLog<RejectionEntry>(REJECTIONS_KEPT);
   readonly #rejectionsPerSecond = new CallSeries();
 
+  /** `now`: the pools' clock (src/upstream/clock.ts), so that a second the view calls complete gets no later call. */
   constructor(options: { now?: () => number } = {}) {
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.timeOrigin + performance.now());
   }
 
   /** Upstreams and replicas with a series now (for the memory bound's tests). */
