@@ -86,6 +86,7 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     // A worker's lines name it: the processes of one instance share stdout.
     logger: worker ? pino({ level: logLevel, base: { service: 'quilt', pid: process.pid } }) : undefined,
     instanceScrape: worker ? instanceMetrics() : undefined,
+    workers,
     graphiql: Boolean(options.graphiql),
     watch: Boolean(options.watch),
     compiledExecution: Boolean(options['compiled-execution']),

@@ -1,12 +1,12 @@
 // The operational endpoints: GET /healthz (the process is alive),
 // GET /readyz (a schema is being served and every one of its upstreams has a healthy
-// replica), GET /upstreams (every pool as JSON) and GET /status (the same as a live page).
+// replica) and GET /upstreams (every pool as JSON); GET /status, the live page, is
+// use-status-page.ts.
 // An upstream in panic mode still answers some calls, but readiness says no: a load
 // balancer in front should prefer an instance whose upstreams are reachable.
 import type { Plugin } from 'graphql-yoga';
 import type { ConfigProblem } from '../errors.js';
 import type { UpstreamSnapshot } from '../upstream/types.js';
-import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
 
 /** What the endpoints read of the gateway: the schema being served and its pools. */
 export interface ServingState {
@@ -35,16 +35,6 @@ export function useOperationsEndpoints(state: ServingState): Plugin {
           return readiness(state, json);
         case '/upstreams':
           return json({ upstreams: state.servedUpstreams ? state.snapshot() : [] });
-        case '/status':
-          return endResponse(
-            new fetchAPI.Response(STATUS_PAGE_HTML, {
-              headers: {
-                'content-type': 'text/html; charset=utf-8',
-                'content-security-policy': STATUS_PAGE_CSP,
-                'cache-control': 'no-store',
-              },
-            }),
-          );
       }
     },
   };

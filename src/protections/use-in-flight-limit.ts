@@ -4,20 +4,21 @@
 // operational endpoints answer before this plugin runs (gateway.ts orders them first), so
 // health checks and scrapes are never refused.
 import type { Plugin } from 'graphql-yoga';
-import { overloaded, refusalResponse } from '../errors.js';
+import { overloaded, type QuiltError, refusalResponse } from '../errors.js';
 
 /** What a client is told to wait before trying again. */
 const RETRY_AFTER_SEC = 1;
 
-export function useInFlightLimit(maxInFlight: number, onRefused: () => void): Plugin {
+export function useInFlightLimit(maxInFlight: number, onRefused: (refusal: QuiltError) => void): Plugin {
   let inFlight = 0;
   // onResponse runs for every response, those of requests another plugin answered included.
   const counted = new WeakSet<Request>();
   return {
     onRequest({ request, endResponse, fetchAPI }) {
       if (inFlight >= maxInFlight) {
-        onRefused();
-        endResponse(refusalResponse(fetchAPI, request, overloaded(maxInFlight, RETRY_AFTER_SEC)));
+        const refusal = overloaded(maxInFlight, RETRY_AFTER_SEC);
+        onRefused(refusal);
+        endResponse(refusalResponse(fetchAPI, request, refusal));
         return;
       }
       inFlight++;

@@ -11,16 +11,20 @@ import pino, { type Logger } from 'pino';
 import { useResponseHeaders } from '../connectors/use-response-headers.js';
 import { ConfigError } from '../errors.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { ObserverFanOut } from '../observability/observer-fan-out.js';
+import { StatusHistory } from '../observability/status-history.js';
 import { useAccessLog } from '../observability/use-access-log.js';
 import { useMetrics } from '../observability/use-metrics.js';
 import { useOperationsEndpoints } from '../observability/use-operations-endpoints.js';
 import { requestIdOf, useRequestId } from '../observability/use-request-id.js';
+import { useStatusPage } from '../observability/use-status-page.js';
 import { useInFlightLimit } from '../protections/use-in-flight-limit.js';
 import { useRequestTimeout } from '../protections/use-request-timeout.js';
 import type { QuiltContext } from '../request-context/context.js';
 import { yogaHardening } from '../security/hardening/index.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
 import { assembleSecurityLayer } from '../security/security-layer.js';
+import type { SecurityMetrics } from '../security/security-metrics.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
 import { useCompiledExecution } from './use-compiled-execution.js';
@@ -43,6 +47,8 @@ export interface GatewayOptions {
   instanceScrape?: () => Promise<string>;
   /** Run operations compiled by graphql-jit (default true); false: graphql-js's executor. */
   compiledExecution?: boolean;
+  /** Worker processes of the instance (--workers), shown on /status; default 1. */
+  workers?: number;
   /** Request protections; each is off when left out. */
   protections?: {
     /** Deadline of each query or mutation (--request-timeout-ms). */
@@ -72,10 +78,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     snapshots: () => manager.snapshot(),
     instanceScrape: options.instanceScrape,
   });
+  // The status page's five minutes of history, fed by the same events as the metrics.
+  const history = new StatusHistory();
+  const observer = new ObserverFanOut(metrics, history);
   const securityOptions = options.security ?? DEFAULT_SECURITY;
-  const security = assembleSecurityLayer(securityOptions, { log, metrics });
+  const security = assembleSecurityLayer(securityOptions, { log, metrics: observer });
   const manager = new SchemaManager(options.schemasDir, log, options.env, {
-    observer: metrics,
+    observer,
     batches: metrics,
     schemaTransforms: security.schemaTransforms,
   });
@@ -94,7 +103,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     useOperationsEndpoints(manager),
     // The executor first: plugins that wrap execution (authorization) wrap the compiled one.
     ...(options.compiledExecution === false ? [] : [useCompiledExecution(log)]),
-    ...protectionPlugins(options.protections ?? {}, metrics),
+    useStatusPage(manager, history, { workers: options.workers }),
+    ...protectionPlugins(options.protections ?? {}, observer),
     ...security.plugins,
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
     useResponseHeaders(),
@@ -175,10 +185,11 @@ async function loadExamples(dir: string): Promise<{ query: string }[] | undefine
 /** The request protections that are configured, in the order they act: load shedding, then the deadline. */
 function protectionPlugins(
   { maxInFlight, requestTimeoutMs }: NonNullable<GatewayOptions['protections']>,
-  metrics: GatewayMetrics,
+  metrics: SecurityMetrics,
 ): Plugin[] {
   const plugins: Plugin[] = [];
-  if (maxInFlight) plugins.push(useInFlightLimit(maxInFlight, () => metrics.limitRejection('in_flight')));
+  if (maxInFlight)
+    plugins.push(useInFlightLimit(maxInFlight, (refusal) => metrics.limitRejection('in_flight', refusal)));
   if (requestTimeoutMs) plugins.push(useRequestTimeout(requestTimeoutMs) as Plugin);
   return plugins;
 }

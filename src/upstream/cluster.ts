@@ -243,7 +243,7 @@ export class Cluster {
     const now = this.#clock.now();
     this.#outliers.success(replica, now);
     replica.observeLatency(now - started, now);
-    this.deps.observer?.attempt(this.name, replica.url, 'success', now - started);
+    this.deps.observer?.attempt(this.name, replica.url, 'success', now - started, now);
   }
 
   #failed(replica: ReplicaState, failure: TransportFailure, started: number): void {
@@ -251,14 +251,14 @@ export class Cluster {
     const ms = now - started;
     // The caller gave up: says nothing of the replica's health or speed.
     if (failure.kind === 'cancelled') {
-      this.deps.observer?.attempt(this.name, replica.url, 'cancelled', ms);
+      this.deps.observer?.attempt(this.name, replica.url, 'cancelled', ms, now);
       return;
     }
     replica.failures++;
     replica.lastFailure = `${failure.kind}: ${failure.message}`;
     // A timeout or a slow error is a latency signal; a refused connection is not.
     if (failure.kind !== 'connect') replica.observeLatency(ms, now);
-    if (failure.kind !== 'overload') this.deps.observer?.attempt(this.name, replica.url, failure.kind, ms);
+    if (failure.kind !== 'overload') this.deps.observer?.attempt(this.name, replica.url, failure.kind, ms, now);
     this.#outliers.failure(replica, failure.kind, now);
   }
 

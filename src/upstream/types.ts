@@ -227,7 +227,8 @@ export function cancelledCall(replica: string, signal: AbortSignal): TransportFa
 
 /** Events of the pools, for metrics; called synchronously on the call path, so they must be cheap. */
 export interface ClusterObserver {
-  attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number): void;
+  /** `endedAt`: the cluster's clock when the attempt ended (epoch ms), so an observer need not read a clock again. */
+  attempt(upstream: string, replica: string, outcome: AttemptOutcome, durationMs: number, endedAt?: number): void;
   retry(upstream: string): void;
   ejection(upstream: string, replica: string, durationMs: number, reason: EjectionReason): void;
   healthChange(upstream: string, replica: string, healthy: boolean, reason: string): void;

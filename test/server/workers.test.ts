@@ -108,6 +108,32 @@ type Query { thing: Thing @http(GET: "/thing") }`,
     }
   });
 
+  test('/status/history answers for the worker that takes the request, and says it is one of 2', async () => {
+    // The first test's queries are in the workers' histories once their second is over.
+    await new Promise((r) => setTimeout(r, 1100));
+    const byWorker = new Map<number, number>();
+    for (let i = 0; i < 10 && byWorker.size < 2; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/status/history`, { headers: { connection: 'close' } });
+      const body = (await res.json()) as {
+        process: { pid: number; workers: number };
+        upstreams: { name: string; series: { calls: number[] } }[];
+      };
+      assert.equal(body.process.workers, 2);
+      assert.ok(listening().includes(body.process.pid), `pid ${body.process.pid} is a worker's`);
+      byWorker.set(
+        body.process.pid,
+        body.upstreams[0].series.calls.reduce((a, b) => a + b, 0),
+      );
+    }
+    assert.equal(byWorker.size, 2, 'both workers answered');
+    const counts = [...byWorker.values()];
+    assert.ok(
+      counts.every((n) => n > 0 && n < upstream.seen.length),
+      `each its own share: ${counts}`,
+    );
+    assert.equal(counts[0] + counts[1], upstream.seen.length, 'together, every call the upstream received');
+  });
+
   test('a schema file dropped into the folder reaches every worker', async () => {
     const from = lines.length;
     writeFileSync(

@@ -120,8 +120,8 @@ export function useCostLimits(options: CostOptions, store: LimitStore, deps: Cos
     const key = `cost:${clientIdOf(args.contextValue as QuiltContext)}`;
     const limit = Math.min(options.maxCost ?? Infinity, bucket?.capacity ?? Infinity);
     if (requested > limit) {
-      deps.metrics.limitRejection('cost_limit');
       const error = costLimitExceeded(requested, limit, limit === options.maxCost ? 'maximum cost' : 'cost budget');
+      deps.metrics.limitRejection('cost_limit', error);
       return refused(error, requested, await peek(key));
     }
     if (!bucket) return { op, requested, key, available: null };
@@ -135,12 +135,9 @@ export function useCostLimits(options: CostOptions, store: LimitStore, deps: Cos
       state = { ok: false, remaining: 0, retryAfterSec: 1 };
     }
     if (!state.ok) {
-      deps.metrics.limitRejection('cost_budget');
-      return refused(
-        costBudgetSpent(requested, roundCost(state.remaining), state.retryAfterSec),
-        requested,
-        state.remaining,
-      );
+      const error = costBudgetSpent(requested, roundCost(state.remaining), state.retryAfterSec);
+      deps.metrics.limitRejection('cost_budget', error);
+      return refused(error, requested, state.remaining);
     }
     return { op, requested, key, available: state.remaining };
   }

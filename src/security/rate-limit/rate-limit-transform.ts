@@ -135,8 +135,9 @@ function limited(resolve: Resolver, limit: FieldLimit, store: LimitStore, deps: 
     });
     const message = await limiter({ parent, args, context: ctx, info }, limit.args);
     if (message !== undefined) {
-      deps.metrics.limitRejection('rate_limit');
-      throw rateLimited(message, retryAfterSec(prior, count, limit));
+      const error = rateLimited(message, retryAfterSec(prior, count, limit));
+      deps.metrics.limitRejection('rate_limit', error);
+      throw error;
     }
     return resolve(parent, args, ctx, info);
   };
