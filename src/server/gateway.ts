@@ -11,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import { useResponseHeaders } from '../connectors/use-response-headers.js';
 import { ConfigError } from '../errors.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { TracingOptions } from '../observability/tracing-options.js';
 import { useAccessLog } from '../observability/use-access-log.js';
 import { useMetrics } from '../observability/use-metrics.js';
 import { useOperationsEndpoints } from '../observability/use-operations-endpoints.js';
@@ -47,6 +48,8 @@ export interface GatewayOptions {
     /** Requests served at once (--max-in-flight). */
     maxInFlight?: number;
   };
+  /** OpenTelemetry tracing (--otlp-endpoint); off when left out. */
+  tracing?: TracingOptions;
 }
 
 export interface Gateway {
@@ -82,12 +85,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     throw new ConfigError(first.problems);
   }
   if (options.watch !== false) manager.watch();
+  // Imported only when on: a gateway without --otlp-endpoint loads no OpenTelemetry module.
+  const tracing = options.tracing
+    ? (await import('../observability/tracing/start-tracing.js')).startTracing(options.tracing, {
+        log,
+        registry: metrics.registry,
+      })
+    : undefined;
 
   const plugins: Plugin[] = [
     useRequestId(),
     useMetrics(metrics),
     useAccessLog(log),
     useOperationsEndpoints(manager),
+    // A span per GraphQL operation; the endpoints above answer before any operation exists.
+    ...(tracing ? [tracing.plugin] : []),
     ...protectionPlugins(options.protections ?? {}, metrics),
     ...security.plugins,
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
@@ -149,6 +161,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       clearTimeout(force);
       await manager.close();
       await security.close();
+      // The last spans, those of the requests just finished (bounded: a dead collector cannot hold the exit).
+      await tracing?.shutdown();
       log.info('stopped');
     })());
   return { url, server, manager, metrics, log, close };
