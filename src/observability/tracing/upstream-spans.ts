@@ -23,7 +23,13 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { AttemptTrace, CallDescription, CallTrace, CallTracer, TransportFailure } from '../../upstream/types.js';
+import {
+  type AttemptTrace,
+  type CallDescription,
+  type CallTrace,
+  type CallTracer,
+  TransportFailure,
+} from '../../upstream/types.js';
 
 const propagator = new W3CTraceContextPropagator();
 
@@ -82,12 +88,15 @@ class CallSpan implements CallTrace {
     return new AttemptSpan(this.#spans, this.#context, this.#description, replica, attempt);
   }
 
+  /**
+   * An error only when the pool gave up (no replica answered: a TransportFailure); an answer
+   * the connector turns into a field error (HTTP 404, gRPC NOT_FOUND) is the attempt's status.
+   */
   end(error?: unknown): void {
     this.#span.setAttribute('quilt.attempts', this.#attempts);
-    if (error !== undefined) {
-      const type = errorType(error);
-      this.#span.setAttribute('error.type', type);
-      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+    if (error instanceof TransportFailure) {
+      this.#span.setAttribute('error.type', error.kind);
+      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
     }
     this.#span.end();
   }
@@ -150,12 +159,6 @@ class AttemptSpan implements AttemptTrace {
     }
     this.#span.end();
   }
-}
-
-/** A failed call's error.type: the failure kind (connect, timeout, ...), a gRPC code name, or the error's name. */
-function errorType(error: unknown): string {
-  const e = error as { name?: string; kind?: string; codeName?: string } | undefined;
-  return e?.kind ?? e?.codeName ?? e?.name ?? 'Error';
 }
 
 function httpPlace(replica: string): ReplicaPlace {
