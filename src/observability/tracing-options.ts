@@ -22,6 +22,8 @@ export interface TracingOptions {
     scheduledDelayMillis?: number;
     exportTimeoutMillis?: number;
   };
+  /** Longest one export may take, its retries included (default OTEL_EXPORTER_OTLP_TIMEOUT, else 10 s). */
+  exportTimeoutMs?: number;
   /** Longest a graceful shutdown waits for the last spans to reach the collector (default 5000 ms). */
   shutdownFlushMs?: number;
 }

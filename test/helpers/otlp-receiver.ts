@@ -70,18 +70,18 @@ interface OtlpExport {
   }[];
 }
 
-function valueOf(v: OtlpAnyValue | undefined): AttributeValue {
+function plainValue(v: OtlpAnyValue | undefined): AttributeValue {
   if (!v) return null;
   if (v.stringValue !== undefined) return v.stringValue;
   if (v.boolValue !== undefined) return v.boolValue;
   if (v.intValue !== undefined) return Number(v.intValue);
   if (v.doubleValue !== undefined) return v.doubleValue;
-  if (v.arrayValue) return (v.arrayValue.values ?? []).map(valueOf);
+  if (v.arrayValue) return (v.arrayValue.values ?? []).map(plainValue);
   return null;
 }
 
 function attributesOf(list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> {
-  return Object.fromEntries((list ?? []).map((kv) => [kv.key, valueOf(kv.value)]));
+  return Object.fromEntries((list ?? []).map((kv) => [kv.key, plainValue(kv.value)]));
 }
 
 /** The spans of one OTLP JSON export request. */

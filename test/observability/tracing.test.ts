@@ -11,7 +11,13 @@ import { type MappingServer, startMappingServer } from '../fixtures/grpc/mapping
 import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { MAPPING_PROTO, MAPPING_SERVICE, mappingSchema } from '../helpers/grpc-fixtures.js';
 import { type SeenRequest, sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
-import { type OtlpReceiver, type ReceivedSpan, SPAN_KIND, STATUS, startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import {
+  type OtlpReceiver,
+  type ReceivedSpan,
+  SPAN_KIND,
+  STATUS,
+  startOtlpReceiver,
+} from '../helpers/otlp-receiver.js';
 import { type ReviewsService, startReviewsService } from '../helpers/reviews-service.js';
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -223,7 +229,10 @@ describe('tracing / 1: one trace across HTTP, gRPC and remote GraphQL', () => {
       ],
     );
     assert.notEqual(attempts[0]!.attributes['quilt.replica'], attempts[1]!.attributes['quilt.replica']);
-    assert.ok(attempts[0]!.endNs <= attempts[1]!.startNs + 1_000_000n, 'the retry starts after the first attempt ended');
+    assert.ok(
+      attempts[0]!.endNs <= attempts[1]!.startNs + 1_000_000n,
+      'the retry starts after the first attempt ended',
+    );
     for (const attempt of attempts) {
       const replica = replicas.find((x) => x.url === attempt.attributes['quilt.replica'])!;
       const seen = replica.seen.filter((s) => s.url === '/flaky');

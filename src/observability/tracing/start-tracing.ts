@@ -58,12 +58,15 @@ export function startTracing(options: TracingOptions, deps: { log: Logger; regis
     )
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(options.serviceName ? resourceFromAttributes({ 'service.name': options.serviceName }) : null);
-  const processor = new BatchSpanProcessor(stats.wrap(new OTLPTraceExporter({ url: options.tracesUrl })), {
-    ...options.batch,
-    // The SDK's processor takes it, but its env-reading wrapper's type does not list it yet
-    // (experimental in 2.x; the package is pinned, and the dropped-spans test reads the count).
-    selfObsMeterProvider: stats.meterProvider(),
-  } as BufferConfig);
+  const processor = new BatchSpanProcessor(
+    stats.wrap(new OTLPTraceExporter({ url: options.tracesUrl, timeoutMillis: options.exportTimeoutMs })),
+    {
+      ...options.batch,
+      // The SDK's processor takes it, but its env-reading wrapper's type does not list it yet
+      // (experimental in 2.x; the package is pinned, and the dropped-spans test reads the count).
+      selfObsMeterProvider: stats.meterProvider(),
+    } as BufferConfig,
+  );
   const provider = new BasicTracerProvider({
     resource,
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
