@@ -8,11 +8,15 @@
 //           the cost of carrying the trace context in OpenTelemetry's AsyncLocalStorage
 //           context manager instead of the request's context, as Quilt does.
 // Prints per variant (medians of the rounds) the gateway's CPU time per request (user + system,
-// from /proc: the figure that stays meaningful on a loaded shared machine), req/s, p50/p99 and
-// peak RSS, and what the receiver got.
-import { readFileSync } from 'node:fs';
+// from /proc), req/s, p50/p99 and peak RSS, and what the receiver got.
+// `--profile`: only "on", under node --cpu-prof, then the share of its CPU samples spent in
+// tracing (a stack through src/observability/tracing/ or @opentelemetry/, the operation's
+// wrapper itself excepted): a ratio that holds even on a machine too loaded for req/s to mean
+// much. It leaves out the garbage collection the spans cause.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   canPinCpus,
   type ManagedChild,
@@ -20,7 +24,7 @@ import {
   pinProcess,
   waitForHealthy,
 } from '../demo/backends/process-supervisor.js';
-import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_ENTRY, GATEWAY_SCHEMAS_DIR } from '../demo/backends/topology.js';
+import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_ENTRY, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
 import { runLoad, samplePeakRss } from './measure.js';
 import { FAN_OUT_QUERY } from './security.js';
 
@@ -54,12 +58,27 @@ for (const b of DEMO_BACKENDS) {
   });
   await waitForHealthy(child, `${b.adminUrl}/health`);
 }
-const variants = [
-  { name: 'off', port: 4501, args: [] as string[], nodeFlags: [] as string[] },
-  { name: 'on', port: 4502, args: ['--otlp-endpoint', otlp], nodeFlags: [] },
-  { name: 'ratio0', port: 4503, args: ['--otlp-endpoint', otlp, '--otel-sample-ratio', '0'], nodeFlags: [] },
-  { name: 'als', port: 4504, args: ['--otlp-endpoint', otlp], nodeFlags: ['--import', './bench/als-shim.mjs'] },
-];
+const PROFILE = process.argv.includes('--profile');
+const PROFILE_DIR = join(REPO_ROOT, '.tmp/profile-tracing');
+const variants = PROFILE
+  ? [
+      {
+        name: 'on',
+        port: 4502,
+        args: ['--otlp-endpoint', otlp],
+        nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`],
+      },
+    ]
+  : [
+      { name: 'off', port: 4501, args: [] as string[], nodeFlags: [] as string[] },
+      { name: 'on', port: 4502, args: ['--otlp-endpoint', otlp], nodeFlags: [] },
+      { name: 'ratio0', port: 4503, args: ['--otlp-endpoint', otlp, '--otel-sample-ratio', '0'], nodeFlags: [] },
+      { name: 'als', port: 4504, args: ['--otlp-endpoint', otlp], nodeFlags: ['--import', './bench/als-shim.mjs'] },
+    ];
+if (PROFILE) {
+  rmSync(PROFILE_DIR, { recursive: true, force: true });
+  mkdirSync(PROFILE_DIR, { recursive: true });
+}
 const children = new Map<string, ManagedChild>();
 for (const v of variants) {
   const child = supervisor.start({
@@ -109,14 +128,67 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const offCpu = median(results.get('off')!.map((r) => r.cpuPerRequestMs));
+const offCpu = median((results.get('off') ?? results.get('on')!).map((r) => r.cpuPerRequestMs));
 for (const v of variants) {
   const rs = results.get(v.name)!;
   const cpu = median(rs.map((r) => r.cpuPerRequestMs));
   console.log(
-    `${v.name.padEnd(7)} CPU ${cpu.toFixed(3)} ms/request (${(cpu / offCpu).toFixed(2)}x off)  ${median(rs.map((r) => r.requestsPerSecond)).toFixed(0)} req/s  p50 ${median(rs.map((r) => r.p50Ms))} ms  p99 ${median(rs.map((r) => r.p99Ms))} ms  peak RSS ${Math.max(...rs.map((r) => r.rss ?? 0)).toFixed(0)} MB  failures ${rs.reduce((n, r) => n + r.failures, 0)}`,
+    `${v.name.padEnd(7)} CPU ${cpu.toFixed(3)} ms/request (${(cpu / offCpu).toFixed(2)}x ${PROFILE ? 'itself' : 'off'})  ${median(rs.map((r) => r.requestsPerSecond)).toFixed(0)} req/s  p50 ${median(rs.map((r) => r.p50Ms))} ms  p99 ${median(rs.map((r) => r.p99Ms))} ms  peak RSS ${Math.max(...rs.map((r) => r.rss ?? 0)).toFixed(0)} MB  failures ${rs.reduce((n, r) => n + r.failures, 0)}`,
   );
 }
 console.log(`exports received: ${exports}, ${(exportedBytes / 1e6).toFixed(1)} MB`);
 await supervisor.stopAll();
 receiver.close();
+if (PROFILE) printTracingShare();
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+
+/** The share of the gateway's samples whose stack runs through tracing code. */
+function printTracingShare(): void {
+  const file = readdirSync(PROFILE_DIR)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(PROFILE_DIR, f))
+    .sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0]!;
+  const { nodes, samples, timeDeltas } = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  // Only the measured load, the profile's last SECONDS (it ends when the gateway is stopped):
+  // start-up (compiling modules, OpenTelemetry's among them) and the warm-up are left out.
+  const at: number[] = [];
+  for (let i = 0, t = 0; i < samples.length; i++) at.push((t += timeDeltas[i]!));
+  const from = at.at(-1)! - (SECONDS - 0.5) * 1e6;
+  const to = at.at(-1)! - 0.5e6;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const isTracing = (n: ProfileNode, leaf: boolean) => {
+    const { url, functionName } = n.callFrame;
+    // The operation's instrumentation wraps the whole operation: only its own time is tracing's.
+    if (url.includes('/src/observability/tracing/use-tracing.ts') && functionName === 'operation') return leaf;
+    return url.includes('/src/observability/tracing/') || url.includes('/node_modules/@opentelemetry/');
+  };
+  let total = 0;
+  let tracing = 0;
+  for (const [i, id] of samples.entries()) {
+    if (at[i]! < from || at[i]! > to) continue;
+    const leaf = byId.get(id)!;
+    if (leaf.callFrame.functionName === '(idle)') continue;
+    total++;
+    for (let n: ProfileNode | undefined = leaf; n; n = byId.get(parent.get(n.id) ?? -1)) {
+      if (isTracing(n, n === leaf)) {
+        tracing++;
+        break;
+      }
+    }
+  }
+  console.log(
+    `tracing's share of the gateway's CPU samples: ${((tracing / total) * 100).toFixed(1)}% (${tracing} of ${total}), ` +
+      `i.e. about ${((tracing / (total - tracing)) * 100).toFixed(1)}% more CPU than the same work untraced`,
+  );
+}
