@@ -89,7 +89,8 @@ for (const v of variants) {
     env: { NODE_ENV: 'production' },
     cpu: pin ? 0 : undefined,
   });
-  await waitForHealthy(child, `http://${DEMO_HOST}:${v.port}/healthz`);
+  // Generous: four gateways start at once, on one CPU when pinned.
+  await waitForHealthy(child, `http://${DEMO_HOST}:${v.port}/healthz`, 90_000);
   children.set(v.name, child);
 }
 if (pin) pinProcess(process.pid, 1);

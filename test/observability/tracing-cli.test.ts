@@ -162,6 +162,19 @@ describe('quilt serve and tracing', () => {
       assert.match(r.stderr, message);
     }
   });
+
+  test('4 --help lists the tracing flags with their variables', async () => {
+    const help = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['bin/quilt.js', '--help'], { cwd: ROOT }, (_e, stdout) => resolve(stdout)),
+    );
+    assert.match(help, /Tracing \(OpenTelemetry\):/);
+    for (const [flag, variable] of [
+      ['--otlp-endpoint URL', 'QUILT_OTLP_ENDPOINT'],
+      ['--otel-service-name NAME', 'QUILT_OTEL_SERVICE_NAME'],
+      ['--otel-sample-ratio R', 'QUILT_OTEL_SAMPLE_RATIO'],
+    ])
+      assert.match(help, new RegExp(`${flag} +${variable} `));
+  });
 });
 
 describe('--otlp-endpoint: a base url, or the full /v1/traces url', () => {
