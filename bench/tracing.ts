@@ -9,10 +9,12 @@
 //           context manager instead of the request's context, as Quilt does.
 // Prints per variant (medians of the rounds) the gateway's CPU time per request (user + system,
 // from /proc), req/s, p50/p99 and peak RSS, and what the receiver got.
-// `--profile`: only "on", under node --cpu-prof, then the share of its CPU samples spent in
-// tracing (a stack through src/observability/tracing/ or @opentelemetry/, the operation's
-// wrapper itself excepted): a ratio that holds even on a machine too loaded for req/s to mean
-// much. It leaves out the garbage collection the spans cause.
+// `--profile`: "on", "ratio0" and "als" under node --cpu-prof, then the share of each one's CPU samples
+// during its measured load (windows read on the monotonic clock, which this process and V8's
+// profiler share) spent in tracing (a stack through src/observability/tracing/ or
+// @opentelemetry/, the operation's wrapper itself excepted) and in async hooks (what
+// AsyncLocalStorage runs on every promise): ratios that hold even on a machine too loaded for
+// req/s to mean much. Neither counts the garbage collection the spans cause.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,26 +61,31 @@ for (const b of DEMO_BACKENDS) {
   await waitForHealthy(child, `${b.adminUrl}/health`);
 }
 const PROFILE = process.argv.includes('--profile');
-const PROFILE_DIR = join(REPO_ROOT, '.tmp/profile-tracing');
-const variants = PROFILE
-  ? [
-      {
-        name: 'on',
-        port: 4502,
-        args: ['--otlp-endpoint', otlp],
-        nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`],
-      },
-    ]
-  : [
-      { name: 'off', port: 4501, args: [] as string[], nodeFlags: [] as string[] },
-      { name: 'on', port: 4502, args: ['--otlp-endpoint', otlp], nodeFlags: [] },
-      { name: 'ratio0', port: 4503, args: ['--otlp-endpoint', otlp, '--otel-sample-ratio', '0'], nodeFlags: [] },
-      { name: 'als', port: 4504, args: ['--otlp-endpoint', otlp], nodeFlags: ['--import', './bench/als-shim.mjs'] },
-    ];
+const profileDir = (variant: string) => join(REPO_ROOT, '.tmp/profile-tracing', variant);
+const profiled = (variant: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(variant)}`] : []);
+const variants = [
+  { name: 'off', port: 4501, args: [] as string[], nodeFlags: [] as string[] },
+  { name: 'on', port: 4502, args: ['--otlp-endpoint', otlp], nodeFlags: profiled('on') },
+  {
+    name: 'ratio0',
+    port: 4503,
+    args: ['--otlp-endpoint', otlp, '--otel-sample-ratio', '0'],
+    nodeFlags: profiled('ratio0'),
+  },
+  {
+    name: 'als',
+    port: 4504,
+    args: ['--otlp-endpoint', otlp],
+    nodeFlags: ['--import', './bench/als-shim.mjs', ...profiled('als')],
+  },
+].filter((v) => !PROFILE || v.nodeFlags.includes('--cpu-prof'));
 if (PROFILE) {
-  rmSync(PROFILE_DIR, { recursive: true, force: true });
-  mkdirSync(PROFILE_DIR, { recursive: true });
+  rmSync(join(REPO_ROOT, '.tmp/profile-tracing'), { recursive: true, force: true });
+  for (const v of variants) mkdirSync(profileDir(v.name), { recursive: true });
 }
+/** Per variant, the monotonic-clock windows (µs) of its measured load. */
+const windows = new Map<string, [number, number][]>();
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const children = new Map<string, ManagedChild>();
 for (const v of variants) {
   const child = supervisor.start({
@@ -120,7 +127,9 @@ for (let round = 0; round < ROUNDS; round++) {
     const pid = children.get(v.name)!.pid;
     const rss = samplePeakRss(pid);
     const cpuBefore = cpuMs(pid);
+    const started = nowUs();
     const r = await load(v.port, SECONDS);
+    windows.set(v.name, [...(windows.get(v.name) ?? []), [started, nowUs()]]);
     const cpuPerRequestMs = (cpuMs(pid) - cpuBefore) / (r.requestsPerSecond * SECONDS);
     results.set(v.name, [...(results.get(v.name) ?? []), { ...r, cpuPerRequestMs, rss: rss.stop() }]);
     console.log(
@@ -129,18 +138,18 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const offCpu = median((results.get('off') ?? results.get('on')!).map((r) => r.cpuPerRequestMs));
+const offCpu = median((results.get('off') ?? results.get(variants[0]!.name)!).map((r) => r.cpuPerRequestMs));
 for (const v of variants) {
   const rs = results.get(v.name)!;
   const cpu = median(rs.map((r) => r.cpuPerRequestMs));
   console.log(
-    `${v.name.padEnd(7)} CPU ${cpu.toFixed(3)} ms/request (${(cpu / offCpu).toFixed(2)}x ${PROFILE ? 'itself' : 'off'})  ${median(rs.map((r) => r.requestsPerSecond)).toFixed(0)} req/s  p50 ${median(rs.map((r) => r.p50Ms))} ms  p99 ${median(rs.map((r) => r.p99Ms))} ms  peak RSS ${Math.max(...rs.map((r) => r.rss ?? 0)).toFixed(0)} MB  failures ${rs.reduce((n, r) => n + r.failures, 0)}`,
+    `${v.name.padEnd(7)} CPU ${cpu.toFixed(3)} ms/request (${(cpu / offCpu).toFixed(2)}x ${PROFILE ? variants[0]!.name : 'off'})  ${median(rs.map((r) => r.requestsPerSecond)).toFixed(0)} req/s  p50 ${median(rs.map((r) => r.p50Ms))} ms  p99 ${median(rs.map((r) => r.p99Ms))} ms  peak RSS ${Math.max(...rs.map((r) => r.rss ?? 0)).toFixed(0)} MB  failures ${rs.reduce((n, r) => n + r.failures, 0)}`,
   );
 }
 console.log(`exports received: ${exports}, ${(exportedBytes / 1e6).toFixed(1)} MB`);
 await supervisor.stopAll();
 receiver.close();
-if (PROFILE) printTracingShare();
+if (PROFILE) for (const v of variants) printShares(v.name);
 
 interface ProfileNode {
   id: number;
@@ -148,48 +157,46 @@ interface ProfileNode {
   children?: number[];
 }
 
-/** The share of the gateway's samples whose stack runs through tracing code. */
-function printTracingShare(): void {
-  const file = readdirSync(PROFILE_DIR)
+/** The shares of a variant's samples, during its measured load, whose stack runs through tracing code or async hooks. */
+function printShares(variant: string): void {
+  const dir = profileDir(variant);
+  const file = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => join(PROFILE_DIR, f))
+    .map((f) => join(dir, f))
     .sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0]!;
-  const { nodes, samples, timeDeltas } = JSON.parse(readFileSync(file, 'utf8')) as {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
     nodes: ProfileNode[];
     samples: number[];
     timeDeltas: number[];
+    startTime: number;
   };
-  // Only the measured load, the profile's last SECONDS (it ends when the gateway is stopped):
-  // start-up (compiling modules, OpenTelemetry's among them) and the warm-up are left out.
-  const at: number[] = [];
-  for (let i = 0, t = 0; i < samples.length; i++) at.push((t += timeDeltas[i]!));
-  const from = at.at(-1)! - (SECONDS - 0.5) * 1e6;
-  const to = at.at(-1)! - 0.5e6;
-  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
-  for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const isTracing = (n: ProfileNode, leaf: boolean) => {
     const { url, functionName } = n.callFrame;
     // The operation's instrumentation wraps the whole operation: only its own time is tracing's.
     if (url.includes('/src/observability/tracing/use-tracing.ts') && functionName === 'operation') return leaf;
     return url.includes('/src/observability/tracing/') || url.includes('/node_modules/@opentelemetry/');
   };
+  const isAsyncHook = (n: ProfileNode) => /^node:(internal\/)?async_(hooks|local_storage)/.test(n.callFrame.url);
+  const measured = windows.get(variant) ?? [];
   let total = 0;
   let tracing = 0;
-  for (const [i, id] of samples.entries()) {
-    if (at[i]! < from || at[i]! > to) continue;
-    const leaf = byId.get(id)!;
+  let hooks = 0;
+  for (let i = 0, t = profile.startTime; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i]!;
+    if (!measured.some(([from, to]) => t >= from && t <= to)) continue;
+    const leaf = byId.get(profile.samples[i]!)!;
     if (leaf.callFrame.functionName === '(idle)') continue;
     total++;
-    for (let n: ProfileNode | undefined = leaf; n; n = byId.get(parent.get(n.id) ?? -1)) {
-      if (isTracing(n, n === leaf)) {
-        tracing++;
-        break;
-      }
-    }
+    const stack: ProfileNode[] = [];
+    for (let n: ProfileNode | undefined = leaf; n; n = byId.get(parent.get(n.id) ?? -1)) stack.push(n);
+    if (stack.some((n) => isTracing(n, n === leaf))) tracing++;
+    if (stack.some(isAsyncHook)) hooks++;
   }
+  const share = (n: number) => `${((n / total) * 100).toFixed(1)}%`;
   console.log(
-    `tracing's share of the gateway's CPU samples: ${((tracing / total) * 100).toFixed(1)}% (${tracing} of ${total}), ` +
-      `i.e. about ${((tracing / (total - tracing)) * 100).toFixed(1)}% more CPU than the same work untraced`,
+    `${variant}: of ${total} samples under load, tracing ${share(tracing)} (about ${((tracing / (total - tracing)) * 100).toFixed(1)}% more CPU than untraced), async hooks ${share(hooks)}`,
   );
 }
