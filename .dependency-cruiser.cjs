@@ -42,7 +42,20 @@ module.exports = {
         'src/upstream (pools, balancers, health, transports) knows nothing of GraphQL, schema files or connectors: connectors use pools, never the other way round.',
       severity: 'error',
       from: { path: '^src/upstream/' },
-      to: { path: ['^src/(?!upstream/)', '^node_modules/(graphql|graphql-yoga|@graphql-tools|@envelop|dataloader)/'] },
+      to: {
+        path: ['^src/(?!upstream/)', '^node_modules/(graphql|graphql-yoga|@graphql-tools|@envelop|dataloader|@opentelemetry)/'],
+      },
+    },
+    {
+      name: 'tracing-costs-nothing-when-off',
+      comment:
+        'OpenTelemetry is loaded only when --otlp-endpoint is set: only src/observability/tracing/ imports it, and nothing imports that folder but by a dynamic import (src/server/gateway.ts) or for its types.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/observability/tracing/' },
+      to: {
+        path: ['^node_modules/@opentelemetry/', '^src/observability/tracing/'],
+        dependencyTypesNot: ['dynamic-import', 'type-only'],
+      },
     },
     {
       name: 'security-is-plugins',

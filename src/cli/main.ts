@@ -11,6 +11,7 @@ import { instanceMetrics, isWorkerProcess, runPrimary, shareMetricsWithPrimary }
 import { UpstreamRegistry } from '../upstream/registry.js';
 import { helpText, type OptionSources, type Options, parseOptions, UsageError } from './options.js';
 import { securityOptionsFrom } from './security-options.js';
+import { tracingOptionsFrom } from './tracing-options.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
@@ -70,6 +71,7 @@ async function check(dir: string): Promise<number> {
 async function serve(options: Options, sources: OptionSources, env: NodeJS.ProcessEnv): Promise<number> {
   // Checked before anything starts: a bad security setting is a usage error (exit 2).
   const security = securityOptionsFrom(options, sources);
+  const tracing = tracingOptionsFrom(options, sources);
   const workers = workerCount(options.workers);
   const logLevel = String(options['log-level']);
   if (workers > 1 && !isWorkerProcess())
@@ -96,6 +98,7 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
       requestTimeoutMs: Number(options['request-timeout-ms']) || undefined,
       maxInFlight: Number(options['max-in-flight']) || undefined,
     },
+    tracing,
   });
   if (worker) shareMetricsWithPrimary(gateway.metrics.registry);
   await new Promise<void>((done) => {

@@ -4,6 +4,7 @@
 // comma-separated values and may be repeated; its flags replace its variable's list.
 import type { FlagSpec } from './flag-spec.js';
 import { SECURITY_FLAGS } from './security-flags.js';
+import { TRACING_FLAGS } from './tracing-flags.js';
 
 export type { FlagSpec };
 
@@ -68,6 +69,7 @@ export const FLAGS: FlagSpec[] = [
     description: 'requests served at once; one more gets 503 OVERLOADED with Retry-After (0: no limit)',
   },
   ...SECURITY_FLAGS,
+  ...TRACING_FLAGS,
 ];
 
 /** `quilt import proto`'s own flags: no environment variables, not accepted by serve or check. */

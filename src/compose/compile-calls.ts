@@ -60,6 +60,7 @@ function compileHttpCall(field: FieldModel, upstream: UpstreamRuntime): Upstream
       timeoutMs: http.timeoutMs,
       returns: nonJsonResult(field),
       errorMessage: http.errorMessage ? http.errorMessage.split('.') : undefined,
+      urlTemplate: http.url,
     });
   }
   throw new Error(`${field.typeName}.${field.name} makes no upstream call this gateway can compile`);

@@ -9,7 +9,7 @@ import { type QuiltContext, RequestDeadlineExceeded } from '../request-context/c
 import type { TemplateScope } from '../templates/placeholders.js';
 import { GrpcStatusError } from '../upstream/transport/grpc.js';
 import type { HttpResponse } from '../upstream/transport/http.js';
-import { TransportFailure } from '../upstream/types.js';
+import { type AttemptTrace, TransportFailure } from '../upstream/types.js';
 
 /** Headers every call to an upstream carries: request id, forwarded and static headers. */
 export function upstreamHeaders(
@@ -29,20 +29,28 @@ export function upstreamHeaders(
   return headers;
 }
 
-/** An HTTP answer of 500 or more is the replica failing, not an answer: thrown for the cluster. */
-export function failOnServerError(answer: HttpResponse, replica: string): HttpResponse {
+/**
+ * An HTTP answer of 500 or more is the replica failing, not an answer: thrown for the cluster.
+ * Every answer's status goes to the attempt's trace when the call is traced.
+ */
+export function failOnServerError(answer: HttpResponse, replica: string, trace?: AttemptTrace): HttpResponse {
+  trace?.status(answer.status);
   if (answer.status >= 500)
     throw new TransportFailure('status', true, replica, `HTTP ${answer.status}`, { status: answer.status, answer });
   return answer;
 }
 
 /** gRPC's form of the same rule: UNAVAILABLE from a replica is the replica failing. */
-export async function failOnUnavailable<T>(call: Promise<T>): Promise<T> {
+export async function failOnUnavailable<T>(call: Promise<T>, trace?: AttemptTrace): Promise<T> {
   try {
-    return await call;
+    const reply = await call;
+    trace?.status('OK');
+    return reply;
   } catch (e) {
-    if (e instanceof GrpcStatusError && e.codeName === 'UNAVAILABLE') {
-      throw new TransportFailure('status', true, e.replica, e.message, { status: e.codeName, cause: e });
+    if (e instanceof GrpcStatusError) {
+      trace?.status(e.codeName);
+      if (e.codeName === 'UNAVAILABLE')
+        throw new TransportFailure('status', true, e.replica, e.message, { status: e.codeName, cause: e });
     }
     throw e;
   }

@@ -1,6 +1,7 @@
 // Per-request state. Loaders and the dedupe cache live on the context object, so they are
 // created per request and collected with it; there is no global fallback.
 import type { Logger } from 'pino';
+import type { CallTracer } from '../upstream/types.js';
 
 export interface QuiltContext {
   requestId: string;
@@ -18,6 +19,8 @@ export interface QuiltContext {
    * operation's deadline passes (then its reason is a RequestDeadlineExceeded).
    */
   signal?: AbortSignal;
+  /** Traces this request's upstream calls (set by the tracing plugin when --otlp-endpoint is on). */
+  tracer?: CallTracer;
 }
 
 /** The reason of a request's signal when its deadline (--request-timeout-ms) passed. */

@@ -13,6 +13,7 @@ import { ConfigError } from '../errors.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { ObserverFanOut } from '../observability/observer-fan-out.js';
 import { StatusHistory } from '../observability/status-history.js';
+import type { TracingOptions } from '../observability/tracing-options.js';
 import { useAccessLog } from '../observability/use-access-log.js';
 import { useMetrics } from '../observability/use-metrics.js';
 import { useOperationsEndpoints } from '../observability/use-operations-endpoints.js';
@@ -56,6 +57,8 @@ export interface GatewayOptions {
     /** Requests served at once (--max-in-flight). */
     maxInFlight?: number;
   };
+  /** OpenTelemetry tracing (--otlp-endpoint); off when left out. */
+  tracing?: TracingOptions;
 }
 
 export interface Gateway {
@@ -95,6 +98,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     throw new ConfigError(first.problems);
   }
   if (options.watch !== false) manager.watch();
+  // Imported only when on: a gateway without --otlp-endpoint loads no OpenTelemetry module.
+  const tracing = options.tracing
+    ? (await import('../observability/tracing/start-tracing.js')).startTracing(options.tracing, {
+        log,
+        registry: metrics.registry,
+      })
+    : undefined;
 
   const plugins: Plugin[] = [
     useRequestId(),
@@ -104,6 +114,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // The executor first: plugins that wrap execution (authorization) wrap the compiled one.
     ...(options.compiledExecution === false ? [] : [useCompiledExecution(log)]),
     useStatusPage(manager, history, { workers: options.workers }),
+    // A span per GraphQL operation; the endpoints above answer before any operation exists.
+    ...(tracing ? [tracing.plugin] : []),
     ...protectionPlugins(options.protections ?? {}, observer),
     ...security.plugins,
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
@@ -165,6 +177,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       clearTimeout(force);
       await manager.close();
       await security.close();
+      // The last spans, those of the requests just finished (bounded: a dead collector cannot hold the exit).
+      await tracing?.shutdown();
       log.info('stopped');
     })());
   return { url, server, manager, metrics, log, close };

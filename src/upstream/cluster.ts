@@ -17,7 +17,9 @@ import { OutlierDetection } from './outlier/outlier-detection.js';
 import { ReplicaState } from './replica.js';
 import { RetryBudget } from './retry-budget.js';
 import {
+  type AttemptTrace,
   type CallRouting,
+  type CallTrace,
   type Clock,
   type ClusterObserver,
   type ClusterSpec,
@@ -38,10 +40,20 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Ends the call, wherever it is: no attempt starts after it fired, none is retried (the client went away, the request's deadline passed). */
   signal?: AbortSignal;
+  /** The call's trace when tracing is on: told of each attempt and of the call's end. */
+  trace?: CallTrace;
 }
 
-/** One attempt on one replica, with the time it may take; it passes `signal` on to its transport. */
-export type Attempt<T> = (replica: Replica, tryTimeoutMs: number, signal: AbortSignal | undefined) => Promise<T>;
+/**
+ * One attempt on one replica, with the time it may take; it passes `signal` on to its
+ * transport and, when the call is traced, sends `trace.propagation` and reports the status.
+ */
+export type Attempt<T> = (
+  replica: Replica,
+  tryTimeoutMs: number,
+  signal: AbortSignal | undefined,
+  trace: AttemptTrace | undefined,
+) => Promise<T>;
 
 export interface ClusterDeps {
   observer?: ClusterObserver;
@@ -134,7 +146,19 @@ export class Cluster {
   }
 
   /** Runs `attempt` on picked replicas until one answers or the retry rules say stop. */
-  async call<T>(attempt: Attempt<T>, options: CallOptions): Promise<T> {
+  call<T>(attempt: Attempt<T>, options: CallOptions): Promise<T> {
+    const { trace } = options;
+    const call = this.#call(attempt, options, trace);
+    // A traced call ends its trace before its caller resumes; an untraced one takes no extra step.
+    if (trace)
+      call.then(
+        () => trace.end(),
+        (e: unknown) => trace.end(e),
+      );
+    return call;
+  }
+
+  async #call<T>(attempt: Attempt<T>, options: CallOptions, trace: CallTrace | undefined): Promise<T> {
     const { pool } = this.#spec;
     const { signal } = options;
     if (signal?.aborted) throw cancelledCall('', signal);
@@ -170,7 +194,13 @@ export class Cluster {
         tried.add(replica);
         try {
           // Whole milliseconds: transports hand the budget to timers that take integers.
-          return await this.#attempt(replica, attempt, Math.ceil(Math.min(tryTimeoutMs, deadline - now)), signal);
+          return await this.#attempt(
+            replica,
+            attempt,
+            Math.ceil(Math.min(tryTimeoutMs, deadline - now)),
+            signal,
+            trace?.attempt(replica.url, tried.size),
+          );
         } catch (e) {
           if (!(e instanceof TransportFailure)) throw e;
           if (signal?.aborted) throw e.kind === 'cancelled' ? e : cancelledCall(e.replica, signal);
@@ -200,24 +230,27 @@ export class Cluster {
     attempt: Attempt<T>,
     tryTimeoutMs: number,
     signal: AbortSignal | undefined,
+    trace: AttemptTrace | undefined,
   ): Promise<T> {
     replica.inFlight++;
     replica.calls++;
     const started = this.#clock.now();
     try {
-      const result = await attempt(replica, tryTimeoutMs, signal);
+      const result = await attempt(replica, tryTimeoutMs, signal, trace);
       this.#answered(replica, started);
+      trace?.end();
       return result;
     } catch (e) {
       // Whatever the transport saw (a reset, a timeout), an attempt its caller ended was cancelled.
-      if (e instanceof TransportFailure)
-        this.#failed(
-          replica,
-          signal?.aborted && e.kind !== 'cancelled' ? cancelledCall(e.replica, signal) : e,
-          started,
-        );
-      // Anything else (a gRPC NOT_FOUND, a mapping error) is the replica answering.
-      else this.#answered(replica, started);
+      if (e instanceof TransportFailure) {
+        const failure = signal?.aborted && e.kind !== 'cancelled' ? cancelledCall(e.replica, signal) : e;
+        this.#failed(replica, failure, started);
+        trace?.end(failure);
+      } else {
+        // Anything else (a gRPC NOT_FOUND, a mapping error) is the replica answering.
+        this.#answered(replica, started);
+        trace?.end();
+      }
       throw e;
     } finally {
       replica.inFlight--;

@@ -236,6 +236,49 @@ export interface ClusterObserver {
   rejection(upstream: string, reason: 'overload'): void;
 }
 
+/**
+ * The trace of one call through a cluster (CallOptions.trace), when tracing is on. The pools
+ * only say when attempts start and end; spans, their parents and the wire format of the trace
+ * context are the implementation's (src/observability/tracing/), so nothing here knows
+ * OpenTelemetry or the request the call belongs to.
+ */
+export interface CallTrace {
+  /** An attempt starts on `replica`; `attempt` counts from 1 (2 and more are retries). */
+  attempt(replica: string, attempt: number): AttemptTrace;
+  /** The call is over: answered (no argument) or failed with what the cluster threw. */
+  end(error?: unknown): void;
+}
+
+/** One attempt of a traced call. The connector sends `propagation` and reports `status`; the cluster ends it. */
+export interface AttemptTrace {
+  /** Headers (HTTP) or metadata (gRPC) carrying this attempt's trace context: W3C traceparent and tracestate. */
+  readonly propagation: Readonly<Record<string, string>>;
+  /** What the replica answered: an HTTP status or a gRPC status code name ("OK", "NOT_FOUND"). */
+  status(status: number | string): void;
+  /** The attempt is over: the replica answered (no argument) or it failed as `failure` says. */
+  end(failure?: TransportFailure): void;
+}
+
+/** What a connector says of a call it is about to make, for its trace. */
+export interface CallDescription {
+  upstream: string;
+  protocol: Protocol;
+  /**
+   * What is called, with low cardinality: HTTP "GET /users/{args.id}" (the schema's url
+   * template), gRPC "pkg.Service/Method", GRAPHQL "POST /graphql".
+   */
+  route: string;
+  /** HTTP, GRAPHQL: the method. */
+  method?: string;
+  /** HTTP, GRAPHQL: the path (and query) sent after the replica's url; a function where it depends on the replica. */
+  path?: string | ((replica: string) => string);
+}
+
+/** Starts the trace of each upstream call of one request (QuiltContext.tracer). */
+export interface CallTracer {
+  call(description: CallDescription): CallTrace;
+}
+
 export interface ReplicaSnapshot {
   url: string;
   weight: number;

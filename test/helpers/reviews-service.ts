@@ -15,7 +15,7 @@ type Query {
 export interface ReviewsService {
   url: string;
   /** Each GraphQL request received: its query text and variables. */
-  requests: { query: string; variables: unknown; requestId: string | null }[];
+  requests: { query: string; variables: unknown; requestId: string | null; traceparent: string | null }[];
   close(): Promise<void>;
 }
 
@@ -52,6 +52,7 @@ export async function startReviewsService(): Promise<ReviewsService> {
             query: params.query ?? '',
             variables: params.variables,
             requestId: request.headers.get('x-request-id'),
+            traceparent: request.headers.get('traceparent'),
           });
         },
       },

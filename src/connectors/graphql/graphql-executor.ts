@@ -55,22 +55,30 @@ export class GraphqlExecutor {
     headers.accept = 'application/graphql-response+json, application/json';
     const body = JSON.stringify({ query, variables, operationName });
     const detail = { method: 'POST', path: config.endpoint };
+    const trace = ctx?.tracer?.call({
+      upstream: config.name,
+      protocol: 'GRAPHQL',
+      route: `POST ${config.endpoint}`,
+      method: 'POST',
+      path: (replica) => this.#pathOn(replica),
+    });
     let response: HttpResponse;
     try {
       response = await cluster.call(
-        async (replica, tryTimeoutMs, signal) =>
+        async (replica, tryTimeoutMs, signal, attempt) =>
           failOnServerError(
             await http.send(replica.url, {
               method: 'POST',
               path: this.#pathOn(replica.url),
-              headers,
+              headers: attempt ? { ...headers, ...attempt.propagation } : headers,
               body,
               timeoutMs: tryTimeoutMs,
               signal,
             }),
             replica.url,
+            attempt,
           ),
-        { idempotent, routing: callRouting(ctx, config.endpoint), signal: ctx?.signal },
+        { idempotent, routing: callRouting(ctx, config.endpoint), signal: ctx?.signal, trace },
       );
     } catch (e) {
       throw logged(ctx, transportError(config.name, config.timeoutMs, e, detail));

@@ -6,7 +6,7 @@ import { callRouting } from '../../request-context/call-routing.js';
 import { perRequest, type QuiltContext } from '../../request-context/context.js';
 import { getPath, type TemplateScope } from '../../templates/placeholders.js';
 import type { GrpcTransport } from '../../upstream/transport/grpc.js';
-import { cancelledCall } from '../../upstream/types.js';
+import { type AttemptTrace, type CallTrace, cancelledCall } from '../../upstream/types.js';
 import { failOnUnavailable, logged, upstreamHeaders } from '../call-rules.js';
 import { NOT_FOUND, type UpstreamCall, type UpstreamRuntime } from '../upstream-call.js';
 import type { GrpcMethodInfo } from './proto.js';
@@ -31,9 +31,11 @@ export interface GrpcCallSpec {
 
 export class GrpcCall implements UpstreamCall {
   readonly #spec: GrpcCallSpec;
+  readonly #route: string;
 
   constructor(spec: GrpcCallSpec) {
     this.#spec = spec;
+    this.#route = spec.method.path.replace(/^\//, '');
   }
 
   get streaming(): boolean {
@@ -65,18 +67,18 @@ export class GrpcCall implements UpstreamCall {
       // Connect inside the cluster's attempt, so a replica that cannot be reached is skipped.
       // Only connecting is an attempt: once messages flow, the stream is never sent again.
       const replies = await spec.upstream.cluster.call(
-        async (replica, tryTimeoutMs) => {
+        async (replica, tryTimeoutMs, _signal, attempt) => {
           await spec.transport.ready(replica.url, Math.min(connectMs, tryTimeoutMs));
           return spec.transport.serverStream(
             replica.url,
             spec.method,
             request,
-            this.#metadata(scope, ctx),
+            this.#metadata(scope, ctx, attempt),
             signal,
             timeoutMs,
           );
         },
-        { idempotent: false, routing: callRouting(ctx, spec.method.path), signal: ctx.signal },
+        { idempotent: false, routing: callRouting(ctx, spec.method.path), signal: ctx.signal, trace: this.#trace(ctx) },
       );
       for await (const message of replies) yield this.#pick(message);
       // Ended by the request's signal: a list cut short is not the whole answer.
@@ -104,11 +106,25 @@ export class GrpcCall implements UpstreamCall {
     let reply: unknown;
     try {
       reply = await spec.upstream.cluster.call(
-        (replica, tryTimeoutMs, signal) =>
+        (replica, tryTimeoutMs, signal, attempt) =>
           failOnUnavailable(
-            spec.transport.unary(replica.url, spec.method, request, this.#metadata(scope, ctx), tryTimeoutMs, signal),
+            spec.transport.unary(
+              replica.url,
+              spec.method,
+              request,
+              this.#metadata(scope, ctx, attempt),
+              tryTimeoutMs,
+              signal,
+            ),
+            attempt,
           ),
-        { idempotent: spec.isRead, routing: callRouting(ctx, spec.method.path), timeoutMs, signal: ctx.signal },
+        {
+          idempotent: spec.isRead,
+          routing: callRouting(ctx, spec.method.path),
+          timeoutMs,
+          signal: ctx.signal,
+          trace: this.#trace(ctx),
+        },
       );
     } catch (e) {
       const mapped = this.#error(e, ctx);
@@ -123,10 +139,16 @@ export class GrpcCall implements UpstreamCall {
     return this.#spec.result ? getPath(decoded, this.#spec.result) : decoded;
   }
 
-  #metadata(scope: TemplateScope, ctx: QuiltContext): Record<string, string> {
+  /** Each attempt's metadata: the upstream's headers and, when traced, the attempt's trace context. */
+  #metadata(scope: TemplateScope, ctx: QuiltContext, attempt: AttemptTrace | undefined): Record<string, string> {
     const headers = upstreamHeaders(this.#spec.upstream.config, scope, ctx);
     delete headers.accept;
-    return headers;
+    return attempt ? Object.assign(headers, attempt.propagation) : headers;
+  }
+
+  #trace(ctx: QuiltContext): CallTrace | undefined {
+    // "/pkg.Service/Method" -> "pkg.Service/Method", the RPC conventions' method name.
+    return ctx.tracer?.call({ upstream: this.#spec.upstream.config.name, protocol: 'GRPC', route: this.#route });
   }
 
   #error(e: unknown, ctx: QuiltContext): QuiltError | typeof NOT_FOUND {

@@ -32,6 +32,8 @@ export interface HttpCallSpec {
   returns: 'Boolean' | 'String' | 'other';
   /** The field's own errorMessage: path (else the upstream's). */
   errorMessage?: string[];
+  /** The url as the schema file writes it ("/users/{args.id}"): names the call in traces. */
+  urlTemplate?: string;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -44,10 +46,13 @@ function encodeBody(value: unknown, format: HttpCallSpec['bodyFormat']): string 
 export class HttpCall implements UpstreamCall {
   readonly #spec: HttpCallSpec;
   readonly #isRead: boolean;
+  /** "GET /users/{args.id}": what a trace calls this call. */
+  readonly #route: string;
 
   constructor(spec: HttpCallSpec) {
     this.#spec = spec;
     this.#isRead = READ_METHODS.has(spec.method);
+    this.#route = spec.urlTemplate ? `${spec.method} ${spec.urlTemplate}` : spec.method;
   }
 
   /** The field's value, or NOT_FOUND for a 404 (the field decides whether that is null). */
@@ -108,15 +113,31 @@ export class HttpCall implements UpstreamCall {
     if (body !== undefined) headers['content-type'] = CONTENT_TYPES[this.#spec.bodyFormat];
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
     let replica = '';
+    const trace = ctx.tracer?.call({
+      upstream: upstream.config.name,
+      protocol: 'HTTP',
+      route: this.#route,
+      method,
+      path,
+    });
     const response = await upstream.cluster.call(
-      async (r, tryTimeoutMs, signal) => {
+      async (r, tryTimeoutMs, signal, attempt) => {
         replica = r.url;
         return failOnServerError(
-          await upstream.http.send(r.url, { method, path, headers, body, timeoutMs: tryTimeoutMs, signal }),
+          await upstream.http.send(r.url, {
+            method,
+            path,
+            // Each attempt carries its own span's trace context.
+            headers: attempt ? { ...headers, ...attempt.propagation } : headers,
+            body,
+            timeoutMs: tryTimeoutMs,
+            signal,
+          }),
           r.url,
+          attempt,
         );
       },
-      { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs, signal: ctx.signal },
+      { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs, signal: ctx.signal, trace },
     );
     passResponseHeaders(ctx, upstream.config.responseHeaders, response.headers);
     return { response, replica };
