@@ -65,6 +65,8 @@ export interface LoadedFolder {
   sources: SourceFile[];
   /** Every problem found; a file with a problem is left out of `sources`. */
   problems: ConfigProblem[];
+  /** Settings that loaded but are risky (tls.insecureSkipVerify): logged at every load, printed by `quilt check`. */
+  warnings: ConfigProblem[];
 }
 
 /** Loads and validates every file; problems are collected, not thrown, so that composition
@@ -77,6 +79,7 @@ export async function loadSchemaFolder(dir: string, env: NodeJS.ProcessEnv = pro
     return {
       sources: [],
       problems: [{ file: dir, line: 1, column: 1, message: `cannot read the schemas folder: ${(e as Error).message}` }],
+      warnings: [],
     };
   }
   // A file listed a moment ago may be gone by now (an editor's save, a deploy): skip it.
@@ -89,6 +92,7 @@ export async function loadSchemaFolder(dir: string, env: NodeJS.ProcessEnv = pro
 
 export function loadSchemaTexts(inputs: { file: string; text: string }[], env: NodeJS.ProcessEnv): LoadedFolder {
   const problems = new ProblemList();
+  const warnings = new ProblemList();
   const parsed: { file: string; document: DocumentNode }[] = [];
   const failed = new Set<string>();
   for (const { file, text } of inputs) {
@@ -114,11 +118,11 @@ export function loadSchemaTexts(inputs: { file: string; text: string }[], env: N
   const sources: SourceFile[] = [];
   for (const { file, document } of parsed) {
     if (failed.has(file) || !checkDirectiveValues(file, document, problems)) continue;
-    const upstream = readFileUpstream(file, document.definitions, problems);
+    const upstream = readFileUpstream(file, document.definitions, problems, warnings);
     if (upstream) sources.push({ file, document, upstream });
   }
   checkUniqueUpstreamNames(sources, problems);
-  return { sources, problems: problems.items };
+  return { sources, problems: problems.items, warnings: sortProblems(warnings.items) };
 }
 
 /** Every Quilt directive's argument values have their declared types (validateSDL does not check values). */
@@ -147,6 +151,7 @@ function readFileUpstream(
   file: string,
   definitions: readonly DefinitionNode[],
   problems: ProblemList,
+  warnings: ProblemList,
 ): UpstreamConfig | undefined {
   const uses: DirectiveNode[] = [];
   for (const def of definitions) {
@@ -166,7 +171,7 @@ function readFileUpstream(
   for (const extra of uses.slice(1))
     problems.at(extra, file, 'a schema file declares one @upstream; this is a second one');
   try {
-    return readUpstream(readDirective(uses[0]), uses[0], file, problems);
+    return readUpstream(readDirective(uses[0]), uses[0], file, problems, warnings);
   } catch (e) {
     if (e instanceof GraphQLError) problems.add(problemFromGraphQLError(e, file));
     else throw e;

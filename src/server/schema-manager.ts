@@ -89,9 +89,11 @@ export class SchemaManager implements ServingState {
   async #load(): Promise<ReloadResult> {
     const started = performance.now();
     try {
-      const compiled = await compileSchema(await loadSchemaFolder(this.dir, this.env), this.registry, {
-        batches: this.#batches,
-      });
+      const loaded = await loadSchemaFolder(this.dir, this.env);
+      // Risky settings that load anyway (tls.insecureSkipVerify) are told at every load.
+      for (const w of loaded.warnings)
+        this.log.warn({ file: w.file, line: w.line, column: w.column }, `schema warning: ${formatProblem(w)}`);
+      const compiled = await compileSchema(loaded, this.registry, { batches: this.#batches });
       try {
         for (const transform of this.#schemaTransforms) transform(compiled.schema);
       } catch (e) {

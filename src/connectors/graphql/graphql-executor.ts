@@ -67,6 +67,7 @@ export class GraphqlExecutor {
               body,
               timeoutMs: tryTimeoutMs,
               signal,
+              tls: config.cluster.tls,
             }),
             replica.url,
           ),

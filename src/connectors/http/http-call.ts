@@ -112,7 +112,15 @@ export class HttpCall implements UpstreamCall {
       async (r, tryTimeoutMs, signal) => {
         replica = r.url;
         return failOnServerError(
-          await upstream.http.send(r.url, { method, path, headers, body, timeoutMs: tryTimeoutMs, signal }),
+          await upstream.http.send(r.url, {
+            method,
+            path,
+            headers,
+            body,
+            timeoutMs: tryTimeoutMs,
+            signal,
+            tls: upstream.config.cluster.tls,
+          }),
           r.url,
         );
       },
