@@ -2,8 +2,14 @@
 // certificate for localhost and 127.0.0.1 signed by it, a client certificate signed by it, and
 // a second CA with its own client and server certificates (the "wrong" ones). `writePki` puts
 // them in a folder as PEM files, the way an operator's certs/ folder holds them.
+// `startHttpsTestServer` is json-server.ts's scriptable upstream over HTTPS, counting the TLS
+// handshakes it completed and refused and naming each request's client certificate.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type ServerOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import selfsigned from 'selfsigned';
 
 export interface KeyPair {
@@ -49,8 +55,8 @@ export function makeCa(commonName: string, issuer?: KeyPair): Promise<KeyPair> {
   );
 }
 
-/** A server certificate for `names` (DNS names) and 127.0.0.1. */
-export function makeServerCert(ca: KeyPair, names: string[] = ['localhost']): Promise<KeyPair> {
+/** A server certificate for `names` (DNS names) and, unless `ip` is false, 127.0.0.1. */
+export function makeServerCert(ca: KeyPair, names: string[] = ['localhost'], ip = true): Promise<KeyPair> {
   return issue(
     names[0]!,
     [
@@ -59,7 +65,10 @@ export function makeServerCert(ca: KeyPair, names: string[] = ['localhost']): Pr
       { name: 'extKeyUsage', serverAuth: true },
       {
         name: 'subjectAltName',
-        altNames: [...names.map((value) => ({ type: 2 as const, value })), { type: 7, ip: '127.0.0.1' }],
+        altNames: [
+          ...names.map((value) => ({ type: 2 as const, value })),
+          ...(ip ? [{ type: 7 as const, ip: '127.0.0.1' }] : []),
+        ],
       },
     ],
     ca,
@@ -98,4 +107,59 @@ export function writePem(dir: string, files: Record<string, string>): void {
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, text);
   }
+}
+
+export interface HttpsSeenRequest {
+  method: string;
+  url: string;
+  /** The common name of the client certificate the request came with, or null. */
+  clientCertificate: string | null;
+  /** The client's port: requests on one kept-alive connection share it. */
+  clientPort: number | undefined;
+}
+
+export interface HttpsTestServer {
+  /** https://127.0.0.1:PORT */
+  url: string;
+  seen: HttpsSeenRequest[];
+  /** TLS handshakes completed. */
+  handshakes: number;
+  /** Handshakes refused, by error code (no client certificate, one it does not trust, ...). */
+  refused: string[];
+  close(): Promise<void>;
+}
+
+/** An HTTPS upstream on 127.0.0.1:0; `tls` are node:https server options (cert, key, ca, requestCert...). */
+export async function startHttpsTestServer(
+  tls: ServerOptions,
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<HttpsTestServer> {
+  const state = { seen: [] as HttpsSeenRequest[], handshakes: 0, refused: [] as string[] };
+  const server = createServer(tls, (req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      const cn = peer?.subject?.CN;
+      state.seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        clientCertificate: cn ? String(cn) : null,
+        clientPort: req.socket.remotePort,
+      });
+      handler(req, res, body);
+    });
+  });
+  server.on('secureConnection', () => state.handshakes++);
+  server.on('tlsClientError', (e: NodeJS.ErrnoException) => state.refused.push(e.code ?? e.message));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    url: `https://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
 }
