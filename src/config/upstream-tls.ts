@@ -115,14 +115,14 @@ export function readUpstreamTls(
       file,
       `@upstream(tls.serverName) expected a host name such as "api.internal"; received ${JSON.stringify(serverName)}`,
     );
-  if (problems.items.length > before) return undefined;
-
   if (raw.insecureSkipVerify)
     warnings.at(
       at('insecureSkipVerify'),
       file,
       `@upstream(tls.insecureSkipVerify) is true: the certificates of upstream "${upstream.name}" are not verified, so anyone on the network path can impersonate it; give its CA with tls.ca instead`,
     );
+  if (problems.items.length > before) return undefined;
+
   return {
     ca: ca && Buffer.from(ca.text),
     cert: cert && Buffer.from(cert.text),

@@ -3,18 +3,23 @@
 // that trusts the CA gets data, GraphiQL, /healthz and /metrics; plain HTTP and a client that
 // does not trust the CA get nothing. New certificate files are served to new connections
 // without a restart; a bad new pair is logged and the previous one keeps serving. A bad pair,
-// or one flag without the other, stops `quilt serve` before it starts, naming the file.
+// or one flag without the other, stops `quilt serve` before it starts, naming the file. With
+// --workers 2 every worker serves HTTPS and picks up new files.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { Agent, fetch } from 'undici';
 import { main } from '../../src/cli/main.js';
-import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
+import { type Harness, httpUpstream, startHarness, tempSchemasDir } from '../helpers/gateway-harness.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
+import { freePort } from '../helpers/prism.js';
 import { type KeyPair, makeCa, makePki, makeServerCert, type Pki } from '../helpers/tls-fixtures.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -269,5 +274,72 @@ describe('quilt serve: TLS settings that cannot work stop it before it starts', 
       keyIsCert.stderr,
       /TLS key file .*server\.pem: expected a PEM private key; it holds no "-----BEGIN \.\.\. PRIVATE KEY-----" block/,
     );
+  });
+});
+
+describe('quilt serve --workers 2 with QUILT_TLS_CERT / QUILT_TLS_KEY', () => {
+  test('every worker serves HTTPS and picks up new certificate files', async () => {
+    const pki = await makePki();
+    const upstream = await startTestServer((req, res) => sendJson(res, 200, { id: req.url }));
+    const dir = tempSchemasDir({
+      'things.graphql': schema(upstream.url),
+      'tls/server.pem': pki.server.cert,
+      'tls/server-key.pem': pki.server.key,
+    });
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['bin/quilt.js', 'serve', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--schemas', dir],
+      {
+        cwd: new URL('../..', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          ...process.env,
+          QUILT_TLS_CERT: join(dir, 'tls/server.pem'),
+          QUILT_TLS_KEY: join(dir, 'tls/server-key.pem'),
+        },
+      },
+    );
+    const lines: Record<string, any>[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line)));
+    const pidsOf = (msg: string) => new Set(lines.filter((l) => l.msg === msg).map((l) => l.pid));
+    try {
+      await eventually(() => pidsOf('quilt listening').size === 2, {
+        what: 'two workers listening',
+        timeoutMs: 30_000,
+      });
+      assert.ok(lines.filter((l) => l.msg === 'quilt listening').every((l) => l.url.startsWith('https://')));
+      for (let i = 0; i < 6; i++) {
+        const res = await fetch(`https://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', connection: 'close' },
+          body: JSON.stringify({ query: '{ thing { id } }' }),
+          dispatcher: new Agent({ connect: { ca: pki.ca.cert } }),
+        });
+        assert.deepEqual(await res.json(), { data: { thing: { id: '/thing' } } });
+      }
+      await eventually(() => lines.filter((l) => l.msg === 'request').length === 6, { what: 'six access-log lines' });
+      assert.equal(new Set(lines.filter((l) => l.msg === 'request').map((l) => l.pid)).size, 2, 'both workers served');
+
+      const renewed = await makeServerCert(pki.ca);
+      writeFileSync(join(dir, 'tls/server-key.pem'), renewed.key);
+      writeFileSync(join(dir, 'tls/server.pem'), renewed.cert);
+      await eventually(() => pidsOf('TLS certificate reloaded').size === 2, { what: 'both workers reload' });
+      // Connections go to the workers in turn: each of them now shows the renewed certificate.
+      for (let i = 0; i < 4; i++) assert.equal(await servedFingerprint(port, pki.ca.cert), fingerprintOf(renewed));
+
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      for (const pid of pidsOf('quilt listening')) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      await upstream.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
