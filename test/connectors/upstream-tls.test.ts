@@ -5,9 +5,14 @@
 // client certificate, or trusting the wrong CA, a field fails with UPSTREAM_UNAVAILABLE after
 // one attempt and the upstream serves nothing; insecureSkipVerify works and is a warning at
 // every load; serverName replaces the url's host in the certificate check. A reload that
-// reads the same files keeps the connection; a new client certificate is a new one.
+// reads the same files keeps the connection; a new client certificate is a new one. A remote
+// GraphQL upstream gets the same: introspection, calls and its { __typename } probe.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { buildSchema, graphqlSync } from 'graphql';
+import { HttpTransport } from '../../src/upstream/transport/http.js';
+import { tlsIdentity } from '../../src/upstream/transport/tls.js';
+import type { UpstreamTls } from '../../src/upstream/types.js';
 import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson } from '../helpers/json-server.js';
 import {
@@ -36,6 +41,8 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
   let skip: HttpsTestServer;
   /** Its certificate names api.internal only, not 127.0.0.1. */
   let named: HttpsTestServer;
+  /** A GraphQL API (graphql-js behind HTTPS with mTLS). */
+  let remote: HttpsTestServer;
   let h: Harness;
 
   const answer = (res: import('node:http').ServerResponse, url: string) => sendJson(res, 200, url);
@@ -55,6 +62,12 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
     skip = await startHttpsTestServer(mtls, (req, res) => answer(res, req.url!));
     const internal = await makeServerCert(pki.ca, ['api.internal'], false);
     named = await startHttpsTestServer({ ...mtls, ...internal }, (req, res) => answer(res, req.url!));
+    const remoteSchema = buildSchema('type Query { greeting(name: String!): String }');
+    remote = await startHttpsTestServer(mtls, (_req, res, body) => {
+      const { query, variables } = JSON.parse(body) as { query: string; variables?: Record<string, unknown> };
+      const rootValue = { greeting: ({ name }: { name: string }) => `hello ${name}` };
+      sendJson(res, 200, graphqlSync({ schema: remoteSchema, source: query, variableValues: variables, rootValue }));
+    });
     h = await startHarness({
       'certs/ca.pem': pki.ca.cert,
       'certs/client.pem': pki.client.cert,
@@ -74,11 +87,14 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
       ),
       'named.graphql': source('named', named.url, `{ ${CLIENT}, serverName: "api.internal" }`),
       'unnamed.graphql': source('unnamed', named.url, `{ ${CLIENT} }`),
+      'remote.graphql': `extend schema @upstream(name: "remote", protocol: GRAPHQL, introspect: true, replicas: [{ url: "${remote.url}/graphql" }],
+  tls: { ${CLIENT} }, health: { intervalMs: 100 })
+`,
     });
   });
   after(async () => {
     await h?.close();
-    for (const s of [good, noCert, wrongCa, skip, named]) await s?.close();
+    for (const s of [good, noCert, wrongCa, skip, named, remote]) await s?.close();
   });
 
   test('with tls: { ca, cert, key } calls reach an upstream that requires a client certificate', async () => {
@@ -155,6 +171,14 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
     );
   });
 
+  test('a remote GraphQL upstream over mTLS: introspection at load, calls and the { __typename } probe', async () => {
+    const r = await h.query('{ greeting(name: "tls") }');
+    assert.deepEqual(r.body, { data: { greeting: 'hello tls' } });
+    await eventually(() => remote.seen.length >= 4, { what: 'introspection, the call and probes' });
+    assert.deepEqual([...new Set(remote.seen.map((s) => s.clientCertificate))], ['quilt-gateway']);
+    assert.equal(remote.seen[0]?.url, '/graphql');
+  });
+
   test('a reload that reads the same files keeps the connection; a new client certificate is a new one', async () => {
     const port = async () => {
       const from = good.seen.length;
@@ -162,17 +186,24 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
       const call = good.seen.slice(from).find((s) => s.url === '/good')!;
       return { port: call.clientPort, cn: call.clientCertificate };
     };
+    // The connections calls to /good used so far (undici may have opened more than one).
+    const used = () => new Set(good.seen.filter((s) => s.url === '/good').map((s) => s.clientPort));
     const first = await port();
+    const before = used();
     assert.equal((await h.gateway.manager.reload()).ok, true);
-    assert.deepEqual(await port(), first, 'the same kept-alive connection after a reload that changed nothing');
+    const kept = await port();
+    assert.equal(kept.cn, 'quilt-gateway');
+    assert.ok(before.has(kept.port), 'a kept-alive connection of before the reload that changed nothing');
 
     const renewed = await makeClientCert(pki.ca, 'quilt-gateway-renewed');
     h.writeSchema('certs/client.pem', renewed.cert);
     h.writeSchema('certs/client-key.pem', renewed.key);
     assert.equal((await h.gateway.manager.reload()).ok, true);
+    const beforeRenewal = used();
     const after = await port();
     assert.equal(after.cn, 'quilt-gateway-renewed');
-    assert.notEqual(after.port, first.port);
+    assert.ok(!beforeRenewal.has(after.port), 'a new connection');
+    assert.equal(first.cn, 'quilt-gateway');
     // The health probes switched too.
     const from = good.seen.length;
     await eventually(() => good.seen.slice(from).some((s) => s.url === '/health'), { what: 'a probe after reload' });
@@ -196,5 +227,36 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
       /@upstream\(tls\.ca\) expected a readable PEM file .* received "certs\/gone\.pem" \(.*certs\/gone\.pem: ENOENT\)/,
     );
     assert.deepEqual((await h.query('{ good }')).body.data, { good: '/good' });
+  });
+
+  test('the HTTP transport: TLS settings are identified by content; closeUnused closes the pools nothing uses', async () => {
+    const tls: UpstreamTls = {
+      ca: Buffer.from(pki.ca.cert),
+      cert: Buffer.from(pki.client.cert),
+      key: Buffer.from(pki.client.key),
+      verify: true,
+    };
+    assert.equal(tlsIdentity({ ...tls, ca: Buffer.from(pki.ca.cert) }), tlsIdentity(tls));
+    assert.notEqual(tlsIdentity({ ...tls, verify: false }), tlsIdentity(tls));
+    assert.notEqual(tlsIdentity({ ...tls, serverName: 'localhost' }), tlsIdentity(tls));
+    assert.notEqual(tlsIdentity({ ...tls, cert: Buffer.from(pki.otherClient.cert) }), tlsIdentity(tls));
+
+    const transport = new HttpTransport(5_000);
+    const send = async (settings: UpstreamTls) => {
+      const from = good.seen.length;
+      const req = { method: 'GET', path: '/direct', headers: {}, timeoutMs: 5_000, tls: settings };
+      assert.equal((await transport.send(good.url, req)).status, 200);
+      return good.seen.slice(from).find((s) => s.url === '/direct')!.clientPort;
+    };
+    try {
+      const ports = new Set([await send(tls), await send({ ...tls }), await send(tls), await send({ ...tls })]);
+      // Kept while a served replica uses the same settings (a copy read again by a reload).
+      await transport.closeUnused([{ url: good.url, tls: { ...tls } }]);
+      assert.ok(ports.has(await send(tls)), 'still in use: the same connections');
+      await transport.closeUnused([]);
+      assert.ok(!ports.has(await send(tls)), 'closed: a new connection');
+    } finally {
+      await transport.close();
+    }
   });
 });
