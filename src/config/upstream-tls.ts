@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type ASTNode, type DirectiveNode, Kind } from 'graphql';
 import type { Protocol, ReplicaSpec, UpstreamTls } from '../upstream/types.js';
+import { fileSignature } from './file-signature.js';
 import { pemCertificates, pemPrivateKey } from './pem.js';
-import type { ProblemList } from './problems.js';
+import type { LoadNotes, ProblemList } from './problems.js';
 
 export interface RawTls {
   ca?: string | null;
@@ -31,7 +32,7 @@ export function readUpstreamTls(
   node: DirectiveNode,
   file: string,
   problems: ProblemList,
-  warnings: ProblemList,
+  notes: LoadNotes,
 ): UpstreamTls | undefined {
   if (!raw) return undefined;
   const argument = node.arguments?.find((a) => a.name.value === 'tls');
@@ -57,8 +58,11 @@ export function readUpstreamTls(
   const read = (setting: 'ca' | 'cert' | 'key'): { text: string; path: string } | undefined => {
     const path = raw[setting];
     if (path === undefined || path === null) return undefined;
+    const absolute = resolve(dirname(file), path);
+    // Followed even when it cannot be read: the file that appears is a reason to load again.
+    notes.files.set(absolute, fileSignature(absolute));
     try {
-      return { text: readFileSync(resolve(dirname(file), path), 'utf8'), path };
+      return { text: readFileSync(absolute, 'utf8'), path };
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       problems.at(
@@ -116,7 +120,7 @@ export function readUpstreamTls(
       `@upstream(tls.serverName) expected a host name such as "api.internal"; received ${JSON.stringify(serverName)}`,
     );
   if (raw.insecureSkipVerify)
-    warnings.at(
+    notes.warnings.at(
       at('insecureSkipVerify'),
       file,
       `@upstream(tls.insecureSkipVerify) is true: the certificates of upstream "${upstream.name}" are not verified, so anyone on the network path can impersonate it; give its CA with tls.ca instead`,

@@ -6,7 +6,7 @@ import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/
 import { compileText } from '../templates/render.js';
 import type { ClusterSpec, Protocol } from '../upstream/types.js';
 import { readPoolSettings } from './pool.js';
-import type { ProblemList } from './problems.js';
+import type { LoadNotes, ProblemList } from './problems.js';
 import { readReplicas } from './replica-urls.js';
 import { type RawTls, readUpstreamTls } from './upstream-tls.js';
 
@@ -61,8 +61,8 @@ export function readUpstream(
   node: DirectiveNode,
   file: string,
   problems: ProblemList,
-  /** Settings that load but deserve a warning at every load (tls.insecureSkipVerify). */
-  warnings: ProblemList,
+  /** Warnings (tls.insecureSkipVerify) and the files read besides the schema file (tls:). */
+  notes: LoadNotes,
 ): UpstreamConfig | undefined {
   const raw = values as unknown as RawUpstream;
   const at = (argName: string) => node.arguments?.find((a) => a.name.value === argName) ?? node;
@@ -95,7 +95,7 @@ export function readUpstream(
     node,
     file,
     problems,
-    warnings,
+    notes,
   );
   if (problems.items.length > before) ok = false;
   const headers = raw.headers ?? [];

@@ -26,7 +26,7 @@ import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
 import { assembleSecurityLayer } from '../security/security-layer.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
-import { readTlsPair, type TlsFiles, watchTlsPair } from './tls-files.js';
+import { readTlsPair, type TlsFiles, type TlsPair, watchTlsPair } from './tls-files.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -144,7 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
-  const stopWatchingTls = options.tls && watchTlsFiles(server as HttpsServer, options.tls, log);
+  const stopWatchingTls = tlsPair && watchTlsFiles(server as HttpsServer, options.tls!, tlsPair, log);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `${tlsPair ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
@@ -171,13 +171,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** New connections get the files' pair once it changes and is good; a bad one is logged and ignored. */
-function watchTlsFiles(server: HttpsServer, files: TlsFiles, log: Logger): () => void {
+function watchTlsFiles(server: HttpsServer, files: TlsFiles, served: TlsPair, log: Logger): () => void {
   // A client that fails the handshake (plain HTTP to this port, an untrusted certificate) never becomes a request.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) =>
     log.debug({ code: error.code, client: socket.remoteAddress, reason: error.message }, 'TLS handshake failed'),
   );
   return watchTlsPair(
     files,
+    served,
     (pair) => {
       server.setSecureContext({ cert: pair.cert, key: pair.key });
       log.info({ certificate: pair.description }, 'TLS certificate reloaded');

@@ -2,11 +2,13 @@
 // checked before the server starts (a bad pair is a startup error naming the file), then
 // polled: a changed file is read again and, when the pair is good, served to new connections
 // through server.setSecureContext() without a restart; a bad new pair is logged and the one
-// being served stays. Polling (fs.watchFile) follows symlinks, so it also sees a Kubernetes
-// Secret volume swap its files, which inotify on the file itself would miss.
-import { readFileSync, type Stats, unwatchFile, watchFile } from 'node:fs';
+// being served stays. Polled (file-poller.ts), so that a Kubernetes Secret volume swapping
+// its files is seen too.
+import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { fileSignature } from '../config/file-signature.js';
 import { describeCertificate, pemCertificates, pemPrivateKey } from '../config/pem.js';
+import { FilePoller } from './file-poller.js';
 
 export interface TlsFiles {
   certFile: string;
@@ -19,6 +21,8 @@ export interface TlsPair {
   key: Buffer;
   /** Subject, serial and expiry of the server certificate, for the log. */
   description: string;
+  /** Each file's signature just before it was read (config/file-signature.ts). */
+  signatures: ReadonlyMap<string, string>;
 }
 
 /** A certificate or key file that cannot be served; the message names the file. */
@@ -48,6 +52,10 @@ function readPem(file: string, what: string): Buffer {
 
 /** Reads and checks the pair: PEM certificates, a PEM key, and the key is the first certificate's. */
 export function readTlsPair({ certFile, keyFile }: TlsFiles): TlsPair {
+  const signatures = new Map([
+    [certFile, fileSignature(certFile)],
+    [keyFile, fileSignature(keyFile)],
+  ]);
   const cert = readPem(certFile, 'certificate');
   const key = readPem(keyFile, 'key');
   let leaf: ReturnType<typeof pemCertificates>[number];
@@ -76,35 +84,39 @@ export function readTlsPair({ certFile, keyFile }: TlsFiles): TlsPair {
   } catch (e) {
     throw new TlsFilesError(certFile, `TLS certificate ${certFile} with key ${keyFile}: ${(e as Error).message}`);
   }
-  return { cert, key, description };
+  return { cert, key, description, signatures };
 }
 
 /**
- * Polls both files; after a change, reads the pair again and hands it to `onPair`, or the
- * reason it cannot be served to `onError`. Returns the function that stops polling.
+ * Polls both files from `served` (the pair being served); after a change, reads the pair
+ * again and hands it to `onPair`, or the reason it cannot be served to `onError`. Returns the
+ * function that stops polling.
  */
 export function watchTlsPair(
   files: TlsFiles,
+  served: TlsPair,
   onPair: (pair: TlsPair) => void,
   onError: (error: TlsFilesError) => void,
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
-  const changed = (current: Stats, previous: Stats) => {
-    if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
+  const poller = new FilePoller(TLS_POLL_MS, () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
+      let pair: TlsPair;
       try {
-        onPair(readTlsPair(files));
+        pair = readTlsPair(files);
       } catch (e) {
-        if (e instanceof TlsFilesError) onError(e);
-        else onError(new TlsFilesError(files.certFile, String((e as Error)?.message ?? e)));
+        // The poller goes on from what it saw: the next change is tried again.
+        onError(e instanceof TlsFilesError ? e : new TlsFilesError(files.certFile, String((e as Error)?.message ?? e)));
+        return;
       }
+      poller.follow(pair.signatures);
+      onPair(pair);
     }, SETTLE_MS);
-  };
-  const paths = [...new Set([files.certFile, files.keyFile])];
-  for (const path of paths) watchFile(path, { interval: TLS_POLL_MS, persistent: false }, changed);
+  });
+  poller.follow(served.signatures);
   return () => {
     clearTimeout(timer);
-    for (const path of paths) unwatchFile(path, changed);
+    poller.close();
   };
 }

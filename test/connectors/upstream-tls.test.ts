@@ -260,3 +260,61 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
     }
   });
 });
+
+describe('@upstream(tls:) files are followed while the schemas folder is watched', () => {
+  let pki: Pki;
+  let server: HttpsTestServer;
+  let h: Harness;
+  before(async () => {
+    pki = await makePki();
+    server = await startHttpsTestServer(
+      { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: true },
+      (req, res) => sendJson(res, 200, req.url),
+    );
+    h = await startHarness(
+      {
+        'certs/ca.pem': pki.ca.cert,
+        'certs/client.pem': pki.client.cert,
+        'certs/client-key.pem': pki.client.key,
+        'svc.graphql': source('svc', server.url, `{ ${CLIENT} }`),
+      },
+      { watch: true },
+    );
+  });
+  after(async () => {
+    await h?.close();
+    await server?.close();
+  });
+
+  const callerOfNextCall = async () => {
+    const from = server.seen.length;
+    assert.deepEqual((await h.query('{ svc }')).body.data, { svc: '/svc' });
+    return server.seen.slice(from).find((s) => s.url === '/svc')?.clientCertificate;
+  };
+
+  test('a renewed client certificate in certs/ is loaded without touching the schema file', async () => {
+    assert.equal(await callerOfNextCall(), 'quilt-gateway');
+    const renewed = await makeClientCert(pki.ca, 'quilt-gateway-renewed');
+    h.writeSchema('certs/client-key.pem', renewed.key);
+    h.writeSchema('certs/client.pem', renewed.cert);
+    await eventually(async () => (await callerOfNextCall()) === 'quilt-gateway-renewed', {
+      what: 'calls made with the renewed certificate',
+    });
+  });
+
+  test('a file that is missing at load is followed too: when it appears, the schema loads', async () => {
+    const loads = () => h.logs.filter((l) => l.msg === 'schema loaded').length;
+    const before = loads();
+    h.writeSchema(
+      'svc.graphql',
+      source('svc', server.url, '{ ca: "certs/ca-2.pem", cert: "certs/client.pem", key: "certs/client-key.pem" }'),
+    );
+    await eventually(() => h.logs.some((l) => l.msg.includes('tls.ca) expected a readable PEM file')), {
+      what: 'the missing file reported',
+    });
+    assert.equal(loads(), before);
+    h.writeSchema('certs/ca-2.pem', pki.ca.cert);
+    await eventually(() => loads() === before + 1, { what: 'a load once the file exists' });
+    assert.equal(await callerOfNextCall(), 'quilt-gateway-renewed');
+  });
+});
