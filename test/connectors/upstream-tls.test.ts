@@ -4,20 +4,18 @@
 // health probes get through and the upstream sees the gateway's certificate; without the
 // client certificate, or trusting the wrong CA, a field fails with UPSTREAM_UNAVAILABLE after
 // one attempt and the upstream serves nothing; insecureSkipVerify works and is a warning at
-// every load; serverName replaces the url's host in the certificate check. A reload that
-// reads the same files keeps the connection; a new client certificate is a new one. A remote
-// GraphQL upstream gets the same: introspection, calls and its { __typename } probe.
+// every load; serverName replaces the url's host in the certificate check. A remote GraphQL
+// upstream gets the same: introspection, calls and its { __typename } probe. (Reloads:
+// upstream-tls-reload.test.ts.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildSchema, graphqlSync } from 'graphql';
-import { HttpTransport } from '../../src/upstream/transport/http.js';
-import { tlsIdentity } from '../../src/upstream/transport/tls.js';
-import type { UpstreamTls } from '../../src/upstream/types.js';
 import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson } from '../helpers/json-server.js';
 import {
+  CLIENT,
   type HttpsTestServer,
-  makeClientCert,
+  httpsSource,
   makePki,
   makeServerCert,
   type Pki,
@@ -25,12 +23,7 @@ import {
 } from '../helpers/tls-fixtures.js';
 import { eventually } from '../helpers/wait.js';
 
-/** A source `name` with one field `name` answering GET /<name>. */
-const source = (name: string, url: string, tls: string, extra = '') =>
-  `extend schema @upstream(name: "${name}", protocol: HTTP, replicas: [{ url: "${url}" }], tls: ${tls}${extra})
-type Query { ${name}: String @http(GET: "/${name}") }
-`;
-const CLIENT = 'ca: "certs/ca.pem", cert: "certs/client.pem", key: "certs/client-key.pem"';
+const source = httpsSource;
 
 describe('HTTPS upstreams with @upstream(tls:)', () => {
   let pki: Pki;
@@ -177,144 +170,5 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
     await eventually(() => remote.seen.length >= 4, { what: 'introspection, the call and probes' });
     assert.deepEqual([...new Set(remote.seen.map((s) => s.clientCertificate))], ['quilt-gateway']);
     assert.equal(remote.seen[0]?.url, '/graphql');
-  });
-
-  test('a reload that reads the same files keeps the connection; a new client certificate is a new one', async () => {
-    const port = async () => {
-      const from = good.seen.length;
-      assert.deepEqual((await h.query('{ good }')).body.data, { good: '/good' });
-      const call = good.seen.slice(from).find((s) => s.url === '/good')!;
-      return { port: call.clientPort, cn: call.clientCertificate };
-    };
-    // The connections calls to /good used so far (undici may have opened more than one).
-    const used = () => new Set(good.seen.filter((s) => s.url === '/good').map((s) => s.clientPort));
-    const first = await port();
-    const before = used();
-    assert.equal((await h.gateway.manager.reload()).ok, true);
-    const kept = await port();
-    assert.equal(kept.cn, 'quilt-gateway');
-    assert.ok(before.has(kept.port), 'a kept-alive connection of before the reload that changed nothing');
-
-    const renewed = await makeClientCert(pki.ca, 'quilt-gateway-renewed');
-    h.writeSchema('certs/client.pem', renewed.cert);
-    h.writeSchema('certs/client-key.pem', renewed.key);
-    assert.equal((await h.gateway.manager.reload()).ok, true);
-    const beforeRenewal = used();
-    const after = await port();
-    assert.equal(after.cn, 'quilt-gateway-renewed');
-    assert.ok(!beforeRenewal.has(after.port), 'a new connection');
-    assert.equal(first.cn, 'quilt-gateway');
-    // The health probes switched too.
-    const from = good.seen.length;
-    await eventually(() => good.seen.slice(from).some((s) => s.url === '/health'), { what: 'a probe after reload' });
-    assert.equal(good.seen.slice(from).find((s) => s.url === '/health')?.clientCertificate, 'quilt-gateway-renewed');
-  });
-
-  test('a tls file that cannot be read at reload is a problem at its line; the last good schema keeps serving', async () => {
-    const text = source(
-      'good',
-      good.url,
-      '{ ca: "certs/gone.pem", cert: "certs/client.pem", key: "certs/client-key.pem" }',
-    );
-    h.writeSchema('good.graphql', text);
-    const result = await h.gateway.manager.reload();
-    assert.equal(result.ok, false);
-    const problem = !result.ok ? result.problems.find((p) => p.message.includes('tls.ca')) : undefined;
-    assert.equal(problem?.line, 1);
-    assert.equal(problem?.column, text.indexOf('"certs/gone.pem"') + 1);
-    assert.match(
-      problem?.message ?? '',
-      /@upstream\(tls\.ca\) expected a readable PEM file .* received "certs\/gone\.pem" \(.*certs\/gone\.pem: ENOENT\)/,
-    );
-    assert.deepEqual((await h.query('{ good }')).body.data, { good: '/good' });
-  });
-
-  test('the HTTP transport: TLS settings are identified by content; closeUnused closes the pools nothing uses', async () => {
-    const tls: UpstreamTls = {
-      ca: Buffer.from(pki.ca.cert),
-      cert: Buffer.from(pki.client.cert),
-      key: Buffer.from(pki.client.key),
-      verify: true,
-    };
-    assert.equal(tlsIdentity({ ...tls, ca: Buffer.from(pki.ca.cert) }), tlsIdentity(tls));
-    assert.notEqual(tlsIdentity({ ...tls, verify: false }), tlsIdentity(tls));
-    assert.notEqual(tlsIdentity({ ...tls, serverName: 'localhost' }), tlsIdentity(tls));
-    assert.notEqual(tlsIdentity({ ...tls, cert: Buffer.from(pki.otherClient.cert) }), tlsIdentity(tls));
-
-    const transport = new HttpTransport(5_000);
-    const send = async (settings: UpstreamTls) => {
-      const from = good.seen.length;
-      const req = { method: 'GET', path: '/direct', headers: {}, timeoutMs: 5_000, tls: settings };
-      assert.equal((await transport.send(good.url, req)).status, 200);
-      return good.seen.slice(from).find((s) => s.url === '/direct')!.clientPort;
-    };
-    try {
-      const ports = new Set([await send(tls), await send({ ...tls }), await send(tls), await send({ ...tls })]);
-      // Kept while a served replica uses the same settings (a copy read again by a reload).
-      await transport.closeUnused([{ url: good.url, tls: { ...tls } }]);
-      assert.ok(ports.has(await send(tls)), 'still in use: the same connections');
-      await transport.closeUnused([]);
-      assert.ok(!ports.has(await send(tls)), 'closed: a new connection');
-    } finally {
-      await transport.close();
-    }
-  });
-});
-
-describe('@upstream(tls:) files are followed while the schemas folder is watched', () => {
-  let pki: Pki;
-  let server: HttpsTestServer;
-  let h: Harness;
-  before(async () => {
-    pki = await makePki();
-    server = await startHttpsTestServer(
-      { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: true },
-      (req, res) => sendJson(res, 200, req.url),
-    );
-    h = await startHarness(
-      {
-        'certs/ca.pem': pki.ca.cert,
-        'certs/client.pem': pki.client.cert,
-        'certs/client-key.pem': pki.client.key,
-        'svc.graphql': source('svc', server.url, `{ ${CLIENT} }`),
-      },
-      { watch: true },
-    );
-  });
-  after(async () => {
-    await h?.close();
-    await server?.close();
-  });
-
-  const callerOfNextCall = async () => {
-    const from = server.seen.length;
-    assert.deepEqual((await h.query('{ svc }')).body.data, { svc: '/svc' });
-    return server.seen.slice(from).find((s) => s.url === '/svc')?.clientCertificate;
-  };
-
-  test('a renewed client certificate in certs/ is loaded without touching the schema file', async () => {
-    assert.equal(await callerOfNextCall(), 'quilt-gateway');
-    const renewed = await makeClientCert(pki.ca, 'quilt-gateway-renewed');
-    h.writeSchema('certs/client-key.pem', renewed.key);
-    h.writeSchema('certs/client.pem', renewed.cert);
-    await eventually(async () => (await callerOfNextCall()) === 'quilt-gateway-renewed', {
-      what: 'calls made with the renewed certificate',
-    });
-  });
-
-  test('a file that is missing at load is followed too: when it appears, the schema loads', async () => {
-    const loads = () => h.logs.filter((l) => l.msg === 'schema loaded').length;
-    const before = loads();
-    h.writeSchema(
-      'svc.graphql',
-      source('svc', server.url, '{ ca: "certs/ca-2.pem", cert: "certs/client.pem", key: "certs/client-key.pem" }'),
-    );
-    await eventually(() => h.logs.some((l) => l.msg.includes('tls.ca) expected a readable PEM file')), {
-      what: 'the missing file reported',
-    });
-    assert.equal(loads(), before);
-    h.writeSchema('certs/ca-2.pem', pki.ca.cert);
-    await eventually(() => loads() === before + 1, { what: 'a load once the file exists' });
-    assert.equal(await callerOfNextCall(), 'quilt-gateway-renewed');
   });
 });

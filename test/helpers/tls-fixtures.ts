@@ -4,12 +4,13 @@
 // them in a folder as PEM files, the way an operator's certs/ folder holds them.
 // `startHttpsTestServer` is json-server.ts's scriptable upstream over HTTPS, counting the TLS
 // handshakes it completed and refused and naming each request's client certificate.
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import selfsigned from 'selfsigned';
 
 export interface KeyPair {
@@ -109,6 +110,15 @@ export function writePem(dir: string, files: Record<string, string>): void {
   }
 }
 
+/** The tls: of a client with the files a test writes under certs/ beside its schema files. */
+export const CLIENT = 'ca: "certs/ca.pem", cert: "certs/client.pem", key: "certs/client-key.pem"';
+
+/** An HTTP source `name` with `tls:` and one field `name` answering GET /<name>. */
+export const httpsSource = (name: string, url: string, tls: string, extra = '') =>
+  `extend schema @upstream(name: "${name}", protocol: HTTP, replicas: [{ url: "${url}" }], tls: ${tls}${extra})
+type Query { ${name}: String @http(GET: "/${name}") }
+`;
+
 export interface HttpsSeenRequest {
   method: string;
   url: string;
@@ -163,3 +173,24 @@ export async function startHttpsTestServer(
       }),
   });
 }
+
+/** The SHA-256 fingerprint of the certificate a new TLS connection to `port` is shown. */
+export function servedFingerprint(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      socket.end();
+      resolve(fingerprint);
+    });
+    socket.once('error', reject);
+  });
+}
+
+export const fingerprintOf = (pair: KeyPair) => new X509Certificate(pair.cert).fingerprint256;
+
+/** Does a new connection trusting `ca` get `pair`'s certificate? (false while it gets another, or fails) */
+export const serves = (port: number, ca: string, pair: KeyPair) =>
+  servedFingerprint(port, ca).then(
+    (fingerprint) => fingerprint === fingerprintOf(pair),
+    () => false,
+  );
