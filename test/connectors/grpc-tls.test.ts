@@ -4,7 +4,8 @@
 // grpcs:// one) calls with the CA and client certificate, and so does its grpc.health.v1
 // probe; without the client certificate or trusting another CA the field is
 // UPSTREAM_UNAVAILABLE and the probe takes the replica down; serverName overrides the name
-// checked (grpc.ssl_target_name_override); insecureSkipVerify connects without verifying.
+// checked (grpc.ssl_target_name_override); insecureSkipVerify connects without verifying. A
+// reload that reads the same files keeps the channel; a renewed client certificate is a new one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -12,7 +13,7 @@ import { loadGrpcService } from '../../src/connectors/grpc/proto.js';
 import { type MappingServer, startMappingServer } from '../fixtures/grpc/mapping-server.js';
 import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { MAPPING_PROTO, MAPPING_SERVICE } from '../helpers/grpc-fixtures.js';
-import { type KeyPair, makePki, makeServerCert, type Pki } from '../helpers/tls-fixtures.js';
+import { type KeyPair, makeClientCert, makePki, makeServerCert, type Pki } from '../helpers/tls-fixtures.js';
 import { eventually } from '../helpers/wait.js';
 
 const CLIENT = 'ca: "certs/ca.pem", cert: "certs/client.pem", key: "certs/client-key.pem"';
@@ -134,5 +135,22 @@ describe('gRPC upstreams over TLS with @upstream(tls:)', () => {
         (l) => l.level === 40 && /skipVerify\.graphql:1:\d+: @upstream\(tls\.insecureSkipVerify\) is true/.test(l.msg),
       ),
     );
+  });
+
+  test('a reload that reads the same files keeps the channel; a renewed client certificate opens a new one', async () => {
+    const call = async () => {
+      assert.deepEqual((await h.query('{ secure(small: 4) { small } }')).body, { data: { secure: { small: 4 } } });
+      return { peer: server.peers.at(-1), cn: server.clientCertificates.at(-1) };
+    };
+    const first = await call();
+    assert.equal((await h.gateway.manager.reload()).ok, true);
+    assert.deepEqual(await call(), first, 'the same connection after a reload that changed nothing');
+    const renewed = await makeClientCert(pki.ca, 'quilt-gateway-renewed');
+    h.writeSchema('certs/client.pem', renewed.cert);
+    h.writeSchema('certs/client-key.pem', renewed.key);
+    assert.equal((await h.gateway.manager.reload()).ok, true);
+    const after = await call();
+    assert.equal(after.cn, 'quilt-gateway-renewed');
+    assert.notEqual(after.peer, first.peer);
   });
 });
