@@ -7,6 +7,7 @@ import { loadSchemaFolder } from '../config/load-folder.js';
 import { ConfigError, formatProblem } from '../errors.js';
 import { JwtConfigError } from '../security/jwt/index.js';
 import { startGateway } from '../server/gateway.js';
+import { readTlsPair, type TlsFiles, TlsFilesError } from '../server/tls-files.js';
 import { instanceMetrics, isWorkerProcess, runPrimary, shareMetricsWithPrimary } from '../server/worker-pool.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
 import { helpText, type OptionSources, type Options, parseOptions, UsageError } from './options.js';
@@ -42,8 +43,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       for (const p of e.problems) console.error(formatProblem(p));
       return 1;
     }
-    // A key file that cannot be read, a JWKS URL that is not http(s): found at start-up.
-    if (e instanceof JwtConfigError) {
+    // A key file that cannot be read, a JWKS URL that is not http(s), a TLS certificate that
+    // cannot be served: found at start-up.
+    if (e instanceof JwtConfigError || e instanceof TlsFilesError) {
       console.error(`quilt: ${e.message}`);
       return 1;
     }
@@ -54,7 +56,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 async function check(dir: string): Promise<number> {
   const registry = new UpstreamRegistry();
   try {
-    const compiled = await compileSchema(await loadSchemaFolder(resolve(dir)), registry);
+    const loaded = await loadSchemaFolder(resolve(dir));
+    for (const w of loaded.warnings) console.error(`warning: ${formatProblem(w)}`);
+    const compiled = await compileSchema(loaded, registry);
     console.log(compiled.sdl);
     console.error(`quilt check: ${compiled.sources.length} source(s) compose without problems`);
     return 0;
@@ -73,6 +77,9 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
   const security = securityOptionsFrom(options, sources);
   const tracing = tracingOptionsFrom(options, sources);
   const workers = workerCount(options.workers);
+  const tls = tlsFilesFrom(options, sources);
+  // Checked here too, so that a bad pair stops the instance once, before any worker starts.
+  if (tls) readTlsPair(tls);
   const logLevel = String(options['log-level']);
   if (workers > 1 && !isWorkerProcess())
     return runPrimary(
@@ -94,6 +101,7 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     compiledExecution: Boolean(options['compiled-execution']),
     env,
     security,
+    tls,
     protections: {
       requestTimeoutMs: Number(options['request-timeout-ms']) || undefined,
       maxInFlight: Number(options['max-in-flight']) || undefined,
@@ -110,6 +118,20 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** --tls-cert and --tls-key: both or neither (an empty variable counts as not set). */
+function tlsFilesFrom(options: Options, sources: OptionSources): TlsFiles | undefined {
+  const cert = String(options['tls-cert'] ?? '');
+  const key = String(options['tls-key'] ?? '');
+  if (!cert && !key) return undefined;
+  if (!cert || !key) {
+    const given = cert ? (sources['tls-cert'] ?? '--tls-cert') : (sources['tls-key'] ?? '--tls-key');
+    throw new UsageError(
+      `${given} needs ${cert ? '--tls-key (QUILT_TLS_KEY)' : '--tls-cert (QUILT_TLS_CERT)'}: HTTPS takes a certificate and its key`,
+    );
+  }
+  return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
 /** --workers: a whole number of 1 or more, or auto (the cores this process may use). */

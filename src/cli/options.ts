@@ -52,6 +52,21 @@ export const FLAGS: FlagSpec[] = [
     description: 'processes serving the port (node:cluster); auto: one per core; a worker that dies is replaced',
   },
   {
+    group: 'TLS',
+    name: 'tls-cert',
+    type: 'string',
+    arg: 'FILE',
+    description:
+      'serve HTTPS with this PEM certificate (the server certificate, then its chain); needs --tls-key; a changed file is served without a restart',
+  },
+  {
+    group: 'TLS',
+    name: 'tls-key',
+    type: 'string',
+    arg: 'FILE',
+    description: 'the PEM private key of --tls-cert (unencrypted)',
+  },
+  {
     group: 'Request protections',
     name: 'request-timeout-ms',
     type: 'number',

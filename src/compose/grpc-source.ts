@@ -66,10 +66,11 @@ export class GrpcSource {
       file.upstream.node.arguments?.find((a) => a.name.value === setting) ?? file.upstream.node;
     try {
       const info = loadGrpcService(proto!, service!);
-      // Channels are kept across reloads while the proto text and service are the same.
+      // Channels are kept across reloads while the proto text, service and TLS settings are the same.
       const identity = `${proto} ${service} ${createHash('sha1').update(readFileSync(proto!)).digest('hex')}`;
       const definition = info.packageDefinition[info.service] as ServiceDefinition;
-      return new GrpcSource(file, info, registry.grpcTransport(name, identity, info.service, definition));
+      const transport = registry.grpcTransport(name, identity, info.service, definition, file.upstream.cluster.tls);
+      return new GrpcSource(file, info, transport);
     } catch (e) {
       if (!(e instanceof ProtoLoadError)) throw e;
       const where = e.line ? `${e.file ?? proto}:${e.line}:${e.column ?? 1}` : (e.file ?? proto);

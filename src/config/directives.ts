@@ -76,6 +76,18 @@ input QuiltOutlierDetection {
   failurePercentageRequestVolume: Int = 20
 }
 input QuiltRetryBudget { percent: Int = 20 minPerSecond: Int = 10 }
+input QuiltTls {
+  "PEM file of the CA certificates that sign the replicas' certificates, relative to the schema file (default: Node's root store)"
+  ca: String
+  "PEM file of the client certificate (chain) presented to the replicas (mTLS); needs key"
+  cert: String
+  "PEM file of the client certificate's private key"
+  key: String
+  "do not verify the replicas' certificates at all (logged as a warning at every load)"
+  insecureSkipVerify: Boolean = false
+  "the name the replicas' certificates must carry (and the SNI sent), instead of the url's host"
+  serverName: String
+}
 
 directive @upstream(
   name: String!
@@ -111,6 +123,8 @@ directive @upstream(
   responseHeaders: [String!]
   "the path in an error answer's JSON whose string becomes the GraphQL error's message (off: no upstream text reaches clients)"
   errorMessage: String
+  "TLS to the replicas: CA, client certificate (mTLS), server name; https:// and grpcs:// replicas, or host:port gRPC ones"
+  tls: QuiltTls
 ) on SCHEMA
 
 directive @http(

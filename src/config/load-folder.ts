@@ -24,7 +24,7 @@ import {
   SECURITY_DIRECTIVE_NAMES,
 } from './directives.js';
 import { substituteEnv } from './env.js';
-import { ProblemList, problemFromGraphQLError } from './problems.js';
+import { type LoadNotes, ProblemList, problemFromGraphQLError } from './problems.js';
 import { readUpstream, type UpstreamConfig } from './upstream.js';
 import { valueMismatch } from './value-mismatch.js';
 
@@ -65,6 +65,10 @@ export interface LoadedFolder {
   sources: SourceFile[];
   /** Every problem found; a file with a problem is left out of `sources`. */
   problems: ConfigProblem[];
+  /** Settings that loaded but are risky (tls.insecureSkipVerify): logged at every load, printed by `quilt check`. */
+  warnings: ConfigProblem[];
+  /** Files read besides the schema files (tls: PEM files), absolute, with their signature when read: a change reloads. */
+  files: ReadonlyMap<string, string>;
 }
 
 /** Loads and validates every file; problems are collected, not thrown, so that composition
@@ -77,6 +81,8 @@ export async function loadSchemaFolder(dir: string, env: NodeJS.ProcessEnv = pro
     return {
       sources: [],
       problems: [{ file: dir, line: 1, column: 1, message: `cannot read the schemas folder: ${(e as Error).message}` }],
+      warnings: [],
+      files: new Map(),
     };
   }
   // A file listed a moment ago may be gone by now (an editor's save, a deploy): skip it.
@@ -89,6 +95,7 @@ export async function loadSchemaFolder(dir: string, env: NodeJS.ProcessEnv = pro
 
 export function loadSchemaTexts(inputs: { file: string; text: string }[], env: NodeJS.ProcessEnv): LoadedFolder {
   const problems = new ProblemList();
+  const notes: LoadNotes = { warnings: new ProblemList(), files: new Map() };
   const parsed: { file: string; document: DocumentNode }[] = [];
   const failed = new Set<string>();
   for (const { file, text } of inputs) {
@@ -114,11 +121,16 @@ export function loadSchemaTexts(inputs: { file: string; text: string }[], env: N
   const sources: SourceFile[] = [];
   for (const { file, document } of parsed) {
     if (failed.has(file) || !checkDirectiveValues(file, document, problems)) continue;
-    const upstream = readFileUpstream(file, document.definitions, problems);
+    const upstream = readFileUpstream(file, document.definitions, problems, notes);
     if (upstream) sources.push({ file, document, upstream });
   }
   checkUniqueUpstreamNames(sources, problems);
-  return { sources, problems: problems.items };
+  return {
+    sources,
+    problems: problems.items,
+    warnings: sortProblems(notes.warnings.items),
+    files: notes.files,
+  };
 }
 
 /** Every Quilt directive's argument values have their declared types (validateSDL does not check values). */
@@ -147,6 +159,7 @@ function readFileUpstream(
   file: string,
   definitions: readonly DefinitionNode[],
   problems: ProblemList,
+  notes: LoadNotes,
 ): UpstreamConfig | undefined {
   const uses: DirectiveNode[] = [];
   for (const def of definitions) {
@@ -166,7 +179,7 @@ function readFileUpstream(
   for (const extra of uses.slice(1))
     problems.at(extra, file, 'a schema file declares one @upstream; this is a second one');
   try {
-    return readUpstream(readDirective(uses[0]), uses[0], file, problems);
+    return readUpstream(readDirective(uses[0]), uses[0], file, problems, notes);
   } catch (e) {
     if (e instanceof GraphQLError) problems.add(problemFromGraphQLError(e, file));
     else throw e;

@@ -22,6 +22,14 @@ export function problemFromGraphQLError(error: GraphQLError, fallbackFile: strin
   };
 }
 
+/** What a load notes besides its problems. */
+export interface LoadNotes {
+  /** Settings that load but are risky (tls.insecureSkipVerify): logged at every load. */
+  warnings: ProblemList;
+  /** Files read besides the schema files (tls: PEM files), absolute, with their signature when read (file-signature.ts). */
+  files: Map<string, string>;
+}
+
 /** Collects problems so that `quilt check` can report every one, not just the first. */
 export class ProblemList {
   readonly items: ConfigProblem[] = [];

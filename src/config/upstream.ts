@@ -6,8 +6,9 @@ import { parseTemplate, placeholdersOf, type TemplateScope } from '../templates/
 import { compileText } from '../templates/render.js';
 import type { ClusterSpec, Protocol } from '../upstream/types.js';
 import { readPoolSettings } from './pool.js';
-import type { ProblemList } from './problems.js';
+import type { LoadNotes, ProblemList } from './problems.js';
 import { readReplicas } from './replica-urls.js';
+import { type RawTls, readUpstreamTls } from './upstream-tls.js';
 
 export type { Protocol };
 
@@ -52,6 +53,7 @@ interface RawUpstream {
   service?: string | null;
   responseHeaders?: string[] | null;
   errorMessage?: string | null;
+  tls?: RawTls | null;
 }
 
 export function readUpstream(
@@ -59,6 +61,8 @@ export function readUpstream(
   node: DirectiveNode,
   file: string,
   problems: ProblemList,
+  /** Warnings (tls.insecureSkipVerify) and the files read besides the schema file (tls:). */
+  notes: LoadNotes,
 ): UpstreamConfig | undefined {
   const raw = values as unknown as RawUpstream;
   const at = (argName: string) => node.arguments?.find((a) => a.name.value === argName) ?? node;
@@ -84,6 +88,16 @@ export function readUpstream(
   if (!replicas) ok = false;
   const pool = readPoolSettings(values, node, file, problems);
   if (!pool) ok = false;
+  const before = problems.items.length;
+  const tls = readUpstreamTls(
+    raw.tls,
+    { name: raw.name, protocol: raw.protocol, replicas },
+    node,
+    file,
+    problems,
+    notes,
+  );
+  if (problems.items.length > before) ok = false;
   const headers = raw.headers ?? [];
   for (const h of headers) {
     // Upstream headers are the same for every call of a request (reads are deduplicated on that).
@@ -103,7 +117,7 @@ export function readUpstream(
     protocol: raw.protocol,
     headers: headers.map((h) => ({ name: h.name.toLowerCase(), render: compileText(h.value) })),
     forwardHeaders: (raw.forwardHeaders ?? []).map((h) => h.toLowerCase()),
-    cluster: { name: raw.name, protocol: raw.protocol, replicas, pool, graphqlEndpoint: raw.endpoint },
+    cluster: { name: raw.name, protocol: raw.protocol, replicas, pool, graphqlEndpoint: raw.endpoint, tls },
     timeoutMs: raw.timeoutMs,
     endpoint: raw.endpoint,
     introspect: raw.introspect,

@@ -2,9 +2,12 @@
 // Plugin order: request id first (everything after logs it), then metrics (so /metrics and
 // every GraphQL request are seen before another plugin can end the request), access log and
 // the operational endpoints; enforcement plugins (auth, cost, limits) join after these.
+// With --tls-cert/--tls-key the same server speaks HTTPS (HTTP/1.1), its certificate
+// reloaded from the files without a restart (tls-files.ts).
 
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
@@ -29,6 +32,7 @@ import type { SecurityMetrics } from '../security/security-metrics.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
 import { useCompiledExecution } from './use-compiled-execution.js';
+import { readTlsPair, type TlsFiles, type TlsPair, watchTlsPair } from './tls-files.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -59,11 +63,13 @@ export interface GatewayOptions {
   };
   /** OpenTelemetry tracing (--otlp-endpoint); off when left out. */
   tracing?: TracingOptions;
+  /** Serve HTTPS with this PEM certificate (and chain) and key, reloaded when the files change. */
+  tls?: TlsFiles;
 }
 
 export interface Gateway {
   url: string;
-  server: Server;
+  server: Server | HttpsServer;
   manager: SchemaManager;
   /** This gateway's own Prometheus registry and the upstream observer feeding it. */
   metrics: GatewayMetrics;
@@ -76,6 +82,8 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'quilt' } });
+  // Before anything starts: a certificate that cannot be served is a startup error naming its file.
+  const tlsPair = options.tls && readTlsPair(options.tls);
   // The pool gauges read the manager's registry at scrape time, after both exist.
   const metrics: GatewayMetrics = new GatewayMetrics({
     snapshots: () => manager.snapshot(),
@@ -156,20 +164,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...yogaHardening(securityOptions.hardening),
   });
 
-  const server = createServer(yoga);
+  // HTTP/1.1 only, also over TLS (ALPN offers nothing else): see the README's "TLS".
+  const server = tlsPair
+    ? createHttpsServer({ cert: tlsPair.cert, key: tlsPair.key, ALPNProtocols: ['http/1.1'] }, yoga)
+    : createServer(yoga);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  const stopWatchingTls = tlsPair && watchTlsFiles(server as HttpsServer, options.tls!, tlsPair, log);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  log.info({ url: `${url}/graphql`, version: manager.version }, 'quilt listening');
+  const url = `${tlsPair ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info(
+    { url: `${url}/graphql`, version: manager.version, ...(tlsPair && { certificate: tlsPair.description }) },
+    'quilt listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       log.info('shutting down: no new connections, finishing requests in flight');
+      stopWatchingTls?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
@@ -182,6 +198,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       log.info('stopped');
     })());
   return { url, server, manager, metrics, log, close };
+}
+
+/** New connections get the files' pair once it changes and is good; a bad one is logged and ignored. */
+function watchTlsFiles(server: HttpsServer, files: TlsFiles, served: TlsPair, log: Logger): () => void {
+  // A client that fails the handshake (plain HTTP to this port, an untrusted certificate) never becomes a request.
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) =>
+    log.debug({ code: error.code, client: socket.remoteAddress, reason: error.message }, 'TLS handshake failed'),
+  );
+  return watchTlsPair(
+    files,
+    served,
+    (pair) => {
+      server.setSecureContext({ cert: pair.cert, key: pair.key });
+      log.info({ certificate: pair.description }, 'TLS certificate reloaded');
+    },
+    (error) =>
+      log.error(
+        { file: error.file },
+        `TLS certificate not reloaded, the previous one is still served: ${error.message}`,
+      ),
+  );
 }
 
 async function loadExamples(dir: string): Promise<{ query: string }[] | undefined> {

@@ -1,7 +1,9 @@
 // Holds the schema being served and replaces it on reload. A failed reload is logged with
 // every problem's file:line and the last good schema keeps serving; requests already
 // executing keep the schema object they started with. The folder is watched so that a
-// dropped, edited or deleted file is live within the debounce delay.
+// dropped, edited or deleted file is live within the debounce delay; the files a load read
+// besides the schema files (tls: certificates, often in a sub-folder or a mounted Secret) are
+// polled, so that a renewed certificate is loaded too.
 import { type FSWatcher, watch } from 'node:fs';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
@@ -12,6 +14,7 @@ import { ConfigError, type ConfigProblem, formatProblem } from '../errors.js';
 import type { ServingState } from '../observability/use-operations-endpoints.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
 import type { ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
+import { FilePoller } from './file-poller.js';
 
 export interface SchemaManagerOptions {
   /** Told of every upstream attempt, retry, ejection and health change (metrics). */
@@ -25,6 +28,8 @@ export interface SchemaManagerOptions {
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
 
 const WATCH_DEBOUNCE_MS = 150;
+/** How often the files a load read besides the schema files are checked for a change. */
+const FILE_POLL_MS = 1_000;
 
 export class SchemaManager implements ServingState {
   readonly registry: UpstreamRegistry;
@@ -32,6 +37,9 @@ export class SchemaManager implements ServingState {
   #version = 0;
   #lastProblems: ConfigProblem[] = [];
   #watcher?: FSWatcher;
+  /** The files the last load read besides the schema files, polled while watching. */
+  #files: ReadonlyMap<string, string> = new Map();
+  readonly #poller = new FilePoller(FILE_POLL_MS, () => this.#reloadSoon());
   #timer?: NodeJS.Timeout;
   #running?: Promise<ReloadResult>;
   #again = false;
@@ -89,9 +97,12 @@ export class SchemaManager implements ServingState {
   async #load(): Promise<ReloadResult> {
     const started = performance.now();
     try {
-      const compiled = await compileSchema(await loadSchemaFolder(this.dir, this.env), this.registry, {
-        batches: this.#batches,
-      });
+      const loaded = await loadSchemaFolder(this.dir, this.env);
+      this.#follow(loaded.files);
+      // Risky settings that load anyway (tls.insecureSkipVerify) are told at every load.
+      for (const w of loaded.warnings)
+        this.log.warn({ file: w.file, line: w.line, column: w.column }, `schema warning: ${formatProblem(w)}`);
+      const compiled = await compileSchema(loaded, this.registry, { batches: this.#batches });
       try {
         for (const transform of this.#schemaTransforms) transform(compiled.schema);
       } catch (e) {
@@ -135,14 +146,25 @@ export class SchemaManager implements ServingState {
   }
 
   watch(): void {
-    this.#watcher = watch(this.dir, () => {
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => void this.reload(), WATCH_DEBOUNCE_MS);
-    });
+    this.#watcher = watch(this.dir, () => this.#reloadSoon());
+    this.#follow(this.#files);
+  }
+
+  #reloadSoon(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.reload(), WATCH_DEBOUNCE_MS);
+  }
+
+  /** Polls `files` while the folder is watched. */
+  #follow(files: ReadonlyMap<string, string>): void {
+    this.#files = files;
+    if (this.#watcher) this.#poller.follow(files);
   }
 
   async close(): Promise<void> {
     this.#watcher?.close();
+    this.#watcher = undefined;
+    this.#poller.close();
     clearTimeout(this.#timer);
     await this.#running?.catch(() => undefined);
     await this.registry.close();

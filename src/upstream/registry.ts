@@ -3,13 +3,17 @@
 // reconfigures it in place (kept replicas keep their health and latency, calls in flight
 // finish), and only once the new schema is the one being served. An upstream that
 // disappears stops its health checks. The registry creates every transport: one HTTP
-// transport for all (undici pools are per replica origin), one gRPC transport per upstream.
+// transport for all (undici pools are per replica origin and TLS settings), one gRPC
+// transport per upstream. New TLS files are a new transport (new pools or channels); the same
+// files read again are not (transport/tls.ts). Pools no served replica uses any more are
+// closed once the requests that may still use them are done.
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Cluster, type ClusterDeps } from './cluster.js';
 import { GrpcTransport } from './transport/grpc.js';
 import { HttpTransport } from './transport/http.js';
-import type { ClusterObserver, ClusterSpec, UpstreamSnapshot } from './types.js';
+import { tlsIdentity } from './transport/tls.js';
+import type { ClusterObserver, ClusterSpec, UpstreamSnapshot, UpstreamTls } from './types.js';
 
 /** The clusters a schema being built will use, by upstream name; served once committed. */
 export interface PreparedClusters {
@@ -37,6 +41,9 @@ export class UpstreamRegistry {
   #clusters = new Map<string, Cluster>();
   #grpc = new Map<string, KeptTransport>();
   #pendingGrpc = new Map<string, KeptTransport>();
+  /** The specs of the clusters being served. */
+  #served: readonly ClusterSpec[] = [];
+  #httpSweep?: NodeJS.Timeout;
   readonly http = new HttpTransport(CONNECT_TIMEOUT_MS);
 
   constructor(private readonly options: RegistryOptions = {}) {}
@@ -55,12 +62,19 @@ export class UpstreamRegistry {
 
   /**
    * The gRPC transport of an upstream, reused while `identity` (the proto text and service)
-   * is unchanged, so channels survive reloads that did not touch them.
+   * and the TLS settings are unchanged, so channels survive reloads that did not touch them.
    */
-  grpcTransport(upstream: string, identity: string, service: string, definition: ServiceDefinition): GrpcTransport {
+  grpcTransport(
+    upstream: string,
+    identity: string,
+    service: string,
+    definition: ServiceDefinition,
+    tls?: UpstreamTls,
+  ): GrpcTransport {
+    const key = `${identity} ${tlsIdentity(tls)}`;
     const current = this.#grpc.get(upstream);
-    const transport = current?.identity === identity ? current.transport : new GrpcTransport(service, definition);
-    this.#pendingGrpc.set(upstream, { identity, transport });
+    const transport = current?.identity === key ? current.transport : new GrpcTransport(service, definition, tls);
+    this.#pendingGrpc.set(upstream, { identity: key, transport });
     return transport;
   }
 
@@ -81,6 +95,8 @@ export class UpstreamRegistry {
       cluster.start();
     }
     this.#clusters = new Map(prepared.clusters);
+    this.#served = prepared.specs;
+    this.#sweepHttpPools();
     const next = [...this.#pendingGrpc.values()].map((kept) => kept.transport);
     const replaced = [...this.#grpc.values()].filter((old) => !next.includes(old.transport));
     this.#grpc = this.#pendingGrpc;
@@ -92,11 +108,23 @@ export class UpstreamRegistry {
     }
   }
 
+  /** After the drain time, closes the HTTP pools that the specs served then do not use. */
+  #sweepHttpPools(): void {
+    clearTimeout(this.#httpSweep);
+    this.#httpSweep = setTimeout(() => {
+      const used = this.#served
+        .filter((spec) => spec.protocol !== 'GRPC')
+        .flatMap((spec) => spec.replicas.map((r) => ({ url: r.url, tls: spec.tls })));
+      void this.http.closeUnused(used);
+    }, TRANSPORT_DRAIN_MS).unref();
+  }
+
   snapshot(): UpstreamSnapshot[] {
     return [...this.#clusters.values()].map((c) => c.snapshot());
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#httpSweep);
     for (const cluster of this.#clusters.values()) cluster.close();
     for (const kept of [...this.#grpc.values(), ...this.#pendingGrpc.values()]) kept.transport.close();
     await this.http.close();

@@ -18,6 +18,26 @@ export interface ClusterSpec {
   pool: PoolSettings;
   /** GRAPHQL: the path the health probe posts to on each replica ("" when the replica url is the endpoint). */
   graphqlEndpoint: string;
+  /** TLS to the replicas (calls and health probes); undefined: https:// and grpcs:// use Node's defaults. */
+  tls?: UpstreamTls;
+}
+
+/**
+ * How to talk TLS to an upstream's replicas, as plain data: the PEM bytes were read from
+ * their files when the schema loaded (src/config/upstream-tls.ts). Two values with the same
+ * content are the same transport (transport/tls.ts, tlsIdentity), so a reload that re-reads
+ * unchanged files keeps the connections.
+ */
+export interface UpstreamTls {
+  /** PEM CA certificates a replica's certificate must chain to; undefined: Node's root store. */
+  ca?: Buffer;
+  /** PEM client certificate (a chain may follow it) and its private key, for replicas that ask (mTLS). */
+  cert?: Buffer;
+  key?: Buffer;
+  /** false: a replica's certificate is not verified at all (insecureSkipVerify). */
+  verify: boolean;
+  /** The name a replica's certificate must carry, and the SNI sent, instead of the url's host. */
+  serverName?: string;
 }
 
 export interface ReplicaSpec {

@@ -1,7 +1,7 @@
 // Test harness: a temporary schemas folder and a gateway on 127.0.0.1 with an ephemeral port.
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { type Gateway, type GatewayOptions, startGateway } from '../../src/server/gateway.js';
@@ -26,9 +26,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A temporary folder holding `files`; a name may have folders ("certs/ca.pem"). */
 export function tempSchemasDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'quilt-test-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
   return dir;
 }
 

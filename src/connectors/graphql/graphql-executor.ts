@@ -74,6 +74,7 @@ export class GraphqlExecutor {
               body,
               timeoutMs: tryTimeoutMs,
               signal,
+              tls: config.cluster.tls,
             }),
             replica.url,
             attempt,

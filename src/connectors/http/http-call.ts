@@ -132,6 +132,7 @@ export class HttpCall implements UpstreamCall {
             body,
             timeoutMs: tryTimeoutMs,
             signal,
+            tls: upstream.config.cluster.tls,
           }),
           r.url,
           attempt,

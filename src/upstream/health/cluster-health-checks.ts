@@ -1,9 +1,11 @@
 // A cluster's active health checks: one HealthChecker with the probe of the upstream's
 // protocol, whose verdicts set and clear the FAILED_ACTIVE_HC flag of the cluster's replicas
 // (ReplicaState.activeHealthy) and nothing else. Rebuilt when the protocol, the GraphQL
-// endpoint or the health settings change; kept (with every replica's state) otherwise.
+// endpoint, the health settings or the TLS settings change; kept (with every replica's state)
+// otherwise.
 import type { Logger } from 'pino';
 import type { ReplicaState } from '../replica.js';
+import { tlsIdentity } from '../transport/tls.js';
 import type { Clock, ClusterObserver, ClusterSpec } from '../types.js';
 import { createHealthProbe } from './create-probe.js';
 import { HealthChecker } from './health-checker.js';
@@ -45,7 +47,7 @@ export class ClusterHealthChecks {
   #sync(): void {
     const spec = this.#spec!;
     const { health } = spec.pool;
-    const identity = JSON.stringify([spec.protocol, spec.graphqlEndpoint, health]);
+    const identity = JSON.stringify([spec.protocol, spec.graphqlEndpoint, health, tlsIdentity(spec.tls)]);
     if (this.#running && this.#running.identity !== identity) {
       this.#shutDown();
       // A verdict of the old checks says nothing under the new ones.
@@ -53,7 +55,7 @@ export class ClusterHealthChecks {
     }
     if (!health) return;
     if (!this.#running) {
-      const probe = createHealthProbe(spec.protocol, health, spec.graphqlEndpoint);
+      const probe = createHealthProbe(spec.protocol, health, spec.graphqlEndpoint, spec.tls);
       const checker = new HealthChecker(
         health,
         probe.probe,

@@ -3,12 +3,13 @@
 // replica is up only when the answer is GraphQL, with data.__typename a string. Uses its
 // own undici Agent like the HTTP probe (see http-probe.ts for why).
 import { replicaAddress } from '../transport/http.js';
+import type { UpstreamTls } from '../types.js';
 import { type ClosableProbe, createProbeAgent, probeRequest, probeUrl, readBody } from './http-probe.js';
 
 const QUERY = JSON.stringify({ query: '{ __typename }' });
 
-export function createGraphqlProbe(endpoint: string): ClosableProbe {
-  const agent = createProbeAgent();
+export function createGraphqlProbe(endpoint: string, tls?: UpstreamTls): ClosableProbe {
+  const agent = createProbeAgent(tls);
   return {
     probe: async function graphqlHealthProbe(replicaUrl, timeoutMs) {
       // A replica url with a path is the endpoint itself; `endpoint` is the path of the others.

@@ -1,13 +1,14 @@
 // gRPC health probe: grpc.health.v1.Health/Check, SERVING = up. grpc-js has no health-check
 // client, so this calls Check with the method definition that the grpc-health-check package
 // loads from its own proto (once, when imported). One channel per replica, separate from the
-// traffic transport's, with the same short reconnect backoff: the probe must notice a replica
-// that came back within a few seconds, not grpc-js's 120 s.
+// traffic transport's, with the same short reconnect backoff (the probe must notice a replica
+// that came back within a few seconds, not grpc-js's 120 s) and the same TLS credentials.
 // NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, any error status (NOT_FOUND for a service the
 // replica does not know, UNAVAILABLE, DEADLINE_EXCEEDED, ...) = down.
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { GRPC_CHANNEL_OPTIONS, grpcCodeName, grpcTarget } from '../transport/grpc.js';
+import { grpcChannelArgs, grpcCodeName } from '../transport/grpc.js';
+import type { UpstreamTls } from '../types.js';
 import type { ClosableProbe } from './http-probe.js';
 
 /** A channel no probe used for this long belongs to a removed replica: closed on the next probe. */
@@ -24,7 +25,7 @@ interface Channel {
   lastUsed: number;
 }
 
-export function createGrpcProbe(service: string): ClosableProbe {
+export function createGrpcProbe(service: string, tls?: UpstreamTls): ClosableProbe {
   const channels = new Map<string, Channel>();
   let closed = false;
 
@@ -36,9 +37,8 @@ export function createGrpcProbe(service: string): ClosableProbe {
     }
     let entry = channels.get(replicaUrl);
     if (!entry) {
-      const { address, secure } = grpcTarget(replicaUrl);
-      const credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-      entry = { client: new grpc.Client(address, credentials, GRPC_CHANNEL_OPTIONS), lastUsed: now };
+      const { address, credentials, options } = grpcChannelArgs(replicaUrl, tls);
+      entry = { client: new grpc.Client(address, credentials, options), lastUsed: now };
       channels.set(replicaUrl, entry);
     }
     entry.lastUsed = now;

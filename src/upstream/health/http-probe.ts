@@ -2,9 +2,11 @@
 // their own undici Agent (one kept-alive connection per replica) rather than the gateway's
 // traffic pools: a probe must not queue behind traffic on a saturated pool, nor take one of
 // its connections, and a replica that is down for traffic should still be probed.
+// Probes of an upstream with `tls:` connect with its CA and client certificate, as calls do.
 // The helpers here are shared with the GraphQL probe.
 import { Agent, type Dispatcher, request } from 'undici';
-import type { HealthProbe } from '../types.js';
+import { undiciConnectOptions } from '../transport/tls.js';
+import type { HealthProbe, UpstreamTls } from '../types.js';
 
 export interface ClosableProbe {
   probe: HealthProbe;
@@ -12,13 +14,14 @@ export interface ClosableProbe {
   close(): Promise<void>;
 }
 
-export function createProbeAgent(): Agent {
+export function createProbeAgent(tls?: UpstreamTls): Agent {
   return new Agent({
     connections: 1,
     pipelining: 1,
     // Kept between probes (the replica's keep-alive hint may cut it shorter).
     keepAliveTimeout: 60_000,
     keepAliveMaxTimeout: 60_000,
+    ...(tls && { connect: undiciConnectOptions(tls) }),
   });
 }
 
@@ -68,8 +71,8 @@ export async function readBody<T>(read: () => Promise<T>, timeoutMs: number): Pr
   }
 }
 
-export function createHttpProbe(path: string): ClosableProbe {
-  const agent = createProbeAgent();
+export function createHttpProbe(path: string, tls?: UpstreamTls): ClosableProbe {
+  const agent = createProbeAgent(tls);
   return {
     probe: async function httpHealthProbe(replicaUrl, timeoutMs) {
       const res = await probeRequest(agent, probeUrl(replicaUrl, path), timeoutMs, { method: 'GET' });

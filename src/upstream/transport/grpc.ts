@@ -4,7 +4,7 @@
 // replica answered with. Requests and replies are proto-loader objects: the connector's
 // JSON mapping (src/connectors/grpc/mapping.ts) runs before and after.
 import * as grpc from '@grpc/grpc-js';
-import { cancelledCall, TransportFailure } from '../types.js';
+import { cancelledCall, TransportFailure, type UpstreamTls } from '../types.js';
 
 /** The method a call names: its name in the service definition and the HTTP/2 path grpc-js sends. */
 export interface GrpcMethodRef {
@@ -47,6 +47,31 @@ export const GRPC_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
+/**
+ * What a grpc-js client of one replica is built from. TLS is on for grpcs:// and for any
+ * replica of an upstream with `tls:` (its CA, client certificate and key for mTLS, and
+ * serverName as grpc.ssl_target_name_override); createSsl() without a CA verifies against
+ * Node's root store (plus NODE_EXTRA_CA_CERTS).
+ */
+export function grpcChannelArgs(
+  url: string,
+  tls?: UpstreamTls,
+): { address: string; credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
+  const { address, secure } = grpcTarget(url);
+  if (!secure && !tls)
+    return { address, credentials: grpc.credentials.createInsecure(), options: GRPC_CHANNEL_OPTIONS };
+  const credentials = grpc.credentials.createSsl(
+    tls?.ca ?? null,
+    tls?.key ?? null,
+    tls?.cert ?? null,
+    tls && !tls.verify ? { rejectUnauthorized: false } : undefined,
+  );
+  const options = tls?.serverName
+    ? { ...GRPC_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': tls.serverName }
+    : GRPC_CHANNEL_OPTIONS;
+  return { address, credentials, options };
+}
+
 interface MethodDefinition {
   requestSerialize: (value: unknown) => Buffer;
   responseDeserialize: (bytes: Buffer) => unknown;
@@ -58,8 +83,12 @@ export class GrpcTransport {
   readonly #clients = new Map<string, grpc.Client>();
   #closed = false;
 
-  /** `service`: the fully qualified name; `definition`: its proto-loader service definition. */
-  constructor(service: string, definition: grpc.ServiceDefinition) {
+  /** `service`: the fully qualified name; `definition`: its proto-loader service definition; `tls`: the upstream's. */
+  constructor(
+    service: string,
+    definition: grpc.ServiceDefinition,
+    private readonly tls?: UpstreamTls,
+  ) {
     this.#Client = grpc.makeClientConstructor(definition, service);
     this.#definition = definition as unknown as Record<string, MethodDefinition>;
   }
@@ -76,10 +105,8 @@ export class GrpcTransport {
           target,
           'gRPC transport closed (replaced by a schema reload, or shutting down)',
         );
-      const { address, secure } = grpcTarget(target);
-      // createSsl() without roots verifies against Node's root store (plus NODE_EXTRA_CA_CERTS).
-      const credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-      client = new this.#Client(address, credentials, GRPC_CHANNEL_OPTIONS);
+      const { address, credentials, options } = grpcChannelArgs(target, this.tls);
+      client = new this.#Client(address, credentials, options);
       this.#clients.set(target, client);
     }
     return client;

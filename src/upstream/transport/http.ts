@@ -3,10 +3,12 @@
 // base path (`https://api.example.com/v1`): undici pools take an origin only, so the path is
 // kept apart and prefixes every request's path. Knows nothing of balancing or GraphQL;
 // failures become TransportFailure with whether the request reached the replica, which the
-// cluster's retry rule needs.
+// cluster's retry rule needs. An upstream with `tls:` gets pools of its own (its CA, client
+// certificate, server name), kept while those stay the same (transport/tls.ts).
 import { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
-import { cancelledCall, TransportFailure } from '../types.js';
+import { cancelledCall, TransportFailure, type UpstreamTls } from '../types.js';
+import { isTlsRefusal, tlsIdentity, undiciConnectOptions } from './tls.js';
 
 export interface HttpRequest {
   method: string;
@@ -17,6 +19,8 @@ export interface HttpRequest {
   timeoutMs: number;
   /** The caller's: when it fires, the request is aborted (the connection reset if it was sent). */
   signal?: AbortSignal;
+  /** The upstream's TLS settings (`@upstream(tls:)`); undefined: Node's defaults for https:// replicas. */
+  tls?: UpstreamTls;
 }
 
 export interface HttpResponse {
@@ -53,7 +57,10 @@ const NOT_REACHED_CODES = new Set([
 ]);
 
 export class HttpTransport {
+  /** Pools by origin, for upstreams without tls:. */
   #pools = new Map<string, Pool>();
+  /** Pools of upstreams with tls:, by tlsIdentity() and then origin. */
+  #tlsPools = new Map<string, Map<string, Pool>>();
   #addresses = new Map<string, ReplicaAddress>();
   readonly #connectTimeoutMs: number;
 
@@ -61,16 +68,25 @@ export class HttpTransport {
     this.#connectTimeoutMs = connectTimeoutMs;
   }
 
-  #pool(origin: string): Pool {
-    let pool = this.#pools.get(origin);
+  #poolsFor(tls: UpstreamTls): Map<string, Pool> {
+    const identity = tlsIdentity(tls);
+    let pools = this.#tlsPools.get(identity);
+    if (!pools) this.#tlsPools.set(identity, (pools = new Map()));
+    return pools;
+  }
+
+  #pool(origin: string, tls: UpstreamTls | undefined): Pool {
+    const pools = tls ? this.#poolsFor(tls) : this.#pools;
+    let pool = pools.get(origin);
     if (!pool) {
       pool = new Pool(origin, {
         connections: CONNECTIONS_PER_REPLICA,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         connectTimeout: this.#connectTimeoutMs,
+        ...(tls && { connect: undiciConnectOptions(tls) }),
       });
-      this.#pools.set(origin, pool);
+      pools.set(origin, pool);
     }
     return pool;
   }
@@ -89,7 +105,7 @@ export class HttpTransport {
     // 200 ms timeout fired after 1 s), so the per-try deadline is a timer of its own.
     const abort = new AttemptAbort(req.timeoutMs, req.signal);
     try {
-      const res = await this.#pool(origin).request({
+      const res = await this.#pool(origin, req.tls).request({
         method: req.method as 'GET',
         path,
         headers: req.headers,
@@ -113,9 +129,32 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * Closes the pools no replica in `used` sends on any more (a replica removed by a reload,
+   * or an upstream whose TLS files changed); requests still running on them finish first.
+   */
+  async closeUnused(used: Iterable<{ url: string; tls?: UpstreamTls }>): Promise<void> {
+    const keep = new Set<string>();
+    for (const { url, tls } of used) keep.add(`${tlsIdentity(tls)} ${this.#address(url).origin}`);
+    const closing: Promise<void>[] = [];
+    const groups: [string, Map<string, Pool>][] = [['', this.#pools], ...this.#tlsPools];
+    for (const [identity, pools] of groups) {
+      for (const [origin, pool] of pools) {
+        if (keep.has(`${identity} ${origin}`)) continue;
+        pools.delete(origin);
+        closing.push(pool.close());
+      }
+      if (identity && pools.size === 0) this.#tlsPools.delete(identity);
+    }
+    this.#addresses.clear();
+    await Promise.all(closing);
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    const pools = [...this.#pools.values(), ...[...this.#tlsPools.values()].flatMap((p) => [...p.values()])];
     this.#pools.clear();
+    this.#tlsPools.clear();
+    await Promise.all(pools.map((p) => p.close()));
   }
 }
 
@@ -160,7 +199,7 @@ class AttemptAbort extends EventEmitter {
 }
 
 function classify(e: unknown, replica: string, deadline: AttemptAbort, caller?: AbortSignal): TransportFailure {
-  const err = e as { code?: string; cause?: { code?: string }; message?: string };
+  const err = e as { code?: string; cause?: { code?: string; message?: string }; message?: string };
   if (caller?.aborted) return cancelledCall(replica, caller);
   // The request may still have been connecting, but it may also have been sent: a write must not be repeated.
   if (deadline.timedOut)
@@ -170,6 +209,16 @@ function classify(e: unknown, replica: string, deadline: AttemptAbort, caller?: 
   const code = err.code === 'UND_ERR_CONNECT_TIMEOUT' ? err.code : (err.cause?.code ?? err.code ?? '');
   if (NOT_REACHED_CODES.has(code))
     return new TransportFailure('connect', false, replica, `${code} ${replica}`, { cause: e });
+  if (isTlsRefusal(code))
+    return new TransportFailure(
+      'connect',
+      false,
+      replica,
+      `TLS handshake failed: ${code} ${(err.cause?.code ? err.cause : err).message} ${replica}`,
+      {
+        cause: e,
+      },
+    );
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new TransportFailure('timeout', true, replica, `${code} ${replica}`, { cause: e });
   }
