@@ -383,7 +383,7 @@ async function main(): Promise<void> {
       existsSync(options.outFile) ? readFileSync(options.outFile, 'utf8') : '',
     );
     const merged = mergeOpenApiSection(existing, parts.openapi, (rest) => mergeAllResults(rest, parts));
-    writeFileSync(options.outFile, [merged.trimEnd(), ...separate].join('\n\n') + '\n');
+    writeFileSync(options.outFile, `${[merged.trimEnd(), ...separate].join('\n\n')}\n`);
     const shown = relative(process.cwd(), options.outFile);
     log(`wrote ${shown.startsWith('..') ? options.outFile : shown}`);
   }

@@ -31,8 +31,8 @@ import { assembleSecurityLayer } from '../security/security-layer.js';
 import type { SecurityMetrics } from '../security/security-metrics.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
-import { useCompiledExecution } from './use-compiled-execution.js';
 import { readTlsPair, type TlsFiles, type TlsPair, watchTlsPair } from './tls-files.js';
+import { useCompiledExecution } from './use-compiled-execution.js';
 
 export interface GatewayOptions {
   schemasDir: string;
