@@ -2,11 +2,12 @@
 // Plugin order: request id first (everything after logs it), then metrics (so /metrics and
 // every GraphQL request are seen before another plugin can end the request), access log and
 // the operational endpoints; enforcement plugins (auth, cost, limits) join after these.
+// The same plugin list serves GraphQL over WebSocket (websocket.ts), through yoga's getEnveloped.
 
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { useResponseHeaders } from '../connectors/use-response-headers.js';
 import { ConfigError } from '../errors.js';
@@ -23,6 +24,7 @@ import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
 import { assembleSecurityLayer } from '../security/security-layer.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
+import { clientIpOf, serveWebSocket, type WebSocketEndpoint } from './websocket.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -47,6 +49,10 @@ export interface GatewayOptions {
     /** Requests served at once (--max-in-flight). */
     maxInFlight?: number;
   };
+  /** GraphQL over WebSocket (graphql-transport-ws) on the GraphQL path (default true). */
+  websocket?: boolean;
+  /** @defer and @stream (default true). */
+  deferStream?: boolean;
 }
 
 export interface Gateway {
@@ -70,10 +76,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const securityOptions = options.security ?? DEFAULT_SECURITY;
   const security = assembleSecurityLayer(securityOptions, { log, metrics });
+  const deferStream = options.deferStream !== false;
+  // Trusted documents allow no query text, and a WebSocket operation always carries one.
+  const websocket = options.websocket !== false && securityOptions.hardening.trustedDocuments === undefined;
+  if (options.websocket !== false && !websocket)
+    log.info('GraphQL over WebSocket is off: --trusted-documents allows no query text, which it needs');
   const manager = new SchemaManager(options.schemasDir, log, options.env, {
     observer: metrics,
     batches: metrics,
     schemaTransforms: security.schemaTransforms,
+    deferStream,
   });
   const first = await manager.reload();
   if (!first.ok) {
@@ -84,6 +96,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (options.watch !== false) manager.watch();
 
   const plugins: Plugin[] = [
+    // The schema being served, for every execution, HTTP or WebSocket: yoga's schema-factory
+    // option finds the schema by HTTP request, which a WebSocket operation has not.
+    { onEnveloped: ({ setSchema }) => setSchema(manager.current!.schema) },
     useRequestId(),
     useMetrics(metrics),
     useAccessLog(log),
@@ -93,9 +108,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
     useResponseHeaders(),
   ];
+  if (deferStream) plugins.push((await import('@graphql-yoga/plugin-defer-stream')).useDeferStream());
   const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
-    schema: () => manager.current!.schema,
-    context: ({ request, req }) => {
+    // A WebSocket operation comes with its context made (websocket-operations.ts): no request.
+    context: ({ request, req }: Partial<YogaInitialContext> & { req?: IncomingMessage }) => {
+      if (!request) return {} as QuiltContext;
       let headers: Record<string, string> | undefined;
       return {
         requestId: requestIdOf(request),
@@ -117,6 +134,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ? false
         : {
             title: 'Quilt',
+            // Subscriptions over the WebSocket when it is served, else over SSE.
+            subscriptionsProtocol: websocket ? 'WS' : 'SSE',
             defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')),
           },
     // GraphiQL's assets inline, not from a CDN: the gateway must work on a closed network.
@@ -133,6 +152,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  const ws: WebSocketEndpoint | undefined = websocket
+    ? serveWebSocket({
+        server,
+        endpoint: yoga.graphqlEndpoint,
+        guard: security.connections,
+        maxMessageBytes: security.maxBodyBytes,
+        getEnveloped: yoga.getEnveloped as never,
+        log,
+        metrics,
+      })
+    : undefined;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
@@ -145,7 +175,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await closed;
+      // WebSockets close with 1001 once their queries in flight are done (a subscription never is).
+      await Promise.all([closed, ws?.close(SHUTDOWN_GRACE_MS)]);
       clearTimeout(force);
       await manager.close();
       await security.close();
@@ -175,10 +206,4 @@ function protectionPlugins(
   if (maxInFlight) plugins.push(useInFlightLimit(maxInFlight, () => metrics.limitRejection('in_flight')));
   if (requestTimeoutMs) plugins.push(useRequestTimeout(requestTimeoutMs) as Plugin);
   return plugins;
-}
-
-/** The TCP peer, with IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") written as IPv4. */
-function clientIpOf(req: IncomingMessage | undefined): string | undefined {
-  const address = req?.socket.remoteAddress;
-  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }

@@ -20,6 +20,8 @@ export interface SchemaManagerOptions {
   batches?: BatchObserver;
   /** Applied to each compiled schema before it is served (the security layer's @rateLimit). */
   schemaTransforms?: readonly ((schema: GraphQLSchema) => void)[];
+  /** Declare @defer and @stream in every compiled schema. */
+  deferStream?: boolean;
 }
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
@@ -37,6 +39,7 @@ export class SchemaManager implements ServingState {
   #again = false;
   readonly #schemaTransforms: readonly ((schema: GraphQLSchema) => void)[];
   readonly #batches?: BatchObserver;
+  readonly #deferStream: boolean;
 
   constructor(
     private readonly dir: string,
@@ -47,6 +50,7 @@ export class SchemaManager implements ServingState {
     this.registry = new UpstreamRegistry({ observer: options.observer, log });
     this.#schemaTransforms = options.schemaTransforms ?? [];
     this.#batches = options.batches;
+    this.#deferStream = options.deferStream ?? false;
   }
 
   get current(): CompiledSchema | undefined {
@@ -91,6 +95,7 @@ export class SchemaManager implements ServingState {
     try {
       const compiled = await compileSchema(await loadSchemaFolder(this.dir, this.env), this.registry, {
         batches: this.#batches,
+        deferStream: this.#deferStream,
       });
       try {
         for (const transform of this.#schemaTransforms) transform(compiled.schema);

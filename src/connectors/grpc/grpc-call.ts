@@ -79,8 +79,10 @@ export class GrpcCall implements UpstreamCall {
         { idempotent: false, routing: callRouting(ctx, spec.method.path), signal: ctx.signal },
       );
       for await (const message of replies) yield this.#pick(message);
-      // Ended by the request's signal: a list cut short is not the whole answer.
-      if (ctx.signal?.aborted) throw cancelledCall('', ctx.signal);
+      // Ended by the request's signal: a list cut short (a collected stream, which has a
+      // deadline) is not the whole answer. A subscription ends quietly: its client is gone
+      // or completed it, and nobody is there to read an error.
+      if (timeoutMs !== undefined && ctx.signal?.aborted) throw cancelledCall('', ctx.signal);
     } catch (e) {
       const mapped = this.#error(e, ctx);
       // NOT_FOUND on a stream: nothing to stream.
