@@ -4,19 +4,17 @@
 // where it matters, at the backend. Tokens are real HS256 JWTs.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { type Client, type ClientOptions, createClient, type ExecutionResult } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client, ClientOptions, ExecutionResult } from 'graphql-ws';
 import { makeOrders, type RunningGrpcService, startOrdersService } from '../../demo/backends/orders.js';
 import { type RunningService, startProductsService } from '../../demo/backends/products.js';
 import { startUsersService } from '../../demo/backends/users.js';
-import { DEFAULT_SECURITY, type SecurityOptions } from '../../src/security/options.js';
 import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
 import { demoSchema, ORDERS_PROTO_TEXT } from '../helpers/grpc-fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/json-server.js';
 import { mintToken } from '../helpers/jwt-fixtures.js';
 import { eventually } from '../helpers/wait.js';
+import { results, WS_SECRET as SECRET, wsSecurity as security, wsClient } from '../helpers/websocket-client.js';
 
-const SECRET = 'quilt-websocket-test-secret-0123456789';
 const OTHER_SECRET = 'not-the-gateway-secret-0123456789-abcdef';
 const WATCH =
   'subscription Watch($u: ID!, $n: Int, $ms: Int) { orderEvents(userId: $u, count: $n, intervalMs: $ms) { kind order { id status totalCents } } }';
@@ -30,32 +28,6 @@ function expectedEvent(u: number, i: number) {
   const order = makeOrders(u)[Math.floor(i / 3) % 3]!;
   const [kind, status] = LIFECYCLE[i % 3]!;
   return { kind, order: { id: order.id, status, totalCents: order.total_cents } };
-}
-
-export const security = (over: Partial<SecurityOptions> = {}): SecurityOptions => ({
-  ...DEFAULT_SECURITY,
-  jwt: { secret: SECRET, algorithms: ['HS256'], clockToleranceSec: 0, requiredClaims: [] },
-  ...over,
-});
-
-/** A graphql-ws client of the gateway that never retries, with every close it saw. */
-export function wsClient(h: Harness, options: Partial<ClientOptions> = {}): Client & { closes: CloseEvent[] } {
-  const closes: CloseEvent[] = [];
-  const client = createClient({
-    url: `${h.gateway.url.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    ...options,
-    on: { closed: (event) => closes.push(event as CloseEvent), ...options.on },
-  });
-  return Object.assign(client, { closes });
-}
-
-/** Every result of one operation. */
-export async function results(client: Client, query: string, variables?: Record<string, unknown>) {
-  const out: ExecutionResult<Record<string, any>>[] = [];
-  for await (const r of client.iterate({ query, variables })) out.push(r as ExecutionResult<Record<string, any>>);
-  return out;
 }
 
 const withoutCost = ({ extensions: _e, ...rest }: ExecutionResult) => rest;

@@ -8,7 +8,14 @@
 // runtime type executes exactly what the patcher (patch.ts) will expect for it. Both follow
 // the same rules: Access.selectionDenied for fields, Access.typeDenied for fragment conditions.
 // Fragment spreads are inlined; @skip/@include are kept and evaluated at execution.
+//
+// @defer and @stream: their parts arrive in later payloads, which the patcher must match to
+// the selections they came from. So every deferred fragment and streamed field gets a label
+// (the client's, else one of ours, under the type helper's unique prefix) recorded with the
+// ORIGINAL selections, and every deferred fragment selects the runtime-type helper, which
+// also keeps a fragment whose every field is denied: its payload still comes, with the nulls.
 import {
+  type ArgumentNode,
   type DirectiveNode,
   type DocumentNode,
   type FieldNode,
@@ -18,10 +25,13 @@ import {
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLObjectType,
+  type GraphQLOutputType,
   type GraphQLSchema,
   getNamedType,
   isAbstractType,
   isInterfaceType,
+  isListType,
+  isNonNullType,
   isObjectType,
   Kind,
   type OperationDefinitionNode,
@@ -52,6 +62,28 @@ function typeField(typeKey: string): FieldNode {
 
 export type Fragments = Record<string, FragmentDefinitionNode>;
 
+/** A deferred fragment as the client wrote it: what its payload must hold. */
+export interface DeferredPart {
+  selections: readonly SelectionNode[];
+  /** The fragment's type condition, or the type it was written in. */
+  context: GraphQLCompositeType;
+  /** The client's label; undefined when the label is ours. */
+  clientLabel?: string;
+}
+
+/** A streamed field as the client wrote it: what each streamed item must hold. */
+export interface StreamedPart {
+  nodes: FieldNode[];
+  itemType: GraphQLOutputType;
+  clientLabel?: string;
+}
+
+/** The labelled @defer fragments and @stream fields of a rewritten operation. */
+export interface IncrementalParts {
+  deferred: Map<string, DeferredPart>;
+  streamed: Map<string, StreamedPart>;
+}
+
 export function fragmentsOf(document: DocumentNode): Fragments {
   const fragments: Fragments = Object.create(null);
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
@@ -75,10 +107,11 @@ export function rewriteOperation(
   fragments: Fragments,
   access: Access,
   typeKey: string,
+  parts: IncrementalParts = { deferred: new Map(), streamed: new Map() },
 ): OperationDefinitionNode | undefined {
   const root = schema.getRootType(operation.operation);
   if (!root) return undefined;
-  const rewriter = new Rewriter(schema, fragments, access, typeField(typeKey));
+  const rewriter = new Rewriter(schema, fragments, access, typeField(typeKey), typeKey, parts);
   const selectionSet = rewriter.set(operation.selectionSet, root);
   return rewriter.denied ? { ...operation, selectionSet } : undefined;
 }
@@ -91,12 +124,15 @@ export function onlyTypeHelper(set: SelectionSetNode, typeKey: string): boolean 
 
 class Rewriter {
   denied = false;
+  #labels = 0;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly fragments: Fragments,
     private readonly access: Access,
     private readonly typeField: FieldNode,
+    private readonly typeKey: string,
+    private readonly parts: IncrementalParts,
   ) {}
 
   set(set: SelectionSetNode, type: GraphQLCompositeType): SelectionSetNode {
@@ -130,9 +166,46 @@ class Rewriter {
       const selections = this.#forObject(inner, type, condition as GraphQLCompositeType);
       // A fragment on the object's own type, without directives, adds nothing: inline its selections.
       if (condition === type && directives.length === 0) out.push(...selections);
-      else if (selections.length) out.push(inline(condition, directives, selections));
+      else this.#fragmentOut(out, condition, directives, selections, inner);
     }
     return out;
+  }
+
+  /** A kept fragment; a deferred one labelled, recorded and given the type helper. */
+  #fragmentOut(
+    out: SelectionNode[],
+    condition: GraphQLNamedType,
+    directives: readonly DirectiveNode[],
+    selections: SelectionNode[],
+    original: readonly SelectionNode[],
+  ): void {
+    const defer = directives.find((d) => d.name.value === 'defer');
+    if (!defer) {
+      if (selections.length) out.push(inline(condition, directives, selections));
+      return;
+    }
+    const { label, clientLabel, directive } = this.#labelled(defer);
+    this.parts.deferred.set(label, {
+      selections: original,
+      context: condition as GraphQLCompositeType,
+      clientLabel,
+    });
+    const labelled = directives.map((d) => (d === defer ? directive : d));
+    out.push(inline(condition, labelled, [this.typeField, ...selections]));
+  }
+
+  /** The directive with a label: the client's, else a new one no client label can equal. */
+  #labelled(directive: DirectiveNode): { label: string; clientLabel?: string; directive: DirectiveNode } {
+    const given = directive.arguments?.find((a) => a.name.value === 'label');
+    if (given?.value.kind === Kind.STRING)
+      return { label: given.value.value, clientLabel: given.value.value, directive };
+    const label = `${this.typeKey}_${this.#labels++}`;
+    const argument: ArgumentNode = {
+      kind: Kind.ARGUMENT,
+      name: { kind: Kind.NAME, value: 'label' },
+      value: { kind: Kind.STRING, value: label },
+    };
+    return { label, directive: { ...directive, arguments: [...(directive.arguments ?? []), argument] } };
   }
 
   /** Selections on an abstract type whose possible types all see them alike. */
@@ -154,7 +227,7 @@ class Rewriter {
       const selections = isObjectType(condition)
         ? this.#forObject(inner, condition, condition)
         : this.#generic(inner, condition as GraphQLAbstractType);
-      if (selections.length) out.push(inline(condition, directives, selections));
+      this.#fragmentOut(out, condition, directives, selections, inner);
     }
     return out;
   }
@@ -201,8 +274,15 @@ class Rewriter {
   }
 
   #field(node: FieldNode, field: GraphQLField<unknown, unknown>): FieldNode {
-    if (!node.selectionSet) return node;
-    return { ...node, selectionSet: this.set(node.selectionSet, getNamedType(field.type) as GraphQLCompositeType) };
+    const out = node.selectionSet
+      ? { ...node, selectionSet: this.set(node.selectionSet, getNamedType(field.type) as GraphQLCompositeType) }
+      : node;
+    const stream = node.directives?.find((d) => d.name.value === 'stream');
+    const list = isNonNullType(field.type) ? field.type.ofType : field.type;
+    if (!stream || !isListType(list)) return out;
+    const { label, clientLabel, directive } = this.#labelled(stream);
+    this.parts.streamed.set(label, { nodes: [node], itemType: list.ofType, clientLabel });
+    return { ...out, directives: node.directives!.map((d) => (d === stream ? directive : d)) };
   }
 
   #fragment(sel: Exclude<SelectionNode, FieldNode>, context: GraphQLCompositeType) {
