@@ -88,6 +88,8 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     instanceScrape: worker ? instanceMetrics() : undefined,
     graphiql: Boolean(options.graphiql),
     watch: Boolean(options.watch),
+    websocket: Boolean(options.websocket),
+    deferStream: Boolean(options['defer-stream']),
     env,
     security,
     protections: {

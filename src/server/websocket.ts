@@ -148,7 +148,8 @@ export function serveWebSocket(options: WebSocketOptions): WebSocketEndpoint {
       onComplete(ctx, id) {
         const connection = connectionOf(ctx);
         if (!connection?.operations.delete(id)) return;
-        if (draining && !busy(connection)) connection.socket.close(GOING_AWAY, 'Going away');
+        // graphql-ws sends `complete` after this hook returns: close after it, not before.
+        if (draining && !busy(connection)) setImmediate(() => connection.socket.close(GOING_AWAY, 'Going away'));
       },
     },
     wss,

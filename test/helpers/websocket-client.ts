@@ -21,6 +21,8 @@ export function wsClient(h: Harness, options: Partial<ClientOptions> = {}): Clie
     url: `${h.gateway.url.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
     retryAttempts: 0,
+    // A non-lazy client reports a close on the console by default; the test reads `closes`.
+    onNonLazyError: () => {},
     ...options,
     on: { closed: (event) => closes.push(event as CloseEvent), ...options.on },
   });
