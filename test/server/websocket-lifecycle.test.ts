@@ -144,6 +144,58 @@ describe('WebSocket connections', () => {
   });
 });
 
+describe('a WebSocket token from the upgrade request', () => {
+  let users: RunningService;
+  let h: Harness;
+  const EMAIL = '{ user(id: "4") { email } }';
+  /** ws with headers on its upgrade request, as a non-browser client (or a browser's cookies) sends them. */
+  const withHeaders = (headers: Record<string, string>) =>
+    class extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { headers });
+      }
+    };
+  before(async () => {
+    users = await startUsersService();
+    h = await startHarness(
+      {
+        'users.graphql': demoSchema('users.graphql', [users.url], (t) =>
+          t.replace('  email: String\n', '  email: String @requiresScopes(scopes: [["users:email"]])\n'),
+        ),
+      },
+      { security: wsSecurity({ jwt: { ...wsSecurity().jwt!, cookie: 'quilt_token' } }) },
+    );
+  });
+  after(async () => {
+    await h?.close();
+    await users?.close();
+  });
+  const emailWith = async (headers: Record<string, string>) => {
+    const client = wsClient(h, { webSocketImpl: withHeaders(headers) });
+    try {
+      const [r] = await results(client, EMAIL);
+      return r!;
+    } finally {
+      await client.dispose();
+    }
+  };
+
+  test('the Authorization header of the upgrade request, and the cookie from the same origin, are read', async () => {
+    const token = await mintToken(WS_SECRET, { claims: { scope: 'users:email' } });
+    const expected = { user: { email: 'user4@example.com' } };
+    assert.deepEqual((await emailWith({ authorization: `Bearer ${token}` })).data, expected);
+    assert.deepEqual((await emailWith({ cookie: `quilt_token=${token}`, origin: h.gateway.url })).data, expected);
+    assert.deepEqual((await emailWith({ cookie: `quilt_token=${token}` })).data, expected, 'no Origin: not a browser');
+  });
+
+  test("a cross-origin page's cookie is ignored: the connection is anonymous", async () => {
+    const token = await mintToken(WS_SECRET, { claims: { scope: 'users:email' } });
+    const r = await emailWith({ cookie: `quilt_token=${token}`, origin: 'https://elsewhere.example' });
+    assert.deepEqual(r.data, { user: { email: null } });
+    assert.equal(r.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  });
+});
+
 describe('WebSocket under quilt serve --workers 2', () => {
   let orders: RunningGrpcService;
   let products: RunningService;
