@@ -55,10 +55,13 @@ describe('GraphiQL subscriptions over WebSocket, in Chromium', () => {
     page.on('websocket', (ws) => sockets.push(ws.url()));
     await page.goto(`${h.gateway.url}/graphql`, { waitUntil: 'load', timeout: 60_000 });
     await page.locator('.graphiql-container').first().waitFor({ timeout: 30_000 });
-    await eventually(async () => (await page.locator('.graphiql-query-editor').innerText()).includes('orderEvents'), {
-      what: 'the example in the editor',
-      timeoutMs: 20_000,
-    });
+    await eventually(
+      async () => ((await page.locator('.graphiql-query-editor').textContent()) ?? '').includes('orderEvents'),
+      {
+        what: 'the example in the editor',
+        timeoutMs: 20_000,
+      },
+    );
     await page.locator('.graphiql-execute-button').click();
     // GraphiQL shows the latest event: the third and last is SHIPPED.
     await eventually(async () => (await responseText(page)).includes('"SHIPPED"'), {
