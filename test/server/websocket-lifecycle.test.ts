@@ -79,12 +79,22 @@ describe('WebSocket connections', () => {
     }
   });
 
-  test('a client that does not ask for graphql-transport-ws is closed with 4406; another path is 404', async () => {
-    const h = await startHarness(files());
+  test('no graphql-transport-ws: 4406; another path: 404; a message over --max-body-bytes: 1009', async () => {
+    const h = await startHarness(files(), {
+      security: { ...DEFAULT_SECURITY, hardening: { ...DEFAULT_SECURITY.hardening, maxBodyBytes: 2048 } },
+    });
     try {
       const url = `${h.gateway.url.replace('http', 'ws')}`;
       assert.deepEqual(await rawConnect(`${url}/graphql`), { close: 4406 });
       assert.equal((await rawConnect(`${url}/elsewhere`, 'graphql-transport-ws')).status, 404);
+      const socket = new WebSocket(`${url}/graphql`, 'graphql-transport-ws');
+      await once(socket, 'open');
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      socket.send(
+        JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ ${'__typename '.repeat(300)}}` } }),
+      );
+      const [code] = await once(socket, 'close');
+      assert.equal(code, 1009);
     } finally {
       await h.close();
     }
