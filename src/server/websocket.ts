@@ -124,10 +124,11 @@ export function serveWebSocket(options: WebSocketOptions): WebSocketEndpoint {
           ctx.extra.socket.close(CloseCode.Forbidden, closeReason(`Forbidden: ${auth.refused}`));
           return false;
         }
+        // As the HTTP header would be: for {header.authorization} and forwardHeaders.
+        const authorization = payloadAuthorization(payload);
+        if (authorization) connection.headers = { ...connection.headers, authorization };
         if (auth.claims) {
           connection.jwt = auth.claims;
-          const authorization = payloadAuthorization(payload);
-          if (authorization) connection.headers = { ...connection.headers, authorization };
           if (auth.expiresAtMs !== undefined) expireAt(connection, auth.expiresAtMs, log);
         }
         return true;

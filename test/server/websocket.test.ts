@@ -65,7 +65,9 @@ describe('GraphQL over WebSocket', () => {
         'orders.graphql': demoSchema('orders.graphql', [orders.target]),
         'orders.proto': ORDERS_PROTO_TEXT,
         'users.graphql': demoSchema('users.graphql', [users.url], (t) =>
-          t.replace('  email: String\n', '  email: String @requiresScopes(scopes: [["users:email"]])\n'),
+          t
+            .replace('  email: String\n', '  email: String @requiresScopes(scopes: [["users:email"]])\n')
+            .replace('forwardHeaders: ["accept-language"]', 'forwardHeaders: ["accept-language", "authorization"]'),
         ),
         'slow.graphql': `${httpUpstream('slow', [slow.url], 'timeoutMs: 10000')}
 type Late { v: String }
@@ -110,7 +112,9 @@ type Query { late: Late @http(GET: "/late") }`,
       [['FORBIDDEN', ['createUser', 'email']]],
       'email needs the users:email scope',
     );
-    assert.equal(users.requests.filter((r) => r.method === 'POST').length, 1);
+    const posts = users.requests.filter((r) => r.method === 'POST');
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0]!.headers.authorization, `Bearer ${token}`, "forwardHeaders passes connection_init's token");
     const metrics = await (await fetch(`${h.gateway.url}/metrics`)).text();
     assert.match(metrics, /quilt_graphql_requests_total\{operation="OneUser",type="query",outcome="success"\} 1/);
     assert.match(metrics, /quilt_graphql_requests_total\{operation="Add",type="mutation",outcome="error"\} 1/);
@@ -195,7 +199,7 @@ type Query { late: Late @http(GET: "/late") }`,
     const before = abandoned;
     const c = client({ lazy: false });
     const unsubscribe = c.subscribe(
-      { query: '{ late { v } }' },
+      { query: 'query Late { late { v } }' },
       { next: () => {}, error: () => {}, complete: () => {} },
     );
     await eventually(() => slow.seen.length > 0 && abandoned === before, {
@@ -205,6 +209,11 @@ type Query { late: Late @http(GET: "/late") }`,
     await eventually(() => abandoned === before + 1, { what: 'the slow upstream sees its request abandoned' });
     assert.equal(slow.seen.length, 1, 'a cancelled call is not retried');
     assert.deepEqual(c.closes, [], 'the connection stays open');
+    const metrics = await eventually(async (): Promise<string> => {
+      const text = await (await fetch(`${h.gateway.url}/metrics`)).text();
+      return text.includes('operation="Late",type="query",outcome="cancelled"} 1') ? text : '';
+    });
+    assert.match(metrics, /quilt_upstream_calls_total\{upstream="slow",replica="[^"]+",outcome="cancelled"\} 1/);
   });
 
   test('an operation over --max-cost is refused with COST_LIMIT_EXCEEDED before any upstream call', async () => {
