@@ -14,6 +14,7 @@ import { demoSchema, ORDERS_PROTO_TEXT, sseEvents } from '../helpers/grpc-fixtur
 import { sendJson, startTestServer, type TestServer } from '../helpers/json-server.js';
 import { mintToken } from '../helpers/jwt-fixtures.js';
 import { multipartParts, type TimedPart } from '../helpers/multipart.js';
+import { type ReviewsService, startReviewsService } from '../helpers/reviews-service.js';
 import { results, wsSecurity as security, WS_SECRET, wsClient } from '../helpers/websocket-client.js';
 
 /** The late service answers when the test lets it (or after this, so a broken gateway fails rather than hangs). */
@@ -255,6 +256,48 @@ type Query { late: Late @http(GET: "/late") }`,
     } finally {
       await client.dispose();
     }
+  });
+});
+
+describe('@defer and @stream below a remote GraphQL source', () => {
+  let reviews: ReviewsService;
+  let h: Harness;
+  before(async () => {
+    reviews = await startReviewsService();
+    h = await startHarness({
+      'reviews.graphql': `extend schema @upstream(name: "reviews", protocol: GRAPHQL, introspect: true, replicas: [{ url: "${reviews.url}" }])\n`,
+    });
+  });
+  after(async () => {
+    await h?.close();
+    await reviews?.close();
+  });
+
+  test('the remote is asked for the whole selection once; the gateway defers and streams it', async () => {
+    const sent = reviews.requests.length;
+    const res = await fetch(`${h.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'multipart/mixed' },
+      body: JSON.stringify({ query: '{ reviews(limit: 2) @stream(initialCount: 1) { id ... @defer { stars } } }' }),
+    });
+    const parts: any[] = [];
+    for await (const part of multipartParts(res)) parts.push(part.body);
+    assert.deepEqual(parts[0], { data: { reviews: [{ id: '1-1' }] }, hasNext: true });
+    // Parts may come in any order: compared sorted by path, then kind.
+    const incremental = parts
+      .slice(1)
+      .flatMap((p) => p.incremental)
+      .map((i) => ({ path: i.path, value: i.items ?? i.data, errors: i.errors }))
+      .sort((a, b) => JSON.stringify([a.path, a.value]).localeCompare(JSON.stringify([b.path, b.value])));
+    assert.deepEqual(incremental, [
+      { path: ['reviews', 0], value: { stars: 3 }, errors: undefined },
+      { path: ['reviews', 1], value: [{ id: '2-1' }], errors: undefined },
+      { path: ['reviews', 1], value: { stars: 3 }, errors: undefined },
+    ]);
+    assert.equal(parts.at(-1).hasNext, false);
+    const queries = reviews.requests.slice(sent).map((r) => r.query);
+    assert.equal(queries.length, 1);
+    assert.doesNotMatch(queries[0]!, /@defer|@stream/, 'the remote never sees the directives');
   });
 });
 
