@@ -158,8 +158,8 @@ export function serveWebSocket(options: WebSocketOptions): WebSocketEndpoint {
 
   return {
     async close(graceMs) {
+      // Upgrades on connections still open are answered 503 from now on.
       draining = true;
-      server.off('upgrade', onUpgrade);
       for (const connection of connections.values())
         if (!busy(connection)) connection.socket.close(GOING_AWAY, 'Going away');
       const closed = [...connections.keys()].map((socket) => new Promise((r) => socket.once('close', r)));

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
@@ -97,6 +98,30 @@ describe('WebSocket connections', () => {
       assert.equal(code, 1009);
     } finally {
       await h.close();
+    }
+  });
+
+  test('--trusted-documents and --no-websocket: no WebSocket is served', async () => {
+    const dir = tempSchemasDir({ 'trusted.json': '{}' });
+    for (const options of [
+      {
+        security: {
+          ...DEFAULT_SECURITY,
+          hardening: { ...DEFAULT_SECURITY.hardening, trustedDocuments: join(dir, 'trusted.json') },
+        },
+      },
+      { websocket: false },
+    ]) {
+      const h = await startHarness(files(), options);
+      try {
+        const r = await rawConnect(`${h.gateway.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+        // Answered as a plain GET by yoga (no 101 Switching Protocols): never a socket.
+        assert.equal(r.close, undefined, JSON.stringify(r));
+        assert.ok(r.status! >= 400, JSON.stringify(r));
+        assert.ok(!h.logs.some((l) => l.msg === 'websocket opened'));
+      } finally {
+        await h.close();
+      }
     }
   });
 
