@@ -15,7 +15,6 @@
 // ORIGINAL selections, and every deferred fragment selects the runtime-type helper, which
 // also keeps a fragment whose every field is denied: its payload still comes, with the nulls.
 import {
-  type ArgumentNode,
   type DirectiveNode,
   type DocumentNode,
   type FieldNode,
@@ -25,7 +24,6 @@ import {
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLObjectType,
-  type GraphQLOutputType,
   type GraphQLSchema,
   getNamedType,
   isAbstractType,
@@ -40,6 +38,9 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Access } from './access.js';
+import { type IncrementalParts, labelled } from './incremental.js';
+
+export type { IncrementalParts } from './incremental.js';
 
 /**
  * The alias under which the rewritten document asks for runtime types (never in a response):
@@ -61,28 +62,6 @@ function typeField(typeKey: string): FieldNode {
 }
 
 export type Fragments = Record<string, FragmentDefinitionNode>;
-
-/** A deferred fragment as the client wrote it: what its payload must hold. */
-export interface DeferredPart {
-  selections: readonly SelectionNode[];
-  /** The fragment's type condition, or the type it was written in. */
-  context: GraphQLCompositeType;
-  /** The client's label; undefined when the label is ours. */
-  clientLabel?: string;
-}
-
-/** A streamed field as the client wrote it: what each streamed item must hold. */
-export interface StreamedPart {
-  nodes: FieldNode[];
-  itemType: GraphQLOutputType;
-  clientLabel?: string;
-}
-
-/** The labelled @defer fragments and @stream fields of a rewritten operation. */
-export interface IncrementalParts {
-  deferred: Map<string, DeferredPart>;
-  streamed: Map<string, StreamedPart>;
-}
 
 export function fragmentsOf(document: DocumentNode): Fragments {
   const fragments: Fragments = Object.create(null);
@@ -184,28 +163,14 @@ class Rewriter {
       if (selections.length) out.push(inline(condition, directives, selections));
       return;
     }
-    const { label, clientLabel, directive } = this.#labelled(defer);
+    const { label, clientLabel, directive } = labelled(defer, () => `${this.typeKey}_${this.#labels++}`);
     this.parts.deferred.set(label, {
       selections: original,
       context: condition as GraphQLCompositeType,
       clientLabel,
     });
-    const labelled = directives.map((d) => (d === defer ? directive : d));
-    out.push(inline(condition, labelled, [this.typeField, ...selections]));
-  }
-
-  /** The directive with a label: the client's, else a new one no client label can equal. */
-  #labelled(directive: DirectiveNode): { label: string; clientLabel?: string; directive: DirectiveNode } {
-    const given = directive.arguments?.find((a) => a.name.value === 'label');
-    if (given?.value.kind === Kind.STRING)
-      return { label: given.value.value, clientLabel: given.value.value, directive };
-    const label = `${this.typeKey}_${this.#labels++}`;
-    const argument: ArgumentNode = {
-      kind: Kind.ARGUMENT,
-      name: { kind: Kind.NAME, value: 'label' },
-      value: { kind: Kind.STRING, value: label },
-    };
-    return { label, directive: { ...directive, arguments: [...(directive.arguments ?? []), argument] } };
+    const withLabel = directives.map((d) => (d === defer ? directive : d));
+    out.push(inline(condition, withLabel, [this.typeField, ...selections]));
   }
 
   /** Selections on an abstract type whose possible types all see them alike. */
@@ -280,7 +245,7 @@ class Rewriter {
     const stream = node.directives?.find((d) => d.name.value === 'stream');
     const list = isNonNullType(field.type) ? field.type.ofType : field.type;
     if (!stream || !isListType(list)) return out;
-    const { label, clientLabel, directive } = this.#labelled(stream);
+    const { label, clientLabel, directive } = labelled(stream, () => `${this.typeKey}_${this.#labels++}`);
     this.parts.streamed.set(label, { nodes: [node], itemType: list.ofType, clientLabel });
     return { ...out, directives: node.directives!.map((d) => (d === stream ? directive : d)) };
   }
