@@ -108,6 +108,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
     useResponseHeaders(),
   ];
+  const maskError = createErrorMasker(log);
   if (deferStream) plugins.push((await import('@graphql-yoga/plugin-defer-stream')).useDeferStream());
   const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
     // A WebSocket operation comes with its context made (websocket-operations.ts): no request.
@@ -142,7 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // The page is ~9 MB, so it is loaded on the first visit, not held by every instance.
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     landingPage: false,
-    maskedErrors: { maskError: createErrorMasker(log) },
+    maskedErrors: { maskError },
     logging: log.child({ component: 'yoga' }) as never,
     ...yogaHardening(securityOptions.hardening),
   });
@@ -159,6 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         guard: security.connections,
         maxMessageBytes: security.maxBodyBytes,
         getEnveloped: yoga.getEnveloped as never,
+        maskError,
         log,
         metrics,
       })

@@ -15,7 +15,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
-import type { YogaServerInstance } from 'graphql-yoga';
+import { isAsyncIterable, mapAsyncIterator, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { internalError } from '../errors.js';
 import type { GatewayMetrics, OperationTypeLabel } from '../observability/gateway-metrics.js';
@@ -47,6 +47,8 @@ type Run = (args: ExecutionArgs) => unknown;
 
 export interface OperationDeps {
   getEnveloped: (context: Record<string, unknown>) => Enveloped;
+  /** yoga's error masker (mask-error.ts), for what a stream throws. */
+  maskError: (error: unknown, message: string) => Error;
   log: Logger;
   metrics: GatewayMetrics;
 }
@@ -132,7 +134,18 @@ async function guarded(deps: OperationDeps, running: RunningOperation, run: () =
   running.counted = true;
   const outcome = running.controller.signal.aborted ? 'cancelled' : outcomeOf(result);
   deps.metrics.graphqlRequest(running.name, running.type, outcome, performance.now() - running.started);
-  return result;
+  if (!isAsyncIterable(result)) return result;
+  // A stream that fails ends with a `next` holding the masked, coded error, as yoga ends an SSE
+  // stream; graphql-ws would send its bare message as an `error` instead.
+  return mapAsyncIterator(
+    result as AsyncIterable<ExecutionResult>,
+    (value) => value,
+    (error: unknown) => ({ errors: [asGraphQLError(deps.maskError(error, 'Unexpected error.'))] }),
+  );
+}
+
+function asGraphQLError(error: Error): GraphQLError {
+  return error instanceof GraphQLError ? error : new GraphQLError(error.message, { originalError: error });
 }
 
 function refuse(

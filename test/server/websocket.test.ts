@@ -96,6 +96,16 @@ type Query { late: Late @http(GET: "/late") }`,
     assert.equal(orders.cancellations(), 0, 'a stream that ended on its own is not cancelled');
   });
 
+  test('a stream that fails before its first event sends the coded error as a next message, then completes', async () => {
+    const got = await results(client(), WATCH, { u: '7', n: -1, ms: 1 });
+    assert.equal(got.length, 1, JSON.stringify(got));
+    assert.deepEqual(
+      got[0]!.errors?.map((e) => e.extensions?.code),
+      ['BAD_USER_INPUT'],
+    );
+    assert.doesNotMatch(JSON.stringify(got), /must not be negative|127\.0\.0\.1/, 'upstream details stay in the log');
+  });
+
   test('a query and a mutation run over the same connection, and are counted in /metrics', async () => {
     const token = await mintToken(SECRET, { sub: 'ada' });
     const c = client({ connectionParams: { Authorization: `Bearer ${token}` } });
