@@ -125,6 +125,9 @@ type Query { late: Late @http(GET: "/late") }`,
     const posts = users.requests.filter((r) => r.method === 'POST');
     assert.equal(posts.length, 1);
     assert.equal(posts[0]!.headers.authorization, `Bearer ${token}`, "forwardHeaders passes connection_init's token");
+    const ids = users.requests.map((r) => r.headers['x-request-id']);
+    assert.equal(new Set(ids).size, 2, `a request id per operation, sent upstream: ${ids}`);
+    for (const id of ids) assert.match(String(id), /^[0-9a-f-]{36}$/);
     const metrics = await (await fetch(`${h.gateway.url}/metrics`)).text();
     assert.match(metrics, /quilt_graphql_requests_total\{operation="OneUser",type="query",outcome="success"\} 1/);
     assert.match(metrics, /quilt_graphql_requests_total\{operation="Add",type="mutation",outcome="error"\} 1/);
