@@ -92,11 +92,14 @@ export class GrpcCall implements UpstreamCall {
     }
   }
 
-  /** A collected stream has the unary deadline: a Query must not wait forever. */
+  /** The replies of a stream behind a list field, with the unary deadline: a Query must not wait forever. */
+  items(scope: TemplateScope, ctx: QuiltContext): AsyncGenerator<unknown> {
+    return this.stream(scope, ctx, this.#spec.timeoutMs ?? this.#spec.upstream.config.timeoutMs);
+  }
+
   async #collect(scope: TemplateScope, ctx: QuiltContext): Promise<unknown[]> {
     const items: unknown[] = [];
-    for await (const item of this.stream(scope, ctx, this.#spec.timeoutMs ?? this.#spec.upstream.config.timeoutMs))
-      items.push(item);
+    for await (const item of this.items(scope, ctx)) items.push(item);
     return items;
   }
 
