@@ -99,6 +99,8 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     graphiql: Boolean(options.graphiql),
     watch: Boolean(options.watch),
     compiledExecution: Boolean(options['compiled-execution']),
+    websocket: Boolean(options.websocket),
+    deferStream: Boolean(options['defer-stream']),
     env,
     security,
     tls,

@@ -45,6 +45,20 @@ export const FLAGS: FlagSpec[] = [
       "run each operation as code compiled once per document by graphql-jit (--no-compiled-execution: graphql-js's executor)",
   },
   {
+    name: 'websocket',
+    type: 'boolean',
+    default: true,
+    description:
+      'GraphQL over WebSocket (graphql-transport-ws) on the GraphQL path, beside SSE (--no-websocket to turn off)',
+  },
+  {
+    name: 'defer-stream',
+    type: 'boolean',
+    default: true,
+    description:
+      '@defer and @stream, answered as multipart/mixed, SSE or WebSocket messages (--no-defer-stream to turn off)',
+  },
+  {
     name: 'workers',
     type: 'string',
     arg: 'N|auto',

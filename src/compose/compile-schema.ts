@@ -35,9 +35,18 @@ export interface CompiledSchema {
 // Kept in the served schema for the security plugins to read.
 const SECURITY_DIRECTIVES = parse(SECURITY_DIRECTIVES_SDL);
 
+// @defer and @stream as @graphql-tools/executor (yoga's executor) and yoga's defer-stream
+// plugin define them; in the schema, the plugin finds them there and leaves the schema as it is.
+const DEFER_STREAM_DIRECTIVES = parse(`
+directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+directive @stream(if: Boolean! = true, label: String, initialCount: Int = 0) on FIELD
+`);
+
 export interface CompileOptions {
   /** Told the size of every batched call (metrics); none: nothing is measured. */
   batches?: BatchObserver;
+  /** Declare @defer and @stream, so that operations may use them (the gateway's --defer-stream). */
+  deferStream?: boolean;
 }
 
 export async function compileSchema(
@@ -113,7 +122,11 @@ async function compile(
   let schema: GraphQLSchema;
   try {
     schema = makeExecutableSchema({
-      typeDefs: mergeTypeDefs([SECURITY_DIRECTIVES, ...sources.map((s) => publicDocument(s.document, model))]),
+      typeDefs: mergeTypeDefs([
+        SECURITY_DIRECTIVES,
+        ...(options.deferStream ? [DEFER_STREAM_DIRECTIVES] : []),
+        ...sources.map((s) => publicDocument(s.document, model)),
+      ]),
       resolvers,
     });
   } catch (e) {

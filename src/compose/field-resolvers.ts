@@ -2,7 +2,7 @@
 // the owner that makes one, a delegation for a remote GraphQL owner, a property access for
 // the rest (the path field-mapping.ts says it reads), wrapped in entity completion when the
 // field returns a type whose objects need it.
-import { type GraphQLFieldResolver, Kind } from 'graphql';
+import { type GraphQLFieldResolver, type GraphQLResolveInfo, getDirectiveValues, Kind } from 'graphql';
 import type { SourceFile } from '../config/load-folder.js';
 import type { GrpcCall } from '../connectors/grpc/grpc-call.js';
 import type { QuiltContext } from '../request-context/context.js';
@@ -71,14 +71,20 @@ function fieldResolver(
   const field = withCall ?? local ?? owners[0];
   const remote = remotes.get(field.source);
   let resolver: Resolver | undefined;
+  const returned = namedTypeOf(field.node.type);
   if (withCall) {
+    const call = calls.compile(field);
+    const list = isListType(field.node.type);
+    const renameArgs = inputKeys.argsRenamer(field);
     resolver = upstreamFieldResolver(
       field,
-      calls.compile(field),
-      { list: isListType(field.node.type), nullable: field.node.type.kind !== Kind.NON_NULL_TYPE },
-      inputKeys.argsRenamer(field),
+      call,
+      { list, nullable: field.node.type.kind !== Kind.NON_NULL_TYPE },
+      renameArgs,
       calls.batchRecorder(field),
     );
+    if (list && field.grpc && (call as GrpcCall).streaming && !completer.needsCompletion(returned, field.source))
+      resolver = streamedWhenAsked(resolver, call as GrpcCall, renameArgs);
   } else if (remote) {
     resolver = remote.resolverFor(field);
   } else {
@@ -86,11 +92,33 @@ function fieldResolver(
     // The field's own name needs no resolver: graphql-js reads it.
     if (path.length !== 1 || path[0] !== field.name) resolver = fromPathResolver(path);
   }
-  const returned = namedTypeOf(field.node.type);
   if (!completer.needsCompletion(returned, field.source)) return resolver;
   return completer.wrap(
     resolver ?? ((parent, _args, _ctx, info) => (parent as Record<string, unknown>)[info.fieldName]),
     returned,
     field.source,
   );
+}
+
+/**
+ * A server-streaming method behind a list field, asked for with @stream: the replies go to the
+ * executor as they arrive, each one a part of the response, instead of being collected first.
+ */
+function streamedWhenAsked(
+  collected: Resolver,
+  call: GrpcCall,
+  renameArgs: ((args: Record<string, unknown>) => Record<string, unknown>) | undefined,
+): Resolver {
+  return (parent, args, ctx, info) => {
+    if (!streamAsked(info)) return collected(parent, args, ctx, info);
+    const scope = { args: renameArgs ? renameArgs(args) : args, parent, jwt: ctx.jwt, headers: ctx.headers };
+    return call.items(scope, ctx);
+  };
+}
+
+function streamAsked(info: GraphQLResolveInfo): boolean {
+  const node = info.fieldNodes[0];
+  if (!node.directives?.some((d) => d.name.value === 'stream')) return false;
+  const stream = info.schema.getDirective('stream');
+  return stream != null && getDirectiveValues(stream, node, info.variableValues)?.if !== false;
 }

@@ -2,7 +2,10 @@
 // @graphql-tools/delegate and batch-delegate (docs/ARCHITECTURE.md, "Compile local sources,
 // delegate to remote ones"): root fields delegate with delegateToSchema, merged-type lookups
 // with batchDelegateToSchema, and the executor (src/connectors/graphql) sends every request
-// through the upstream's cluster like any other call.
+// through the upstream's cluster like any other call. @defer and @stream are the gateway's:
+// the remote is asked for the whole selection (it may know neither directive, and delegation
+// would leave a deferred fragment's fields out), and the gateway's executor defers and
+// streams the delegated result itself.
 import { batchDelegateToSchema } from '@graphql-tools/batch-delegate';
 import { defaultMergedResolver, delegateToSchema, type SubschemaConfig } from '@graphql-tools/delegate';
 import {
@@ -21,6 +24,7 @@ import {
   OperationTypeNode,
   parse,
   printSchema,
+  type SelectionNode,
   type SelectionSetNode,
   Source,
 } from 'graphql';
@@ -40,6 +44,7 @@ export class RemoteSource {
   readonly subschema: SubschemaConfig;
   #completer?: EntityCompleter;
   #withKeys = new FieldNodesCache<FieldNode[]>();
+  #lookupNodes = new FieldNodesCache<FieldNode[]>();
 
   private constructor(
     readonly file: SourceFile,
@@ -90,6 +95,7 @@ export class RemoteSource {
   lookup(field: FieldModel, keyField: string, keyArg: string, batched: boolean): EntityLookup {
     const subschema = this.subschema;
     const source = this.file;
+    const lookupNodes = this.#lookupNodes;
     return {
       source,
       keyField,
@@ -103,6 +109,7 @@ export class RemoteSource {
           argsFromKeys: batched ? (k: readonly unknown[]) => ({ [keyArg]: k }) : undefined,
           context: ctx,
           info,
+          fieldNodes: cached(lookupNodes, info.fieldNodes, () => info.fieldNodes.map(withoutIncremental)),
           returnType,
         })) as unknown[];
         for (const [i, obj] of objects.entries()) copyExternal(obj, results[i], copy);
@@ -112,15 +119,13 @@ export class RemoteSource {
 
   /** Adds the key field to every entity selection, so local sources can complete it later. */
   #keyedFieldNodes(info: GraphQLResolveInfo): FieldNode[] {
-    let nodes = this.#withKeys.get(info.fieldNodes);
-    if (!nodes) {
+    return cached(this.#withKeys, info.fieldNodes, () => {
       const type = getNamedType(info.returnType);
-      nodes = info.fieldNodes.map((n) =>
-        n.selectionSet ? { ...n, selectionSet: this.#addKeys(n.selectionSet, type, info.schema) } : n,
-      );
-      this.#withKeys.set(info.fieldNodes, nodes);
-    }
-    return nodes;
+      return info.fieldNodes.map((node) => {
+        const n = withoutIncremental(node);
+        return n.selectionSet ? { ...n, selectionSet: this.#addKeys(n.selectionSet, type, info.schema) } : n;
+      });
+    });
   }
 
   #addKeys(set: SelectionSetNode, type: GraphQLNamedType, schema: GraphQLSchema): SelectionSetNode {
@@ -158,4 +163,25 @@ function copyExternal(target: Record<string, unknown>, result: unknown, copy: re
       (target as Record<string | symbol, unknown>)[key] = (result as Record<string | symbol, unknown>)[key];
     }
   }
+}
+
+function cached(cache: FieldNodesCache<FieldNode[]>, key: readonly FieldNode[], make: () => FieldNode[]): FieldNode[] {
+  let nodes = cache.get(key);
+  if (!nodes) cache.set(key, (nodes = make()));
+  return nodes;
+}
+
+/** A selection without @defer and @stream, all the way down (unchanged when it has neither). */
+function withoutIncremental<T extends SelectionNode>(node: T): T {
+  const directives = node.directives?.filter((d) => d.name.value !== 'defer' && d.name.value !== 'stream');
+  const set = 'selectionSet' in node ? node.selectionSet : undefined;
+  const selections = set?.selections.map(withoutIncremental);
+  const sameDirectives = directives?.length === node.directives?.length;
+  const sameSelections = !selections || selections.every((s, i) => s === set!.selections[i]);
+  if (sameDirectives && sameSelections) return node;
+  return {
+    ...node,
+    directives,
+    ...(set && selections ? { selectionSet: { ...set, selections } } : {}),
+  };
 }

@@ -68,7 +68,9 @@ function collect(
   seen: Set<string>,
 ): void {
   for (const sel of set.selections) {
-    if (sel.directives?.length) {
+    // @defer and @stream change when a part is sent, not what it holds: a deferred fragment's
+    // fields are loaded with the entity (they resolve from it by property access).
+    if (sel.directives?.length && sel.directives.some(isConditional)) {
       out.dynamic = true;
       if (!included(sel.directives, info.variableValues)) continue;
     }
@@ -96,6 +98,10 @@ function appliesTo(condition: string, typeName: string, info: GraphQLResolveInfo
   const type = info.schema.getType(typeName);
   if (!isAbstractType(conditionType) || !isObjectType(type)) return false;
   return info.schema.isSubType(conditionType, type);
+}
+
+function isConditional(directive: { name: { value: string } }): boolean {
+  return directive.name.value === 'skip' || directive.name.value === 'include';
 }
 
 function included(

@@ -58,6 +58,7 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   readonly #rejections: Counter<'upstream' | 'reason'>;
   readonly #limitRejections: Counter<'reason'>;
   readonly #limitStoreErrors: Counter<'action'>;
+  readonly #websocketConnections: Gauge;
   readonly #requests: Counter<'operation' | 'type' | 'outcome'>;
   readonly #requestDuration: Histogram<'operation' | 'type'>;
 
@@ -146,6 +147,11 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
       labelNames: ['action'],
       registers,
     });
+    this.#websocketConnections = new Gauge({
+      name: 'quilt_websocket_connections',
+      help: 'GraphQL-over-WebSocket connections open now.',
+      registers,
+    });
     this.#requests = new Counter({
       name: 'quilt_graphql_requests_total',
       help: 'GraphQL requests by operation, type and outcome (success; error: data with errors; failed: no data or HTTP status >= 400).',
@@ -217,6 +223,11 @@ export class GatewayMetrics implements ClusterObserver, SecurityMetrics {
   /** The shared limit store (Redis) failed; `action` is what the gateway did about it. */
   limitStoreError(action: 'allowed' | 'refused'): void {
     this.#limitStoreErrors.inc({ action });
+  }
+
+  /** A GraphQL-over-WebSocket connection opened (+1) or closed (-1). */
+  websocketConnection(delta: 1 | -1): void {
+    this.#websocketConnections.inc(delta);
   }
 
   graphqlRequest(operation: string, type: OperationTypeLabel, outcome: RequestOutcome, durationMs: number): void {

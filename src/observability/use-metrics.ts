@@ -60,7 +60,8 @@ export function useMetrics(metrics: GatewayMetrics): Plugin<YogaInitialContext> 
   };
 }
 
-function outcomeOf(result: unknown): RequestOutcome {
+/** A result's outcome; a stream (subscription, @defer) is a success when it starts. */
+export function outcomeOf(result: unknown): RequestOutcome {
   if (Array.isArray(result)) {
     const outcomes = result.map(outcomeOf);
     return outcomes.includes('failed') ? 'failed' : outcomes.includes('error') ? 'error' : 'success';

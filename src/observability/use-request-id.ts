@@ -9,11 +9,15 @@ const ids = new WeakMap<Request, string>();
 export function requestIdOf(request: Request): string {
   let id = ids.get(request);
   if (!id) {
-    const given = request.headers.get('x-request-id');
-    id = given && SANE_ID.test(given) ? given : randomUUID();
+    id = requestIdFrom(request.headers.get('x-request-id'));
     ids.set(request, id);
   }
   return id;
+}
+
+/** The client's id when it is a sane one, else a new one. */
+export function requestIdFrom(given: string | string[] | null | undefined): string {
+  return typeof given === 'string' && SANE_ID.test(given) ? given : randomUUID();
 }
 
 export function useRequestId(): Plugin {

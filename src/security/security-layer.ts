@@ -2,15 +2,18 @@
 // need no parsing first: IP lists, body size, CSRF, the token; then the document checks:
 // hardening limits, trusted documents, cost; then authorization at execution), the @rateLimit
 // schema transform and the limit store they share. Each plugin is configured from its part
-// of SecurityOptions; none knows the others.
+// of SecurityOptions; none knows the others. `connections` applies the same IP lists and
+// token verifier to WebSocket connections, whose messages no onRequest hook sees.
 
 import type { GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { useAuthorization } from './authz/index.js';
+import { type ConnectionGuard, connectionGuard } from './connection-guard.js';
 import { useCostLimits, useCostPreview } from './cost/index.js';
-import { hardeningPlugins } from './hardening/index.js';
-import { useJwtAuth } from './jwt/index.js';
+import { hardeningPlugins, resolveHardening } from './hardening/index.js';
+import { ipFilter } from './hardening/ip-filter.js';
+import { type JwtAuth, useJwtAuth } from './jwt/index.js';
 import { createLimitStore } from './limits/index.js';
 import type { SecurityOptions } from './options.js';
 import { rateLimitTransform } from './rate-limit/index.js';
@@ -26,6 +29,10 @@ export interface SecurityLayer {
   plugins: Plugin[];
   /** Applied to every newly compiled schema before it is served (e.g. @rateLimit resolvers). */
   schemaTransforms: ((schema: GraphQLSchema) => void)[];
+  /** The checks of a GraphQL-over-WebSocket connection (src/server/websocket.ts). */
+  connections: ConnectionGuard;
+  /** The largest request body, hence WebSocket message, in bytes; 0: no limit. */
+  maxBodyBytes: number;
   close(): Promise<void>;
 }
 
@@ -34,8 +41,9 @@ export function assembleSecurityLayer(options: SecurityOptions, deps: SecurityDe
   const schemaTransforms: ((schema: GraphQLSchema) => void)[] = [];
   const closers: (() => Promise<void> | void)[] = [];
   plugins.push(...hardeningPlugins(options.hardening, deps));
+  let jwt: JwtAuth | undefined;
   if (options.jwt) {
-    const jwt = useJwtAuth(options.jwt, deps);
+    jwt = useJwtAuth(options.jwt, deps);
     plugins.push(jwt.plugin);
     closers.push(jwt.close);
   }
@@ -51,9 +59,17 @@ export function assembleSecurityLayer(options: SecurityOptions, deps: SecurityDe
   if (options.cost.maxCost !== undefined || options.cost.budget !== undefined)
     plugins.push(useCostLimits(options.cost, limitStore, deps));
   plugins.push(useAuthorization({ scopeClaim: options.scopeClaim }));
+  const hardening = resolveHardening(options.hardening);
   return {
     plugins,
     schemaTransforms,
+    connections: connectionGuard({
+      ipFilter: ipFilter(hardening.ipAllow, hardening.ipDeny),
+      jwt,
+      csrfPrevention: hardening.csrfPrevention,
+      count: (reason) => deps.metrics.limitRejection(reason),
+    }),
+    maxBodyBytes: hardening.maxBodyBytes,
     close: async () => {
       for (const close of closers) await close();
     },

@@ -4,12 +4,13 @@
 // the operational endpoints; enforcement plugins (auth, cost, limits) join after these.
 // With --tls-cert/--tls-key the same server speaks HTTPS (HTTP/1.1), its certificate
 // reloaded from the files without a restart (tls-files.ts).
+// The same plugin list serves GraphQL over WebSocket (websocket.ts), through yoga's getEnveloped.
 
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { useResponseHeaders } from '../connectors/use-response-headers.js';
 import { ConfigError } from '../errors.js';
@@ -33,6 +34,7 @@ import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
 import { readTlsPair, type TlsFiles, type TlsPair, watchTlsPair } from './tls-files.js';
 import { useCompiledExecution } from './use-compiled-execution.js';
+import { clientIpOf, serveWebSocket, type WebSocketEndpoint } from './websocket.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -65,6 +67,10 @@ export interface GatewayOptions {
   tracing?: TracingOptions;
   /** Serve HTTPS with this PEM certificate (and chain) and key, reloaded when the files change. */
   tls?: TlsFiles;
+  /** GraphQL over WebSocket (graphql-transport-ws) on the GraphQL path (default true). */
+  websocket?: boolean;
+  /** @defer and @stream (default true). */
+  deferStream?: boolean;
 }
 
 export interface Gateway {
@@ -94,10 +100,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const observer = new ObserverFanOut(metrics, history);
   const securityOptions = options.security ?? DEFAULT_SECURITY;
   const security = assembleSecurityLayer(securityOptions, { log, metrics: observer });
+  const deferStream = options.deferStream !== false;
+  // Trusted documents allow no query text, and a WebSocket operation always carries one.
+  const websocket = options.websocket !== false && securityOptions.hardening.trustedDocuments === undefined;
+  if (options.websocket !== false && !websocket)
+    log.info('GraphQL over WebSocket is off: --trusted-documents allows no query text, which it needs');
   const manager = new SchemaManager(options.schemasDir, log, options.env, {
     observer,
     batches: metrics,
     schemaTransforms: security.schemaTransforms,
+    deferStream,
   });
   const first = await manager.reload();
   if (!first.ok) {
@@ -115,6 +127,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     : undefined;
 
   const plugins: Plugin[] = [
+    // The schema being served, for every execution, HTTP or WebSocket: yoga's schema-factory
+    // option finds the schema by HTTP request, which a WebSocket operation has not.
+    { onEnveloped: ({ setSchema }) => setSchema(manager.current!.schema) },
     useRequestId(),
     useMetrics(metrics),
     useAccessLog(log),
@@ -129,9 +144,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
     useResponseHeaders(),
   ];
+  const maskError = createErrorMasker(log);
+  if (deferStream) plugins.push((await import('@graphql-yoga/plugin-defer-stream')).useDeferStream());
   const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
-    schema: () => manager.current!.schema,
-    context: ({ request, req }) => {
+    // A WebSocket operation comes with its context made (websocket-operations.ts): no request.
+    context: ({ request, req }: Partial<YogaInitialContext> & { req?: IncomingMessage }) => {
+      if (!request) return {} as QuiltContext;
       let headers: Record<string, string> | undefined;
       return {
         requestId: requestIdOf(request),
@@ -153,13 +171,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ? false
         : {
             title: 'Quilt',
+            // Subscriptions over the WebSocket when it is served, else over SSE.
+            subscriptionsProtocol: websocket ? 'WS' : 'SSE',
             defaultTabs: await loadExamples(options.examplesDir ?? join(options.schemasDir, 'examples')),
           },
     // GraphiQL's assets inline, not from a CDN: the gateway must work on a closed network.
     // The page is ~9 MB, so it is loaded on the first visit, not held by every instance.
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     landingPage: false,
-    maskedErrors: { maskError: createErrorMasker(log) },
+    maskedErrors: { maskError },
     logging: log.child({ component: 'yoga' }) as never,
     ...yogaHardening(securityOptions.hardening),
   });
@@ -173,6 +193,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     server.listen(options.port, options.host, () => resolve());
   });
   const stopWatchingTls = tlsPair && watchTlsFiles(server as HttpsServer, options.tls!, tlsPair, log);
+  const ws: WebSocketEndpoint | undefined = websocket
+    ? serveWebSocket({
+        server,
+        endpoint: yoga.graphqlEndpoint,
+        guard: security.connections,
+        maxMessageBytes: security.maxBodyBytes,
+        getEnveloped: yoga.getEnveloped as never,
+        maskError,
+        log,
+        metrics,
+      })
+    : undefined;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `${tlsPair ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
@@ -189,7 +221,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await closed;
+      // WebSockets close with 1001 once their queries in flight are done (a subscription never is).
+      await Promise.all([closed, ws?.close(SHUTDOWN_GRACE_MS)]);
       clearTimeout(force);
       await manager.close();
       await security.close();
@@ -243,10 +276,4 @@ function protectionPlugins(
     plugins.push(useInFlightLimit(maxInFlight, (refusal) => metrics.limitRejection('in_flight', refusal)));
   if (requestTimeoutMs) plugins.push(useRequestTimeout(requestTimeoutMs) as Plugin);
   return plugins;
-}
-
-/** The TCP peer, with IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") written as IPv4. */
-function clientIpOf(req: IncomingMessage | undefined): string | undefined {
-  const address = req?.socket.remoteAddress;
-  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }

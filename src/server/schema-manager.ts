@@ -23,6 +23,8 @@ export interface SchemaManagerOptions {
   batches?: BatchObserver;
   /** Applied to each compiled schema before it is served (the security layer's @rateLimit). */
   schemaTransforms?: readonly ((schema: GraphQLSchema) => void)[];
+  /** Declare @defer and @stream in every compiled schema. */
+  deferStream?: boolean;
 }
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
@@ -45,6 +47,7 @@ export class SchemaManager implements ServingState {
   #again = false;
   readonly #schemaTransforms: readonly ((schema: GraphQLSchema) => void)[];
   readonly #batches?: BatchObserver;
+  readonly #deferStream: boolean;
 
   constructor(
     private readonly dir: string,
@@ -55,6 +58,7 @@ export class SchemaManager implements ServingState {
     this.registry = new UpstreamRegistry({ observer: options.observer, log });
     this.#schemaTransforms = options.schemaTransforms ?? [];
     this.#batches = options.batches;
+    this.#deferStream = options.deferStream ?? false;
   }
 
   get current(): CompiledSchema | undefined {
@@ -102,7 +106,10 @@ export class SchemaManager implements ServingState {
       // Risky settings that load anyway (tls.insecureSkipVerify) are told at every load.
       for (const w of loaded.warnings)
         this.log.warn({ file: w.file, line: w.line, column: w.column }, `schema warning: ${formatProblem(w)}`);
-      const compiled = await compileSchema(loaded, this.registry, { batches: this.#batches });
+      const compiled = await compileSchema(loaded, this.registry, {
+        batches: this.#batches,
+        deferStream: this.#deferStream,
+      });
       try {
         for (const transform of this.#schemaTransforms) transform(compiled.schema);
       } catch (e) {

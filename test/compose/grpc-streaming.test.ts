@@ -7,6 +7,7 @@ import { makeOrders, type RunningGrpcService, startOrdersService } from '../../d
 import { type RunningService, startProductsService } from '../../demo/backends/products.js';
 import { type Harness, payload, startHarness } from '../helpers/gateway-harness.js';
 import { closedPort, demoSchema, ORDERS_PROTO_TEXT, type SseEvent, sseEvents } from '../helpers/grpc-fixtures.js';
+import { multipartParts, type TimedPart } from '../helpers/multipart.js';
 import { eventually } from '../helpers/wait.js';
 
 const WATCH =
@@ -167,6 +168,28 @@ describe('a server-streaming method on a Query list field', () => {
       r.body.data!.recentOrderEvents,
       Array.from({ length: 4 }, (_, i) => expectedEvent(4, i)),
     );
+    assert.deepEqual(orders.callsByMethod(), { WatchOrders: 1 });
+  });
+
+  test('with @stream, each reply is a part of the response as the upstream sends it', async () => {
+    const res = await fetch(`${h.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'multipart/mixed' },
+      body: JSON.stringify({
+        query: '{ recentOrderEvents(userId: "4", count: 3, intervalMs: 150) @stream(initialCount: 0) { kind } }',
+      }),
+    });
+    const parts: TimedPart[] = [];
+    for await (const part of multipartParts(res)) parts.push(part);
+    assert.deepEqual(parts[0]!.body, { data: { recentOrderEvents: [] }, hasNext: true });
+    const items = parts.slice(1).filter((p) => p.body.incremental);
+    assert.deepEqual(
+      items.flatMap((p) => p.body.incremental.map((i: { items: unknown[]; path: unknown[] }) => [i.path, i.items])),
+      [0, 1, 2].map((i) => [['recentOrderEvents', i], [{ kind: expectedEvent(4, i).kind }]]),
+    );
+    // The orders service sends a reply every 150 ms: collected first, all would come at once.
+    assert.ok(items.at(-1)!.at - items[0]!.at >= 200, `parts at ${items.map((p) => Math.round(p.at))}`);
+    assert.equal(parts.at(-1)!.body.hasNext, false);
     assert.deepEqual(orders.callsByMethod(), { WatchOrders: 1 });
   });
 

@@ -81,8 +81,10 @@ export class GrpcCall implements UpstreamCall {
         { idempotent: false, routing: callRouting(ctx, spec.method.path), signal: ctx.signal, trace: this.#trace(ctx) },
       );
       for await (const message of replies) yield this.#pick(message);
-      // Ended by the request's signal: a list cut short is not the whole answer.
-      if (ctx.signal?.aborted) throw cancelledCall('', ctx.signal);
+      // Ended by the request's signal: a list cut short (a collected stream, which has a
+      // deadline) is not the whole answer. A subscription ends quietly: its client is gone
+      // or completed it, and nobody is there to read an error.
+      if (timeoutMs !== undefined && ctx.signal?.aborted) throw cancelledCall('', ctx.signal);
     } catch (e) {
       const mapped = this.#error(e, ctx);
       // NOT_FOUND on a stream: nothing to stream.
@@ -92,11 +94,14 @@ export class GrpcCall implements UpstreamCall {
     }
   }
 
-  /** A collected stream has the unary deadline: a Query must not wait forever. */
+  /** The replies of a stream behind a list field, with the unary deadline: a Query must not wait forever. */
+  items(scope: TemplateScope, ctx: QuiltContext): AsyncGenerator<unknown> {
+    return this.stream(scope, ctx, this.#spec.timeoutMs ?? this.#spec.upstream.config.timeoutMs);
+  }
+
   async #collect(scope: TemplateScope, ctx: QuiltContext): Promise<unknown[]> {
     const items: unknown[] = [];
-    for await (const item of this.stream(scope, ctx, this.#spec.timeoutMs ?? this.#spec.upstream.config.timeoutMs))
-      items.push(item);
+    for await (const item of this.items(scope, ctx)) items.push(item);
     return items;
   }
 

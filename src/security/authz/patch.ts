@@ -4,6 +4,10 @@
 // graphql-js collects fields (fragments, @skip/@include, first-seen key order), so response
 // keys keep the order the client wrote and the runtime-type helper never leaves the gateway.
 // A null in a non-null position propagates to the nearest nullable parent, as in graphql-js.
+// With @defer/@stream, each payload is patched on its own: the first one without the deferred
+// fragments (they are not in it), and each later part from the selections its label names
+// (rewrite.ts), so a denied field of a deferred fragment is null, with its error, in the part
+// that delivers the fragment.
 import {
   type ExecutionResult,
   type FieldNode,
@@ -26,7 +30,7 @@ import {
 } from 'graphql';
 import { accessDenied } from '../../errors.js';
 import type { Access } from './access.js';
-import { applies, type Fragments } from './rewrite.js';
+import { applies, type Fragments, type IncrementalParts } from './rewrite.js';
 
 /** A value nulled here: its parent decides whether the null stops or propagates. */
 const NULLED = Symbol('nulled');
@@ -47,20 +51,37 @@ export interface PatchSource {
   access: Access;
   /** The alias of the runtime-type helper in the rewritten document. */
   typeKey: string;
+  /** The labelled @defer fragments and @stream fields of the rewritten document. */
+  parts: IncrementalParts;
 }
 
+/** A later payload of @defer/@stream: parts, each with its data (a fragment) or items (a stream). */
+interface IncrementalPart {
+  data?: Obj | null;
+  items?: unknown[] | null;
+  path: Path;
+  label?: string;
+  errors?: readonly GraphQLError[];
+}
+
+type Payload = ExecutionResult & { incremental?: IncrementalPart[] };
+
 export function patchResult(
-  result: ExecutionResult,
+  result: Payload,
   source: PatchSource,
   inputs: Record<string, unknown> | null | undefined,
 ): ExecutionResult {
-  if (!result.data) return result;
+  if (!result.data && !result.incremental) return result;
   const { schema, operation } = source;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], inputs ?? {});
   const root = schema.getRootType(operation.operation);
   if (!coerced.coerced || !root) return result;
+  if (result.incremental) {
+    const incremental = result.incremental.map((part) => new Patcher(source, coerced.coerced).part(part));
+    return { ...result, incremental } as ExecutionResult;
+  }
   const patcher = new Patcher(source, coerced.coerced);
-  const data = patcher.object(root, root, [operation.selectionSet.selections], result.data, []);
+  const data = patcher.object(root, root, [operation.selectionSet.selections], result.data!, []);
   const patched: ExecutionResult = { ...result, data: data === NULLED ? null : data };
   if (patcher.errors.length) patched.errors = [...(result.errors ?? []), ...patcher.errors];
   return patched;
@@ -75,6 +96,29 @@ class Patcher {
     private readonly variables: Record<string, unknown>,
   ) {
     this.#schema = source.schema;
+  }
+
+  /** One part of a later payload, patched from the selections its label names. */
+  part(part: IncrementalPart): IncrementalPart {
+    const { deferred, streamed } = this.source.parts;
+    const out: IncrementalPart = { ...part };
+    const fragment = part.label === undefined ? undefined : deferred.get(part.label);
+    const stream = part.label === undefined ? undefined : streamed.get(part.label);
+    if (fragment && part.data) {
+      const type = this.#schema.getType(String(part.data[this.source.typeKey]));
+      if (!isObjectType(type)) return part;
+      const data = this.object(type, fragment.context, [fragment.selections], part.data, part.path);
+      out.data = data === NULLED ? null : data;
+      setLabel(out, fragment.clientLabel);
+    } else if (stream && part.items) {
+      const at = part.path.slice(0, -1);
+      const first = Number(part.path[part.path.length - 1]);
+      const items = part.items.map((item, i) => this.#value(stream.itemType, stream.nodes, item, [...at, first + i]));
+      out.items = items.includes(NULLED) ? null : items;
+      setLabel(out, stream.clientLabel);
+    } else return part;
+    if (this.errors.length) out.errors = [...(part.errors ?? []), ...this.errors];
+    return out;
   }
 
   object(
@@ -158,6 +202,8 @@ class Patcher {
         if (!denied) entry.allowed.push(sel);
         continue;
       }
+      // A deferred fragment is not in this payload: a later part brings it, patched on its own.
+      if (this.#deferred(sel)) continue;
       let condition: string | undefined;
       let inner: readonly SelectionNode[];
       if (sel.kind === Kind.INLINE_FRAGMENT) {
@@ -183,8 +229,20 @@ class Patcher {
     return getDirectiveValues(GraphQLIncludeDirective, sel, this.variables)?.if !== false;
   }
 
+  #deferred(sel: SelectionNode): boolean {
+    const defer = sel.directives?.length ? this.#schema.getDirective('defer') : undefined;
+    if (!defer || !sel.directives!.some((d) => d.name.value === 'defer')) return false;
+    return getDirectiveValues(defer, sel, this.variables)?.if !== false;
+  }
+
   #deny(path: Path, coordinate: string, nodes: readonly FieldNode[]): typeof NULLED {
     this.errors.push(accessDenied(this.source.access.code, coordinate, { nodes, path }));
     return NULLED;
   }
+}
+
+/** The client's own label back on a part, or none when the label was the rewriter's. */
+function setLabel(part: IncrementalPart, clientLabel: string | undefined): void {
+  if (clientLabel === undefined) delete part.label;
+  else part.label = clientLabel;
 }

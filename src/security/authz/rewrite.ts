@@ -8,6 +8,12 @@
 // runtime type executes exactly what the patcher (patch.ts) will expect for it. Both follow
 // the same rules: Access.selectionDenied for fields, Access.typeDenied for fragment conditions.
 // Fragment spreads are inlined; @skip/@include are kept and evaluated at execution.
+//
+// @defer and @stream: their parts arrive in later payloads, which the patcher must match to
+// the selections they came from. So every deferred fragment and streamed field gets a label
+// (the client's, else one of ours, under the type helper's unique prefix) recorded with the
+// ORIGINAL selections, and every deferred fragment selects the runtime-type helper, which
+// also keeps a fragment whose every field is denied: its payload still comes, with the nulls.
 import {
   type DirectiveNode,
   type DocumentNode,
@@ -22,6 +28,8 @@ import {
   getNamedType,
   isAbstractType,
   isInterfaceType,
+  isListType,
+  isNonNullType,
   isObjectType,
   Kind,
   type OperationDefinitionNode,
@@ -30,6 +38,9 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Access } from './access.js';
+import { type IncrementalParts, labelled } from './incremental.js';
+
+export type { IncrementalParts } from './incremental.js';
 
 /**
  * The alias under which the rewritten document asks for runtime types (never in a response):
@@ -75,10 +86,11 @@ export function rewriteOperation(
   fragments: Fragments,
   access: Access,
   typeKey: string,
+  parts: IncrementalParts = { deferred: new Map(), streamed: new Map() },
 ): OperationDefinitionNode | undefined {
   const root = schema.getRootType(operation.operation);
   if (!root) return undefined;
-  const rewriter = new Rewriter(schema, fragments, access, typeField(typeKey));
+  const rewriter = new Rewriter(schema, fragments, access, typeField(typeKey), typeKey, parts);
   const selectionSet = rewriter.set(operation.selectionSet, root);
   return rewriter.denied ? { ...operation, selectionSet } : undefined;
 }
@@ -91,12 +103,15 @@ export function onlyTypeHelper(set: SelectionSetNode, typeKey: string): boolean 
 
 class Rewriter {
   denied = false;
+  #labels = 0;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly fragments: Fragments,
     private readonly access: Access,
     private readonly typeField: FieldNode,
+    private readonly typeKey: string,
+    private readonly parts: IncrementalParts,
   ) {}
 
   set(set: SelectionSetNode, type: GraphQLCompositeType): SelectionSetNode {
@@ -130,9 +145,32 @@ class Rewriter {
       const selections = this.#forObject(inner, type, condition as GraphQLCompositeType);
       // A fragment on the object's own type, without directives, adds nothing: inline its selections.
       if (condition === type && directives.length === 0) out.push(...selections);
-      else if (selections.length) out.push(inline(condition, directives, selections));
+      else this.#fragmentOut(out, condition, directives, selections, inner);
     }
     return out;
+  }
+
+  /** A kept fragment; a deferred one labelled, recorded and given the type helper. */
+  #fragmentOut(
+    out: SelectionNode[],
+    condition: GraphQLNamedType,
+    directives: readonly DirectiveNode[],
+    selections: SelectionNode[],
+    original: readonly SelectionNode[],
+  ): void {
+    const defer = directives.find((d) => d.name.value === 'defer');
+    if (!defer) {
+      if (selections.length) out.push(inline(condition, directives, selections));
+      return;
+    }
+    const { label, clientLabel, directive } = labelled(defer, () => `${this.typeKey}_${this.#labels++}`);
+    this.parts.deferred.set(label, {
+      selections: original,
+      context: condition as GraphQLCompositeType,
+      clientLabel,
+    });
+    const withLabel = directives.map((d) => (d === defer ? directive : d));
+    out.push(inline(condition, withLabel, [this.typeField, ...selections]));
   }
 
   /** Selections on an abstract type whose possible types all see them alike. */
@@ -154,7 +192,7 @@ class Rewriter {
       const selections = isObjectType(condition)
         ? this.#forObject(inner, condition, condition)
         : this.#generic(inner, condition as GraphQLAbstractType);
-      if (selections.length) out.push(inline(condition, directives, selections));
+      this.#fragmentOut(out, condition, directives, selections, inner);
     }
     return out;
   }
@@ -201,8 +239,15 @@ class Rewriter {
   }
 
   #field(node: FieldNode, field: GraphQLField<unknown, unknown>): FieldNode {
-    if (!node.selectionSet) return node;
-    return { ...node, selectionSet: this.set(node.selectionSet, getNamedType(field.type) as GraphQLCompositeType) };
+    const out = node.selectionSet
+      ? { ...node, selectionSet: this.set(node.selectionSet, getNamedType(field.type) as GraphQLCompositeType) }
+      : node;
+    const stream = node.directives?.find((d) => d.name.value === 'stream');
+    const list = isNonNullType(field.type) ? field.type.ofType : field.type;
+    if (!stream || !isListType(list)) return out;
+    const { label, clientLabel, directive } = labelled(stream, () => `${this.typeKey}_${this.#labels++}`);
+    this.parts.streamed.set(label, { nodes: [node], itemType: list.ofType, clientLabel });
+    return { ...out, directives: node.directives!.map((d) => (d === stream ? directive : d)) };
   }
 
   #fragment(sel: Exclude<SelectionNode, FieldNode>, context: GraphQLCompositeType) {

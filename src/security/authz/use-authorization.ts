@@ -22,7 +22,7 @@ import { isAsyncIterable, isPromise, mapAsyncIterator, type Plugin } from 'graph
 import type { QuiltContext } from '../../request-context/context.js';
 import { Access, authKeyOf, type Caller, callerOf, SchemaPolicy } from './access.js';
 import { type PatchSource, patchResult } from './patch.js';
-import { fragmentsOf, onlyTypeHelper, rewriteOperation, typeKeyFor } from './rewrite.js';
+import { fragmentsOf, type IncrementalParts, onlyTypeHelper, rewriteOperation, typeKeyFor } from './rewrite.js';
 
 export interface AuthorizationOptions {
   /** The claim holding the scopes; default: `scope`, `scp` and `permissions`. */
@@ -108,7 +108,8 @@ function makePlan(
   if (!operation) return null; // execution reports the unknown operation
   const fragments = fragmentsOf(document);
   const typeKey = typeKeyFor(document);
-  const rewritten = rewriteOperation(schema, operation, fragments, access, typeKey);
+  const parts: IncrementalParts = { deferred: new Map(), streamed: new Map() };
+  const rewritten = rewriteOperation(schema, operation, fragments, access, typeKey, parts);
   if (!rewritten) return null;
   return {
     schema,
@@ -116,6 +117,7 @@ function makePlan(
     fragments,
     access,
     typeKey,
+    parts,
     document: { kind: document.kind, definitions: [rewritten] },
     nothingLeft: onlyTypeHelper(rewritten.selectionSet, typeKey),
   };

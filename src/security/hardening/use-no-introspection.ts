@@ -1,15 +1,16 @@
-// --no-introspection: __schema and __type are refused by yoga's plugin (graphql-js's
-// NoSchemaIntrospectionCustomRule; __typename stays allowed), and so is the cost preview's
+// --no-introspection: __schema and __type are refused by graphql-js's
+// NoSchemaIntrospectionCustomRule (__typename stays allowed), and so is the cost preview's
 // __cost (the cost directive spec, 6.3: turning introspection off must forbid it too; README
-// "Cost preview"), with the same message; and no error suggests names
+// "Cost preview"), with the same message. Both rules join every validation rather than go
+// through yoga's plugin, which decides per HTTP request and so would let a WebSocket
+// operation (no HTTP request) introspect. And no error suggests names
 // ("Did you mean ...?"), which would let a client rebuild the schema by guessing.
 // graphql-armor masks the field, argument and type suggestions of validation errors; the
 // enum value suggestions ('Did you mean the enum value "X"?'), which its pattern misses and
 // which also come from variable coercion at execution, are removed here.
 
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { type ExecutionResult, GraphQLError, type ValidationRule } from 'graphql';
+import { type ExecutionResult, GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
@@ -45,21 +46,26 @@ function withoutSuggestion<E extends Error>(error: E): E | GraphQLError {
 
 export function useNoIntrospection(): Plugin[] {
   return [
-    useDisableIntrospection(),
     blockFieldSuggestionsPlugin({ mask: '' }),
     {
       onValidate({ addValidationRule }) {
+        addValidationRule(NoSchemaIntrospectionCustomRule);
         addValidationRule(NoCostIntrospectionRule);
         return function dropSuggestions({ valid, result, setResult }) {
           if (!valid) setResult(result.filter((e) => !UNKNOWN_COST_FIELD.test(e.message)).map(withoutSuggestion));
         };
       },
-      onExecutionResult({ result, setResult }) {
-        if (Symbol.asyncIterator in Object(result)) return;
-        const single = result as ExecutionResult;
-        if (!single.errors?.length) return;
-        setResult({ ...single, errors: single.errors.map(withoutSuggestion) });
-      },
+      // At execution, not on yoga's HTTP result: a WebSocket operation gets the same errors.
+      onExecute: () => ({ onExecuteDone: ({ result, setResult }) => dropFromResult(result, setResult) }),
+      onSubscribe: () => ({ onSubscribeResult: ({ result, setResult }) => dropFromResult(result, setResult) }),
     },
   ];
+}
+
+/** Variable coercion's enum suggestions, out of a whole result (a stream has none to drop). */
+function dropFromResult(result: unknown, setResult: (result: ExecutionResult) => void): void {
+  if (Symbol.asyncIterator in Object(result)) return;
+  const single = result as ExecutionResult;
+  if (!single.errors?.length) return;
+  setResult({ ...single, errors: single.errors.map(withoutSuggestion) });
 }

@@ -5,7 +5,9 @@
 // claims wait in a WeakMap keyed by the Request until onContextBuilding puts them on ctx.jwt;
 // from there they reach upstreams only through the {jwt.*} templates a schema file writes.
 // Only GraphQL requests are checked: the operational endpoints and GraphiQL's page end the
-// request in earlier plugins, and any other path is skipped here.
+// request in earlier plugins, and any other path is skipped here. A WebSocket connection has
+// no onRequest per message: src/security/connection-guard.ts finds its token and verifies it
+// through `verify` below, the same keys, options, log lines and metric as this plugin.
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { invalidToken, refusalResponse } from '../../errors.js';
@@ -14,15 +16,24 @@ import type { SecurityMetrics } from '../security-metrics.js';
 import { createKeyResolver, type KeySourceOptions } from './keys.js';
 import { checkJwtOptions, describeFailure, verifyOptionsOf, verifyToken } from './verify.js';
 
-export interface JwtAuth {
-  plugin: Plugin;
-  close(): Promise<void>;
-}
-
-type Claims = Record<string, unknown>;
+export type Claims = Record<string, unknown>;
 
 /** Where a token was found; `malformed` is an Authorization header that is not `Bearer <token>`. */
-type Found = { token: string } | { malformed: true } | undefined;
+export type Found = { token: string } | { malformed: true } | undefined;
+
+/** A token's fate: its claims, or the message that refuses it (safe for the client). */
+export type Verdict = { claims: Claims } | { refused: string };
+
+export interface JwtAuth {
+  plugin: Plugin;
+  /** The cookie tokens are read from when there is no Authorization header (--jwt-cookie). */
+  cookie?: string;
+  /** Seconds of clock skew allowed on `exp` and `nbf`. */
+  clockToleranceSec: number;
+  /** Verifies a token found elsewhere than in an HTTP request (a WebSocket's connection_init). */
+  verify(found: { token: string } | { malformed: true }): Promise<Verdict>;
+  close(): Promise<void>;
+}
 
 export function useJwtAuth(
   options: JwtOptions & Pick<KeySourceOptions, 'jwksTiming'>,
@@ -35,30 +46,36 @@ export function useJwtAuth(
   const claimsOf = new WeakMap<Request, Claims>();
   let endpoint = '/graphql';
 
+  async function verify(found: { token: string } | { malformed: true }): Promise<Verdict> {
+    const refuse = (refused: string): Verdict => {
+      deps.metrics.limitRejection('invalid_token');
+      return { refused };
+    };
+    if ('malformed' in found) {
+      log.info({ reason: 'malformed_header' }, 'jwt: request refused');
+      return refuse('Malformed Authorization header: expected "Bearer <token>"');
+    }
+    try {
+      return { claims: (await verifyToken(found.token, keys, verifyOptions)) as Claims };
+    } catch (err) {
+      const failure = describeFailure(err);
+      if (failure.internal) log.warn({ err, reason: failure.reason }, 'jwt: token could not be verified');
+      else log.info({ reason: failure.reason, detail: (err as Error).message }, 'jwt: request refused');
+      return refuse(failure.message);
+    }
+  }
+
   const plugin = {
     onYogaInit({ yoga }) {
       endpoint = yoga.graphqlEndpoint;
     },
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (request.method === 'OPTIONS' || (url.pathname !== endpoint && url.pathname !== `${endpoint}/`)) return;
-      const found = tokenOf(request, options.cookie);
+      const found = tokenOf((name) => request.headers.get(name), options.cookie);
       if (!found) return;
-      const reject = (message: string) => {
-        deps.metrics.limitRejection('invalid_token');
-        endResponse(refusalResponse(fetchAPI, request, invalidToken(message)));
-      };
-      if ('malformed' in found) {
-        log.info({ reason: 'malformed_header' }, 'jwt: request refused');
-        return reject('Malformed Authorization header: expected "Bearer <token>"');
-      }
-      try {
-        claimsOf.set(request, (await verifyToken(found.token, keys, verifyOptions)) as Claims);
-      } catch (err) {
-        const failure = describeFailure(err);
-        if (failure.internal) log.warn({ err, reason: failure.reason }, 'jwt: token could not be verified');
-        else log.info({ reason: failure.reason, detail: (err as Error).message }, 'jwt: request refused');
-        reject(failure.message);
-      }
+      const verdict = await verify(found);
+      if ('claims' in verdict) claimsOf.set(request, verdict.claims);
+      else endResponse(refusalResponse(fetchAPI, request, invalidToken(verdict.refused)));
     },
     onContextBuilding({ context, extendContext }) {
       const claims = context.request && claimsOf.get(context.request);
@@ -68,18 +85,25 @@ export function useJwtAuth(
 
   return {
     plugin,
+    cookie: options.cookie,
+    clockToleranceSec: options.clockToleranceSec,
+    verify,
     close: async () => keys.close(),
   };
 }
 
-function tokenOf(request: Request, cookieName: string | undefined): Found {
-  const header = request.headers.get('authorization');
-  if (header !== null) {
-    const m = /^Bearer +([^\s]+) *$/i.exec(header);
-    return m ? { token: m[1] } : { malformed: true };
-  }
+/** The token of an `Authorization` value: `Bearer <token>`, else malformed. */
+export function bearerToken(value: string): { token: string } | { malformed: true } {
+  const m = /^Bearer +([^\s]+) *$/i.exec(value);
+  return m ? { token: m[1] } : { malformed: true };
+}
+
+/** The Authorization header, else the named cookie; `header(name)` reads a request header. */
+export function tokenOf(header: (name: string) => string | null | undefined, cookieName: string | undefined): Found {
+  const authorization = header('authorization');
+  if (authorization !== null && authorization !== undefined) return bearerToken(authorization);
   if (!cookieName) return undefined;
-  const value = cookieValue(request.headers.get('cookie'), cookieName);
+  const value = cookieValue(header('cookie') ?? null, cookieName);
   return value ? { token: value } : undefined;
 }
 
