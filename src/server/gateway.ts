@@ -1,13 +1,15 @@
 // The composition root: the schema manager, the ordered plugin list and the HTTP server.
 // Plugin order: request id first (everything after logs it), then metrics (so /metrics and
 // every GraphQL request are seen before another plugin can end the request), access log and
-// the operational endpoints; enforcement plugins (auth, cost, limits) join after these.
+// the operational endpoints; enforcement plugins (auth, cost, limits) join after these, and the
+// response cache comes last: its lookup runs after cost and authorization have run.
 
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
+import { type CachingOptions, createCaches, DEFAULT_CACHING } from '../caching/create-caches.js';
 import { useResponseHeaders } from '../connectors/use-response-headers.js';
 import { ConfigError } from '../errors.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
@@ -40,6 +42,8 @@ export interface GatewayOptions {
   security?: SecurityOptions;
   /** In a worker of --workers: the instance's metrics, aggregated by the primary (worker-pool.ts). */
   instanceScrape?: () => Promise<string>;
+  /** Bounds of the in-memory caches (default 10 000 entries and 64 MiB each); with security.shared.redisUrl they live in Redis. */
+  caching?: Pick<CachingOptions, 'memory'>;
   /** Request protections; each is off when left out. */
   protections?: {
     /** Deadline of each query or mutation (--request-timeout-ms). */
@@ -70,15 +74,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const securityOptions = options.security ?? DEFAULT_SECURITY;
   const security = assembleSecurityLayer(securityOptions, { log, metrics });
+  // Both caches share --redis-url and its deadline with the limits; nothing runs per request
+  // until a schema file asks for caching.
+  const caches = createCaches(
+    {
+      memory: options.caching?.memory ?? DEFAULT_CACHING.memory,
+      redisUrl: securityOptions.shared.redisUrl,
+      redisTimeoutMs: securityOptions.shared.redisTimeoutMs,
+    },
+    {
+      log,
+      registry: metrics.registry,
+      sourcesOf: (schema) => (manager.current?.schema === schema ? manager.current.sources.map((s) => s.document) : []),
+    },
+  );
   const manager = new SchemaManager(options.schemasDir, log, options.env, {
     observer: metrics,
     batches: metrics,
     schemaTransforms: security.schemaTransforms,
+    httpCache: caches.httpCache,
   });
   const first = await manager.reload();
   if (!first.ok) {
     await manager.close();
     await security.close();
+    await caches.close();
     throw new ConfigError(first.problems);
   }
   if (options.watch !== false) manager.watch();
@@ -92,6 +112,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...security.plugins,
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
     useResponseHeaders(),
+    // @cacheControl: after the security plugins (a cached answer is costed and only served to
+    // the callers it was made for) and after the response headers (their cache-control is
+    // combined with its own).
+    caches.plugin,
   ];
   const yoga = createYoga<{ req?: IncomingMessage }, QuiltContext>({
     schema: () => manager.current!.schema,
@@ -149,6 +173,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       clearTimeout(force);
       await manager.close();
       await security.close();
+      await caches.close();
       log.info('stopped');
     })());
   return { url, server, manager, metrics, log, close };

@@ -10,7 +10,7 @@ import { type CompiledSchema, compileSchema } from '../compose/compile-schema.js
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { ConfigError, type ConfigProblem, formatProblem } from '../errors.js';
 import type { ServingState } from '../observability/use-operations-endpoints.js';
-import { UpstreamRegistry } from '../upstream/registry.js';
+import { type RegistryOptions, UpstreamRegistry } from '../upstream/registry.js';
 import type { ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
 
 export interface SchemaManagerOptions {
@@ -20,6 +20,8 @@ export interface SchemaManagerOptions {
   batches?: BatchObserver;
   /** Applied to each compiled schema before it is served (the security layer's @rateLimit). */
   schemaTransforms?: readonly ((schema: GraphQLSchema) => void)[];
+  /** The store and counters of upstreams with httpCache (src/caching/create-caches.ts). */
+  httpCache?: RegistryOptions['httpCache'];
 }
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
@@ -44,7 +46,7 @@ export class SchemaManager implements ServingState {
     private readonly env: NodeJS.ProcessEnv = process.env,
     options: SchemaManagerOptions = {},
   ) {
-    this.registry = new UpstreamRegistry({ observer: options.observer, log });
+    this.registry = new UpstreamRegistry({ observer: options.observer, log, httpCache: options.httpCache });
     this.#schemaTransforms = options.schemaTransforms ?? [];
     this.#batches = options.batches;
   }

@@ -108,16 +108,21 @@ export class HttpCall implements UpstreamCall {
     if (body !== undefined) headers['content-type'] = CONTENT_TYPES[this.#spec.bodyFormat];
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
     let replica = '';
-    const response = await upstream.cluster.call(
-      async (r, tryTimeoutMs, signal) => {
-        replica = r.url;
-        return failOnServerError(
-          await upstream.http.send(r.url, { method, path, headers, body, timeoutMs: tryTimeoutMs, signal }),
-          r.url,
-        );
-      },
-      { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs, signal: ctx.signal },
-    );
+    const exchange = (sent: Record<string, string>) =>
+      upstream.cluster.call(
+        async (r, tryTimeoutMs, signal) => {
+          replica = r.url;
+          return failOnServerError(
+            await upstream.http.send(r.url, { method, path, headers: sent, body, timeoutMs: tryTimeoutMs, signal }),
+            r.url,
+          );
+        },
+        { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs, signal: ctx.signal },
+      );
+    // With httpCache the cache answers, or makes this same call (with revalidation headers).
+    const response = upstream.httpCache
+      ? await upstream.httpCache.send({ method, path, headers, body }, exchange)
+      : await exchange(headers);
     passResponseHeaders(ctx, upstream.config.responseHeaders, response.headers);
     return { response, replica };
   }
