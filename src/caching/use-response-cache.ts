@@ -128,11 +128,21 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin {
     return engine;
   };
 
+  // The schema of the last request: most requests are served by the same one, so a schema
+  // without @cacheControl costs one comparison and a request it served, one boolean read.
+  let lastSchema: GraphQLSchema | undefined;
+  let lastPolicies: SchemaCachePolicy | undefined;
+  let everEnabled = false;
   return {
     onExecute(params) {
       const { schema, document, operationName, contextValue } = params.args;
-      const policies = SchemaCachePolicy.of(schema);
+      if (schema !== lastSchema) {
+        lastSchema = schema;
+        lastPolicies = SchemaCachePolicy.of(schema);
+      }
+      const policies = lastPolicies!;
       if (!policies.enabled) return;
+      everEnabled = true;
       const context = contextValue as unknown as QuiltContext & { request?: Request };
       const operation = getOperationAST(document, operationName)?.operation;
       if (operation !== 'query' && operation !== 'mutation') return;
@@ -172,6 +182,7 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin {
       return (isPromise(hooks) ? hooks.then(after) : after(hooks)) as never;
     },
     onResponse({ request, response }) {
+      if (!everEnabled) return;
       const list = headers.get(request);
       if (!list) return;
       const policy = mergeHeaderPolicies(list);
