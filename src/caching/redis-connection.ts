@@ -16,7 +16,6 @@ const loadRedis = (): typeof import('ioredis').Redis => createRequire(import.met
 export const CACHE_KEY_PREFIX = 'quilt:cache:';
 
 const WARN_INTERVAL_MS = 5000;
-const CONNECT_WAIT_MS = 100;
 
 class DeadlineError extends Error {
   constructor(ms: number) {
@@ -26,49 +25,69 @@ class DeadlineError extends Error {
 }
 
 export class CacheRedis {
-  readonly client: Redis;
+  #client?: Redis;
+  readonly #url: string;
   readonly #deadlineMs: number;
   readonly #log: Logger;
   readonly #metrics: CacheMetrics;
+  readonly #setups: ((client: Redis) => void)[] = [];
   #lastWarnAt = -Infinity;
   #suppressed = 0;
   #failed = false;
 
   constructor(url: string, deps: { deadlineMs: number; log: Logger; metrics: CacheMetrics }) {
-    const options: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: Math.max(1000, deps.deadlineMs * 4),
-      connectTimeout: 1000,
-      retryStrategy: (times) => Math.min(50 * times, 2000),
-    };
-    this.client = new (loadRedis())(url, options);
+    this.#url = url;
     this.#deadlineMs = deps.deadlineMs;
     this.#log = deps.log;
     this.#metrics = deps.metrics;
-    this.client.on('error', (err: Error) => {
+  }
+
+  /** `setup` runs on the client when it is made (a store's scripts). */
+  onClient(setup: (client: Redis) => void): void {
+    this.#setups.push(setup);
+    if (this.#client) setup(this.#client);
+  }
+
+  /**
+   * Connected on first use: a gateway with --redis-url (for its limits) whose schemas use no
+   * cache opens no connection for caches.
+   */
+  get client(): Redis {
+    if (this.#client) return this.#client;
+    const options: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: Math.max(1000, this.#deadlineMs * 4),
+      connectTimeout: 1000,
+      retryStrategy: (times) => Math.min(50 * times, 2000),
+    };
+    const client = new (loadRedis())(this.#url, options);
+    client.on('error', (err: Error) => {
       this.#failed = true;
       this.#warn(err, 'connection');
     });
-    this.client.on('ready', () => {
+    client.on('ready', () => {
       if (this.#failed) this.#log.info('cache store (Redis) reachable again');
       this.#failed = false;
     });
+    for (const setup of this.#setups) setup(client);
+    this.#client = client;
+    return client;
   }
 
   /** `operation`'s value, or undefined when Redis failed or did not answer in time (counted, logged). */
   async run<T>(cache: CacheName, operation: string, fn: (redis: Redis) => Promise<T>): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      await this.#connected();
-      const work = fn(this.client);
-      // A late answer (or error) of an abandoned operation is ignored.
-      work.catch(() => {});
+      // The deadline covers waiting for the connection too.
       const deadline = new Promise<never>((_resolve, reject) => {
         // setImmediate: an answer already waiting in the socket is read before the deadline
         // fires (timers run before I/O in each turn of the event loop).
         timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(this.#deadlineMs))), this.#deadlineMs);
       });
+      const work = this.#connected().then(() => fn(this.client));
+      // A late answer (or error) of an abandoned operation is ignored.
+      work.catch(() => {});
       return await Promise.race([work, deadline]);
     } catch (err) {
       this.#metrics.storeError(cache, operation);
@@ -80,16 +99,21 @@ export class CacheRedis {
   }
 
   async close(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
     try {
-      if (this.client.status === 'ready') await this.client.quit();
+      if (client.status === 'ready') await client.quit();
     } catch {
       // closing anyway
     } finally {
-      this.client.disconnect();
+      client.disconnect();
     }
   }
 
-  /** Right after start-up, or during a reconnect attempt, wait briefly rather than fail at once. */
+  /**
+   * While the connection is being made (the first use, a reconnect attempt), wait for it up to
+   * the deadline rather than fail at once: without an offline queue a command sent then fails.
+   */
   async #connected(): Promise<void> {
     const redis = this.client;
     if (redis.status !== 'wait' && redis.status !== 'connecting' && redis.status !== 'connect') return;
@@ -99,7 +123,7 @@ export class CacheRedis {
         for (const event of ['ready', 'close', 'end']) redis.off(event, done);
         resolve();
       };
-      const timer = setTimeout(done, CONNECT_WAIT_MS);
+      const timer = setTimeout(done, this.#deadlineMs);
       for (const event of ['ready', 'close', 'end']) redis.once(event, done);
     });
   }

@@ -35,16 +35,13 @@ interface HttpCommands {
 
 export class RedisHttpCacheStore implements CacheStore {
   readonly #redis: CacheRedis;
-  readonly #client: Redis & HttpCommands;
 
   constructor(
     redis: CacheRedis,
     private readonly maxEntryBytes: number,
   ) {
     this.#redis = redis;
-    const client = redis.client as Redis & Partial<HttpCommands>;
-    if (!client.quiltHttpCacheSet) client.defineCommand('quiltHttpCacheSet', { numberOfKeys: 1, lua: SET_SCRIPT });
-    this.#client = client as Redis & HttpCommands;
+    redis.onClient((client) => client.defineCommand('quiltHttpCacheSet', { numberOfKeys: 1, lua: SET_SCRIPT }));
   }
 
   async get(key: CacheKey): Promise<GetResult | undefined> {
@@ -83,8 +80,13 @@ export class RedisHttpCacheStore implements CacheStore {
       final(callback) {
         const kept: Kept = { ...value, method: key.method, body: Buffer.concat(chunks).toString('base64') };
         const ttlMs = Math.max(1, Math.ceil(value.deleteAt - Date.now()));
-        void store.#redis.run('http', 'set', () =>
-          store.#client.quiltHttpCacheSet(hashKey(key), fieldOf(key.method, value.vary), JSON.stringify(kept), ttlMs),
+        void store.#redis.run('http', 'set', (client) =>
+          (client as Redis & HttpCommands).quiltHttpCacheSet(
+            hashKey(key),
+            fieldOf(key.method, value.vary),
+            JSON.stringify(kept),
+            ttlMs,
+          ),
         );
         // The caller does not wait for Redis.
         callback();

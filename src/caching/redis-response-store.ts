@@ -39,16 +39,13 @@ interface ResponseCommands {
 
 export class RedisResponseStore implements ResponseStore {
   readonly #redis: CacheRedis;
-  readonly #client: Redis & ResponseCommands;
 
   constructor(redis: CacheRedis) {
     this.#redis = redis;
-    const client = redis.client as Redis & Partial<ResponseCommands>;
-    if (!client.quiltCacheSet) {
+    redis.onClient((client) => {
       client.defineCommand('quiltCacheSet', { lua: SET_SCRIPT });
       client.defineCommand('quiltCacheInvalidate', { lua: INVALIDATE_SCRIPT });
-    }
-    this.#client = client as Redis & ResponseCommands;
+    });
   }
 
   async get(id: string): Promise<StoredResponse | undefined> {
@@ -68,8 +65,8 @@ export class RedisResponseStore implements ResponseStore {
       keys.add(ENTITY_PREFIX + entityKey(e.typename));
       if (e.id !== undefined) keys.add(ENTITY_PREFIX + entityKey(e.typename, e.id));
     }
-    await this.#redis.run('response', 'set', () =>
-      this.#client.quiltCacheSet(
+    await this.#redis.run('response', 'set', (client) =>
+      (client as Redis & ResponseCommands).quiltCacheSet(
         keys.size + 1,
         ENTRY_PREFIX + id,
         ...keys,
@@ -84,8 +81,8 @@ export class RedisResponseStore implements ResponseStore {
     const keys = new Set<string>();
     for (const e of entities) keys.add(ENTITY_PREFIX + entityKey(e.typename, e.id));
     if (keys.size === 0) return;
-    await this.#redis.run('response', 'invalidate', () =>
-      this.#client.quiltCacheInvalidate(keys.size, ...keys, ENTRY_PREFIX),
+    await this.#redis.run('response', 'invalidate', (client) =>
+      (client as Redis & ResponseCommands).quiltCacheInvalidate(keys.size, ...keys, ENTRY_PREFIX),
     );
   }
 
