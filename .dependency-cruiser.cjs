@@ -14,6 +14,7 @@ const ARROWS = {
   compose: ['errors', 'templates', 'config', 'upstream', 'request-context', 'connectors'],
   security: ['errors', 'config', 'request-context'],
   protections: ['errors', 'request-context'],
+  caching: ['errors', 'request-context', 'upstream'],
   observability: ['errors', 'upstream', 'security'],
   'proto-import': ['connectors'],
   'openapi-import': ['errors'],
@@ -27,8 +28,20 @@ const ARROWS = {
     'security',
     'observability',
     'protections',
+    'caching',
   ],
-  cli: ['errors', 'config', 'upstream', 'compose', 'security', 'server', 'proto-import', 'openapi-import', 'connectors'],
+  cli: [
+    'errors',
+    'config',
+    'upstream',
+    'compose',
+    'security',
+    'server',
+    'proto-import',
+    'openapi-import',
+    'connectors',
+    'caching',
+  ],
 };
 
 const room = (name) => (name === 'errors' ? '^src/errors\\.ts$' : `^src/${name}/`);
@@ -71,6 +84,14 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/observability/' },
       to: { path: '^src/(server|compose|connectors|cli)/' },
+    },
+    {
+      name: 'caching-is-a-plugin',
+      comment:
+        'src/caching is the response cache plugin and the cache stores: it reads the served schema and the request context, never the compiler, the connectors, the security plugins or the server.',
+      severity: 'error',
+      from: { path: '^src/caching/' },
+      to: { path: '^src/(compose|connectors|config|security|server|observability|cli)/' },
     },
     {
       name: 'no-cycles',

@@ -104,6 +104,9 @@ async function serve(options: Options, sources: OptionSources, env: NodeJS.Proce
     env,
     security,
     tls,
+    caching: {
+      memory: { maxEntries: Number(options['cache-max-entries']), maxBytes: Number(options['cache-max-bytes']) },
+    },
     protections: {
       requestTimeoutMs: Number(options['request-timeout-ms']) || undefined,
       maxInFlight: Number(options['max-in-flight']) || undefined,

@@ -97,6 +97,24 @@ export const FLAGS: FlagSpec[] = [
     default: 0,
     description: 'requests served at once; one more gets 503 OVERLOADED with Retry-After (0: no limit)',
   },
+  {
+    group: 'Caching',
+    name: 'cache-max-entries',
+    type: 'number',
+    arg: 'N',
+    default: 10_000,
+    description:
+      'entries each in-memory cache keeps (responses by @cacheControl; upstream answers by httpCache); not used with --redis-url',
+  },
+  {
+    group: 'Caching',
+    name: 'cache-max-bytes',
+    type: 'number',
+    arg: 'BYTES',
+    default: 64 * 1024 * 1024,
+    description:
+      'bytes each in-memory cache keeps (an entry over an eighth of it is not kept); not used with --redis-url',
+  },
   ...SECURITY_FLAGS,
   ...TRACING_FLAGS,
 ];

@@ -208,7 +208,7 @@ export const SECURITY_FLAGS: FlagSpec[] = [
     name: 'redis-url',
     arg: 'URL',
     type: 'string',
-    description: 'share cost budgets and @rateLimit windows across instances (redis://host:6379)',
+    description: 'share cost budgets, @rateLimit windows and the caches across instances (redis://host:6379)',
   },
   {
     group: shared,
@@ -224,6 +224,6 @@ export const SECURITY_FLAGS: FlagSpec[] = [
     arg: 'MS',
     type: 'number',
     default: DEFAULT_SECURITY.shared.redisTimeoutMs,
-    description: 'longest a limit check waits for Redis before --redis-failure applies',
+    description: 'longest a limit check waits for Redis before --redis-failure applies (a cache lookup: a miss)',
   },
 ];

@@ -6,7 +6,7 @@
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { type DocumentNode, type GraphQLSchema, parse, printSchema } from 'graphql';
-import { SECURITY_DIRECTIVES_SDL, stripQuiltDirectives } from '../config/directives.js';
+import { SERVED_DIRECTIVES_SDL, stripQuiltDirectives } from '../config/directives.js';
 import { type LoadedFolder, type SourceFile, sortProblems } from '../config/load-folder.js';
 import { ProblemList } from '../config/problems.js';
 import type { UpstreamRuntime } from '../connectors/upstream-call.js';
@@ -32,8 +32,8 @@ export interface CompiledSchema {
   sources: SourceFile[];
 }
 
-// Kept in the served schema for the security plugins to read.
-const SECURITY_DIRECTIVES = parse(SECURITY_DIRECTIVES_SDL);
+// Kept in the served schema for the security plugins and the response cache to read.
+const SERVED_DIRECTIVES = parse(SERVED_DIRECTIVES_SDL);
 
 // @defer and @stream as @graphql-tools/executor (yoga's executor) and yoga's defer-stream
 // plugin define them; in the schema, the plugin finds them there and leaves the schema as it is.
@@ -72,7 +72,12 @@ async function compile(
   const upstreams = new Map<string, UpstreamRuntime>(
     files.map((f) => [
       f.upstream.name,
-      { config: f.upstream, cluster: clusters.clusters.get(f.upstream.name)!, http: registry.http },
+      {
+        config: f.upstream,
+        cluster: clusters.clusters.get(f.upstream.name)!,
+        http: registry.http,
+        httpCache: f.upstream.httpCache ? registry.httpCache(f.upstream.name) : undefined,
+      },
     ]),
   );
   const problems = new ProblemList();
@@ -123,7 +128,7 @@ async function compile(
   try {
     schema = makeExecutableSchema({
       typeDefs: mergeTypeDefs([
-        SECURITY_DIRECTIVES,
+        SERVED_DIRECTIVES,
         ...(options.deferStream ? [DEFER_STREAM_DIRECTIVES] : []),
         ...sources.map((s) => publicDocument(s.document, model)),
       ]),

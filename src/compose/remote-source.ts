@@ -7,7 +7,12 @@
 // would leave a deferred fragment's fields out), and the gateway's executor defers and
 // streams the delegated result itself.
 import { batchDelegateToSchema } from '@graphql-tools/batch-delegate';
-import { defaultMergedResolver, delegateToSchema, type SubschemaConfig } from '@graphql-tools/delegate';
+import {
+  defaultMergedResolver,
+  delegateToSchema,
+  isExternalObject,
+  type SubschemaConfig,
+} from '@graphql-tools/delegate';
 import {
   buildASTSchema,
   buildClientSchema,
@@ -78,7 +83,7 @@ export class RemoteSource {
   }
 
   resolverFor(field: FieldModel): Resolver {
-    if (!ROOT_TYPES.has(field.typeName)) return defaultMergedResolver as Resolver;
+    if (!ROOT_TYPES.has(field.typeName)) return remoteFieldResolver;
     const operation = field.typeName === 'Mutation' ? OperationTypeNode.MUTATION : OperationTypeNode.QUERY;
     return (_parent, args, ctx, info) =>
       delegateToSchema({
@@ -151,6 +156,20 @@ export class RemoteSource {
     return { ...set, selections };
   }
 }
+
+/**
+ * A field the remote source owns, below its root fields. Delegated results are keyed by response
+ * key (the alias); defaultMergedResolver reads them so only from an object it annotated, and
+ * reads a plain object by field name. The objects an entity lookup copied onto a local object
+ * (copyExternal) and what lies below them are plain, so an aliased field (`rid: id`, or the
+ * `__responseCacheId: id` the response cache adds) would read nothing: read the alias there.
+ */
+const remoteFieldResolver: Resolver = (parent, args, ctx, info) => {
+  const alias = info.fieldNodes[0]?.alias?.value;
+  if (alias !== undefined && parent && typeof parent === 'object' && !isExternalObject(parent) && alias in parent)
+    return (parent as Record<string, unknown>)[alias];
+  return (defaultMergedResolver as Resolver)(parent, args, ctx, info);
+};
 
 function copyExternal(target: Record<string, unknown>, result: unknown, copy: readonly string[]): void {
   if (result instanceof Error) {

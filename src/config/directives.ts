@@ -31,8 +31,22 @@ directive @rateLimit(max: Int, window: String, identityArgs: [String], arrayLeng
 
 export const SECURITY_DIRECTIVE_NAMES = new Set(['authenticated', 'requiresScopes', 'cost', 'listSize', 'rateLimit']);
 
+/**
+ * Apollo's @cacheControl, for response caching (src/caching/). Like the security directives it
+ * stays in the served schema, where the response cache reads it (src/caching/cache-policy.ts).
+ */
+export const CACHE_DIRECTIVES_SDL = /* GraphQL */ `
+enum CacheControlScope { PUBLIC PRIVATE }
+"how long a response holding this field or type may be cached (seconds), and for whom; inheritMaxAge: take the parent field's maxAge"
+directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
+`;
+
+/** The directives that stay in the served schema, with their definitions (compose/compile-schema.ts). */
+export const SERVED_DIRECTIVES_SDL = SECURITY_DIRECTIVES_SDL + CACHE_DIRECTIVES_SDL;
+export const SERVED_DIRECTIVE_NAMES = new Set([...SECURITY_DIRECTIVE_NAMES, 'cacheControl']);
+
 export const QUILT_DIRECTIVES_SDL = /* GraphQL */ `
-${SECURITY_DIRECTIVES_SDL}
+${SERVED_DIRECTIVES_SDL}
 scalar QuiltJSON
 enum QuiltProtocol { HTTP GRPC GRAPHQL }
 "how @http sends body: JSON, or FORM (application/x-www-form-urlencoded; nested keys as a[b], lists repeated)"
@@ -125,6 +139,8 @@ directive @upstream(
   errorMessage: String
   "TLS to the replicas: CA, client certificate (mTLS), server name; https:// and grpcs:// replicas, or host:port gRPC ones"
   tls: QuiltTls
+  "HTTP: keep GET answers as their Cache-Control, Expires, Vary and ETag allow (RFC 9111, a shared cache)"
+  httpCache: Boolean = false
 ) on SCHEMA
 
 directive @http(

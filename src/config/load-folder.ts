@@ -16,12 +16,13 @@ import {
 import { specifiedSDLRules } from 'graphql/validation/specifiedRules.js';
 import { validateSDL } from 'graphql/validation/validate.js';
 import type { ConfigProblem } from '../errors.js';
+import { checkCacheControl } from './cache-control.js';
 import {
   directiveDefinition,
   QUILT_DIRECTIVE_NAMES,
   QUILT_DIRECTIVES_SDL,
   readDirective,
-  SECURITY_DIRECTIVE_NAMES,
+  SERVED_DIRECTIVE_NAMES,
 } from './directives.js';
 import { substituteEnv } from './env.js';
 import { type LoadNotes, ProblemList, problemFromGraphQLError } from './problems.js';
@@ -138,7 +139,7 @@ function checkDirectiveValues(file: string, document: DocumentNode, problems: Pr
   const before = problems.items.length;
   visit(document, {
     Directive(node) {
-      if (!QUILT_DIRECTIVE_NAMES.has(node.name.value) && !SECURITY_DIRECTIVE_NAMES.has(node.name.value)) return;
+      if (!QUILT_DIRECTIVE_NAMES.has(node.name.value) && !SERVED_DIRECTIVE_NAMES.has(node.name.value)) return;
       const definition = directiveDefinition(node.name.value);
       for (const arg of node.arguments ?? []) {
         const argDef = definition.args.find((a) => a.name === arg.name.value);
@@ -150,6 +151,7 @@ function checkDirectiveValues(file: string, document: DocumentNode, problems: Pr
             `@${node.name.value}(${mismatch.path}) expected ${mismatch.expected}; received ${mismatch.received}`,
           );
       }
+      if (node.name.value === 'cacheControl') checkCacheControl(node, file, problems);
     },
   });
   return problems.items.length === before;

@@ -37,6 +37,8 @@ export interface UpstreamConfig {
   responseHeaders: string[];
   /** Path in an error answer's JSON whose string becomes the client's error message. */
   errorMessage?: string[];
+  /** HTTP: GET answers are cached as their own headers allow (RFC 9111; src/upstream/http-cache.ts). */
+  httpCache: boolean;
   node: DirectiveNode;
 }
 
@@ -54,6 +56,7 @@ interface RawUpstream {
   responseHeaders?: string[] | null;
   errorMessage?: string | null;
   tls?: RawTls | null;
+  httpCache: boolean;
 }
 
 export function readUpstream(
@@ -81,6 +84,15 @@ export function readUpstream(
       node,
       file,
       '@upstream(protocol: GRPC) needs proto: (the .proto file, relative to this file) and service: (e.g. "pkg.v1.Service")',
+    );
+    ok = false;
+  }
+  if (raw.httpCache && raw.protocol !== 'HTTP') {
+    // A remote GraphQL API is asked by POST and gRPC has no HTTP caching semantics.
+    problems.at(
+      at('httpCache'),
+      file,
+      `@upstream(httpCache) expected an HTTP upstream (GET answers are what it caches); received protocol ${raw.protocol}`,
     );
     ok = false;
   }
@@ -125,6 +137,7 @@ export function readUpstream(
     service: raw.service ?? undefined,
     responseHeaders: (raw.responseHeaders ?? []).map((h) => h.toLowerCase()),
     errorMessage: raw.errorMessage ? raw.errorMessage.split('.') : undefined,
+    httpCache: raw.httpCache,
     node,
   };
 }

@@ -4,6 +4,7 @@ import type { UpstreamConfig } from '../config/upstream.js';
 import type { QuiltContext } from '../request-context/context.js';
 import type { TemplateScope } from '../templates/placeholders.js';
 import type { Cluster } from '../upstream/cluster.js';
+import type { HttpCache } from '../upstream/http-cache.js';
 import type { HttpTransport } from '../upstream/transport/http.js';
 
 /** The upstream said "no such thing" (HTTP 404, gRPC NOT_FOUND); the field decides whether that is null. */
@@ -18,4 +19,6 @@ export interface UpstreamRuntime {
   config: UpstreamConfig;
   cluster: Cluster;
   http: HttpTransport;
+  /** With @upstream(httpCache: true): the RFC 9111 cache in front of the cluster. */
+  httpCache?: HttpCache;
 }

@@ -1,7 +1,8 @@
 // The composition root: the schema manager, the ordered plugin list and the HTTP server.
 // Plugin order: request id first (everything after logs it), then metrics (so /metrics and
 // every GraphQL request are seen before another plugin can end the request), access log and
-// the operational endpoints; enforcement plugins (auth, cost, limits) join after these.
+// the operational endpoints; enforcement plugins (auth, cost, limits) join after these, and the
+// response cache comes last: its lookup runs after cost and authorization have run.
 // With --tls-cert/--tls-key the same server speaks HTTPS (HTTP/1.1), its certificate
 // reloaded from the files without a restart (tls-files.ts).
 // The same plugin list serves GraphQL over WebSocket (websocket.ts), through yoga's getEnveloped.
@@ -12,6 +13,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { join } from 'node:path';
 import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
+import { type CachingOptions, createCaches, DEFAULT_CACHING } from '../caching/create-caches.js';
 import { useResponseHeaders } from '../connectors/use-response-headers.js';
 import { ConfigError } from '../errors.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
@@ -56,6 +58,8 @@ export interface GatewayOptions {
   compiledExecution?: boolean;
   /** Worker processes of the instance (--workers), shown on /status; default 1. */
   workers?: number;
+  /** Bounds of the in-memory caches (default 10 000 entries and 64 MiB each); with security.shared.redisUrl they live in Redis. */
+  caching?: Pick<CachingOptions, 'memory'>;
   /** Request protections; each is off when left out. */
   protections?: {
     /** Deadline of each query or mutation (--request-timeout-ms). */
@@ -105,16 +109,32 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const websocket = options.websocket !== false && securityOptions.hardening.trustedDocuments === undefined;
   if (options.websocket !== false && !websocket)
     log.info('GraphQL over WebSocket is off: --trusted-documents allows no query text, which it needs');
+  // Both caches share --redis-url and its deadline with the limits; nothing runs per request
+  // until a schema file asks for caching.
+  const caches = createCaches(
+    {
+      memory: options.caching?.memory ?? DEFAULT_CACHING.memory,
+      redisUrl: securityOptions.shared.redisUrl,
+      redisTimeoutMs: securityOptions.shared.redisTimeoutMs,
+    },
+    {
+      log,
+      registry: metrics.registry,
+      sourcesOf: (schema) => (manager.current?.schema === schema ? manager.current.sources.map((s) => s.document) : []),
+    },
+  );
   const manager = new SchemaManager(options.schemasDir, log, options.env, {
     observer,
     batches: metrics,
     schemaTransforms: security.schemaTransforms,
     deferStream,
+    httpCache: caches.httpCache,
   });
   const first = await manager.reload();
   if (!first.ok) {
     await manager.close();
     await security.close();
+    await caches.close();
     throw new ConfigError(first.problems);
   }
   if (options.watch !== false) manager.watch();
@@ -143,6 +163,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...security.plugins,
     // Upstream answers' headers the schema files pass on (@upstream(responseHeaders:)).
     useResponseHeaders(),
+    // @cacheControl: after the security plugins (a cached answer is costed and only served to
+    // the callers it was made for) and after the response headers (their cache-control is
+    // combined with its own).
+    caches.plugin,
   ];
   const maskError = createErrorMasker(log);
   if (deferStream) plugins.push((await import('@graphql-yoga/plugin-defer-stream')).useDeferStream());
@@ -226,6 +250,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       clearTimeout(force);
       await manager.close();
       await security.close();
+      await caches.close();
       // The last spans, those of the requests just finished (bounded: a dead collector cannot hold the exit).
       await tracing?.shutdown();
       log.info('stopped');

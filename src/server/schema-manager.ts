@@ -12,7 +12,7 @@ import { type CompiledSchema, compileSchema } from '../compose/compile-schema.js
 import { loadSchemaFolder } from '../config/load-folder.js';
 import { ConfigError, type ConfigProblem, formatProblem } from '../errors.js';
 import type { ServingState } from '../observability/use-operations-endpoints.js';
-import { UpstreamRegistry } from '../upstream/registry.js';
+import { type RegistryOptions, UpstreamRegistry } from '../upstream/registry.js';
 import type { ClusterObserver, UpstreamSnapshot } from '../upstream/types.js';
 import { FilePoller } from './file-poller.js';
 
@@ -25,6 +25,8 @@ export interface SchemaManagerOptions {
   schemaTransforms?: readonly ((schema: GraphQLSchema) => void)[];
   /** Declare @defer and @stream in every compiled schema. */
   deferStream?: boolean;
+  /** The store and counters of upstreams with httpCache (src/caching/create-caches.ts). */
+  httpCache?: RegistryOptions['httpCache'];
 }
 
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
@@ -55,7 +57,7 @@ export class SchemaManager implements ServingState {
     private readonly env: NodeJS.ProcessEnv = process.env,
     options: SchemaManagerOptions = {},
   ) {
-    this.registry = new UpstreamRegistry({ observer: options.observer, log });
+    this.registry = new UpstreamRegistry({ observer: options.observer, log, httpCache: options.httpCache });
     this.#schemaTransforms = options.schemaTransforms ?? [];
     this.#batches = options.batches;
     this.#deferStream = options.deferStream ?? false;

@@ -4,12 +4,14 @@
 // finish), and only once the new schema is the one being served. An upstream that
 // disappears stops its health checks. The registry creates every transport: one HTTP
 // transport for all (undici pools are per replica origin and TLS settings), one gRPC
-// transport per upstream. New TLS files are a new transport (new pools or channels); the same
+// transport per upstream, and the HTTP cache of each upstream with httpCache (one store shared
+// by all of them). New TLS files are a new transport (new pools or channels); the same
 // files read again are not (transport/tls.ts). Pools no served replica uses any more are
 // closed once the requests that may still use them are done.
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Cluster, type ClusterDeps } from './cluster.js';
+import { type CacheStore, HttpCache, type HttpCacheObserver, memoryHttpCacheStore } from './http-cache.js';
 import { GrpcTransport } from './transport/grpc.js';
 import { HttpTransport } from './transport/http.js';
 import { tlsIdentity } from './transport/tls.js';
@@ -26,6 +28,8 @@ export interface RegistryOptions {
   log?: Logger;
   /** Passed to every cluster (tests inject a clock). */
   clusterDeps?: Pick<ClusterDeps, 'clock' | 'random'>;
+  /** Where upstreams with httpCache keep answers (default: in memory, bounded) and who counts hits. */
+  httpCache?: { store?: CacheStore; observer?: HttpCacheObserver };
 }
 
 interface KeptTransport {
@@ -45,6 +49,8 @@ export class UpstreamRegistry {
   #served: readonly ClusterSpec[] = [];
   #httpSweep?: NodeJS.Timeout;
   readonly http = new HttpTransport(CONNECT_TIMEOUT_MS);
+  #httpCaches = new Map<string, HttpCache>();
+  #httpCacheStore?: CacheStore;
 
   constructor(private readonly options: RegistryOptions = {}) {}
 
@@ -76,6 +82,20 @@ export class UpstreamRegistry {
     const transport = current?.identity === key ? current.transport : new GrpcTransport(service, definition, tls);
     this.#pendingGrpc.set(upstream, { identity: key, transport });
     return transport;
+  }
+
+  /**
+   * The HTTP cache of an upstream with httpCache: kept by name across reloads (its entries
+   * live in the shared store, keyed by the upstream's name).
+   */
+  httpCache(upstream: string): HttpCache {
+    let cache = this.#httpCaches.get(upstream);
+    if (!cache) {
+      this.#httpCacheStore ??= this.options.httpCache?.store ?? memoryHttpCacheStore();
+      cache = new HttpCache(upstream, this.#httpCacheStore, this.options.httpCache?.observer);
+      this.#httpCaches.set(upstream, cache);
+    }
+    return cache;
   }
 
   /** A schema load failed: transports it created are not going to be used (new clusters never started). */

@@ -113,33 +113,40 @@ export class HttpCall implements UpstreamCall {
     if (body !== undefined) headers['content-type'] = CONTENT_TYPES[this.#spec.bodyFormat];
     const timeoutMs = this.#spec.timeoutMs ?? upstream.config.timeoutMs;
     let replica = '';
-    const trace = ctx.tracer?.call({
-      upstream: upstream.config.name,
-      protocol: 'HTTP',
-      route: this.#route,
-      method,
-      path,
-    });
-    const response = await upstream.cluster.call(
-      async (r, tryTimeoutMs, signal, attempt) => {
-        replica = r.url;
-        return failOnServerError(
-          await upstream.http.send(r.url, {
-            method,
-            path,
-            // Each attempt carries its own span's trace context.
-            headers: attempt ? { ...headers, ...attempt.propagation } : headers,
-            body,
-            timeoutMs: tryTimeoutMs,
-            signal,
-            tls: upstream.config.cluster.tls,
-          }),
-          r.url,
-          attempt,
-        );
-      },
-      { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs, signal: ctx.signal, trace },
-    );
+    // A call the cache answers makes no span: the trace starts with the exchange.
+    const exchange = (sent: Record<string, string>) => {
+      const trace = ctx.tracer?.call({
+        upstream: upstream.config.name,
+        protocol: 'HTTP',
+        route: this.#route,
+        method,
+        path,
+      });
+      return upstream.cluster.call(
+        async (r, tryTimeoutMs, signal, attempt) => {
+          replica = r.url;
+          return failOnServerError(
+            await upstream.http.send(r.url, {
+              method,
+              path,
+              // Each attempt carries its own span's trace context.
+              headers: attempt ? { ...sent, ...attempt.propagation } : sent,
+              body,
+              timeoutMs: tryTimeoutMs,
+              signal,
+              tls: upstream.config.cluster.tls,
+            }),
+            r.url,
+            attempt,
+          );
+        },
+        { idempotent: this.#isRead, routing: callRouting(ctx, path), timeoutMs, signal: ctx.signal, trace },
+      );
+    };
+    // With httpCache the cache answers, or makes this same call (with revalidation headers).
+    const response = upstream.httpCache
+      ? await upstream.httpCache.send({ method, path, headers, body }, exchange)
+      : await exchange(headers);
     passResponseHeaders(ctx, upstream.config.responseHeaders, response.headers);
     return { response, replica };
   }
