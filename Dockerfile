@@ -38,9 +38,10 @@ RUN mkdir -p /app/schemas && chown node:node /app/schemas
 USER node
 VOLUME ["/app/schemas"]
 EXPOSE 4000
-# No curl in the slim image: Node's own fetch asks /healthz (process alive; /readyz is for
-# balancers, see deploy/kubernetes/quilt-deployment.yaml).
+# No curl in the slim image: Node asks /healthz (process alive; /readyz is for balancers, see
+# deploy/kubernetes/quilt-deployment.yaml), over HTTPS when QUILT_TLS_CERT is set (its own
+# certificate need not name 127.0.0.1, so it is not verified for this local check).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.QUILT_PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const tls = Boolean(process.env.QUILT_TLS_CERT); require(tls ? 'node:https' : 'node:http').get({ host: '127.0.0.1', port: process.env.QUILT_PORT || 4000, path: '/healthz', rejectUnauthorized: false }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 # Node is PID 1 and handles SIGTERM itself: stop accepting, finish in flight, exit 0.
 ENTRYPOINT ["node", "bin/quilt.js", "serve"]
