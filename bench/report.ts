@@ -139,6 +139,7 @@ export function renderReport(info: RunInfo, measurements: readonly Measurement[]
       `each row is the target's median round, peak RSS the highest of its rounds); ${info.warmupSeconds} s warm-up ` +
       `before a query's first round (BENCH_WARMUP_SECONDS); ${info.connections} connections; POST /graphql`,
     `- CPU layout: ${info.pinning}`,
+    '- Targets: both compiled to JavaScript with tsc and started by plain node with NODE_ENV=production, as the Docker image runs the gateway (bench/build-targets.ts: tsx would add about 45 MB to the gateway and little to the one-file baseline)',
     '',
     '| query | target | req/s | p50 ms | p99 ms | upstream calls/query | peak RSS MB | CPU ms/request |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -37,6 +37,7 @@ import {
   GATEWAY_SCHEMAS_DIR,
   REPO_ROOT,
 } from '../demo/backends/topology.js';
+import { type BuiltTargets, buildTargets } from './build-targets.js';
 import {
   checkQueryAndCountUpstreamCalls,
   processCpuMs,
@@ -74,15 +75,16 @@ const LOAD_CPU = 1;
 interface TargetSpec {
   name: Target;
   port: number;
-  script: string;
+  /** Its compiled entry (bench/build-targets.ts). */
+  script: keyof BuiltTargets;
   args: string[];
 }
 const TARGETS: readonly TargetSpec[] = [
-  { name: 'baseline', port: 4200, script: 'bench/baseline.ts', args: ['--port', '4200'] },
+  { name: 'baseline', port: 4200, script: 'baseline', args: ['--port', '4200'] },
   {
     name: 'gateway',
     port: 4100,
-    script: GATEWAY_ENTRY,
+    script: 'gateway',
     args: ['serve', '--schemas', GATEWAY_SCHEMAS_DIR, '--port', '4100', '--log-level', 'warn'],
   },
 ];
@@ -239,11 +241,13 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
 
   // Start every target up front so a gateway that cannot start fails the run
   // in seconds, not after the baseline has been measured.
+  const built = buildTargets(log);
   const targets = options.targets.map((target) => ({
     target,
     child: supervisor.start({
       name: target.name,
-      script: target.script,
+      script: built[target.script],
+      compiled: true,
       args: target.args,
       // Both as `quilt serve` runs (bin/quilt.js): graphql-js without its development checks.
       env: { NODE_ENV: 'production' },

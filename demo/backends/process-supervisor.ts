@@ -11,7 +11,9 @@ import { REPO_ROOT } from './topology.js';
 
 export interface ChildSpec {
   name: string; // output prefix, e.g. "users-1"
-  script: string; // TypeScript entry, relative to the repository root
+  script: string; // TypeScript entry, relative to the repository root (or compiled JavaScript: see compiled)
+  /** The script is JavaScript: run by plain node, without the tsx loader. */
+  compiled?: boolean;
   args?: string[];
   /** Node's own flags, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   nodeFlags?: string[];
@@ -67,7 +69,8 @@ export class ProcessSupervisor {
   }
 
   start(spec: ChildSpec): ManagedChild {
-    const nodeArgs = [...(spec.nodeFlags ?? []), '--import', 'tsx', spec.script, ...(spec.args ?? [])];
+    const loader = spec.compiled ? [] : ['--import', 'tsx'];
+    const nodeArgs = [...(spec.nodeFlags ?? []), ...loader, spec.script, ...(spec.args ?? [])];
     // taskset execs node in place, so the PID we get is node's own PID.
     const [command, args] =
       spec.cpu === undefined

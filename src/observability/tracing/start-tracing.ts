@@ -39,11 +39,19 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
+/** The nearest package.json above this file: three folders up from src/, four from a build's dist/src/. */
+function packageVersion(): string {
+  for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
+    try {
+      return (JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { version: string }).version;
+    } catch {
+      // not here: one folder up
+    }
   }
-).version;
+  return 'unknown';
+}
+
+const VERSION = packageVersion();
 
 export function startTracing(options: TracingOptions, deps: { log: Logger; registry: Registry }): Tracing {
   const log = deps.log.child({ component: 'tracing' });
