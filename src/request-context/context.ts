@@ -1,5 +1,6 @@
 // Per-request state. Loaders and the dedupe cache live on the context object, so they are
 // created per request and collected with it; there is no global fallback.
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { CallTracer } from '../upstream/types.js';
 
@@ -39,4 +40,10 @@ export function perRequest<T>(ctx: QuiltContext, key: string, create: () => T): 
     ctx.perRequest.set(key, value);
   }
   return value;
+}
+
+/** The TCP peer, with IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") written as IPv4. */
+export function clientIpOf(req: IncomingMessage | undefined): string | undefined {
+  const address = req?.socket.remoteAddress;
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }

@@ -27,7 +27,7 @@ import { requestIdOf, useRequestId } from '../observability/use-request-id.js';
 import { useStatusPage } from '../observability/use-status-page.js';
 import { useInFlightLimit } from '../protections/use-in-flight-limit.js';
 import { useRequestTimeout } from '../protections/use-request-timeout.js';
-import type { QuiltContext } from '../request-context/context.js';
+import { clientIpOf, type QuiltContext } from '../request-context/context.js';
 import { yogaHardening } from '../security/hardening/index.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from '../security/options.js';
 import { assembleSecurityLayer } from '../security/security-layer.js';
@@ -36,7 +36,8 @@ import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
 import { readTlsPair, type TlsFiles, type TlsPair, watchTlsPair } from './tls-files.js';
 import { useCompiledExecution } from './use-compiled-execution.js';
-import { clientIpOf, serveWebSocket, type WebSocketEndpoint } from './websocket.js';
+import type { WebSocketEndpoint } from './websocket.js';
+import { serveWebSocketOnDemand } from './websocket-on-demand.js';
 
 export interface GatewayOptions {
   schemasDir: string;
@@ -218,7 +219,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const stopWatchingTls = tlsPair && watchTlsFiles(server as HttpsServer, options.tls!, tlsPair, log);
   const ws: WebSocketEndpoint | undefined = websocket
-    ? serveWebSocket({
+    ? serveWebSocketOnDemand({
         server,
         endpoint: yoga.graphqlEndpoint,
         guard: security.connections,

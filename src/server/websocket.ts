@@ -18,6 +18,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { addressForbidden, type QuiltError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { requestIdFrom } from '../observability/use-request-id.js';
+import { clientIpOf } from '../request-context/context.js';
 import type { ConnectionGuard } from '../security/connection-guard.js';
 import {
   type ConnectionIdentity,
@@ -224,12 +225,6 @@ function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
-}
-
-/** The TCP peer, with IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") written as IPv4. */
-export function clientIpOf(req: IncomingMessage | undefined): string | undefined {
-  const address = req?.socket.remoteAddress;
-  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 /** A close reason fits in 123 bytes. */

@@ -7,6 +7,8 @@
 // `__cost` implicit (not listed among the root type's fields), so these types never join the
 // served schema: they form a schema of their own, built here and marked valid (`assumeValid`),
 // on which the `__cost` part of an operation (split-document.ts) is validated and run.
+
+import { createRequire } from 'node:module';
 import {
   type DocumentNode,
   type ExecutionResult,
@@ -23,7 +25,7 @@ import {
   specifiedRules,
   validate,
 } from 'graphql';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { badUserInput } from '../../../errors.js';
 import { roundCost } from '../model.js';
 import type { CountKind, LocationCost } from '../tally.js';
@@ -88,12 +90,16 @@ function matcher(pattern: string | null | undefined, argument: string): (name: s
   if (pattern === undefined || pattern === null) return () => true;
   let re: RE2JS;
   try {
-    re = RE2JS.compile(pattern);
+    re = loadRe2().compile(pattern);
   } catch (e) {
     throw badUserInput(`${argument}: not a regular expression RE2 accepts: ${(e as Error).message}`);
   }
   return (name) => re.matches(name);
 }
+
+// Loaded by the first filter that needs it: RE2's 260 KB of code would otherwise stay resident
+// in every gateway (and each MB resident at start lets V8 grow the heap under load by several).
+const loadRe2 = (): typeof RE2JS => createRequire(import.meta.url)('re2js').RE2JS;
 
 const Metrics = new GraphQLObjectType<CostMetrics>({
   name: '__CostMetrics',
