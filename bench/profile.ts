@@ -1,14 +1,15 @@
-// `npm run bench:profile -- [--query lookup|list|batched|merged|fan-out] [--seconds N]`: one
-// gateway under load with V8's CPU profiler on (node --cpu-prof), over the demo backends,
+// `npm run bench:profile -- [--query lookup|list|batched|merged|fan-out] [--seconds N] [--security]`:
+// one gateway under load with V8's CPU profiler on (node --cpu-prof), over the demo backends
+// (--security: the security section's "on" gateway, JWT, cost budget and @rateLimit, and its token),
 // then the profile's top frames by self time, grouped by function and file: where the
 // gateway's time goes, to read before optimizing (bench/RESULTS.md keeps the findings).
 // The .cpuprofile is left in .tmp/profile/ for Chrome DevTools or speedscope.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type ManagedChild, ProcessSupervisor, waitForHealthy } from '../demo/backends/process-supervisor.js';
-import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
+import { DEMO_BACKENDS, DEMO_HOST, DEMO_JWT, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
 import { runLoad } from './measure.js';
-import { FAN_OUT_QUERY } from './security.js';
+import { FAN_OUT_QUERY, mintToken, SECURITY_ON_FLAGS, writeRateLimitedSchemas } from './security.js';
 
 const QUERIES: Record<string, string> = {
   lookup: '{ user(id: "7") { id name email fullName } }',
@@ -67,17 +68,29 @@ async function main(): Promise<void> {
     child: supervisor.start({ name: b.name, script: b.script, args: ['--port', String(b.port)] }),
   }));
   await Promise.all(backends.map(({ b, child }) => waitForHealthy(child, `${b.adminUrl}/health`)));
+  const security = process.argv.includes('--security');
+  const schemas = security ? join(OUT, 'schemas') : GATEWAY_SCHEMAS_DIR;
+  if (security) {
+    mkdirSync(schemas);
+    writeRateLimitedSchemas(schemas);
+  }
+  const headers: Record<string, string> = security
+    ? { authorization: `Bearer ${await mintToken(DEMO_JWT.secret)}` }
+    : {};
   const gateway: ManagedChild = supervisor.start({
     name: 'gateway',
     script: 'src/cli/main.ts',
-    args: ['serve', '--schemas', GATEWAY_SCHEMAS_DIR, '--port', String(PORT), '--log-level', 'warn'],
+    args: [
+      ...['serve', '--schemas', schemas, '--port', String(PORT), '--log-level', 'warn'],
+      ...(security ? SECURITY_ON_FLAGS : []),
+    ],
     nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${OUT}`],
     env: { NODE_ENV: 'production' }, // as bin/quilt.js runs it
   });
   await waitForHealthy(gateway, `http://${DEMO_HOST}:${PORT}/healthz`);
   const url = `http://${DEMO_HOST}:${PORT}/graphql`;
-  await runLoad(url, query, 20, 2); // warm-up, so the profile shows steady state more than start-up
-  const load = await runLoad(url, query, 20, seconds);
+  await runLoad(url, query, 20, 2, headers); // warm-up, so the profile shows steady state more than start-up
+  const load = await runLoad(url, query, 20, seconds, headers);
   console.log(`[profile] ${name}: ${load.requestsPerSecond.toFixed(0)} req/s over ${seconds} s`);
   await supervisor.stopAll();
   const files = readdirSync(OUT).filter((f) => f.endsWith('.cpuprofile'));

@@ -58,6 +58,11 @@ const ON_PORT = 4402;
 export const RATE_LIMIT_DIRECTIVE = '@rateLimit(max: 100000000, window: "1m")';
 /** Limits high enough never to refuse the bench's load (the query is estimated at a few thousand). */
 const ON_LIMIT_FLAGS = ['--max-cost', '1000000', '--cost-budget', '1000000000', '--cost-restore-rate', '1000000'];
+/** The "on" gateway's flags beside its schemas folder (bench:profile --security uses them too). */
+export const SECURITY_ON_FLAGS = [
+  ...['--jwt-secret', DEMO_JWT.secret, '--jwt-algorithms', DEMO_JWT.algorithms, '--jwt-issuer', DEMO_JWT.issuer],
+  ...ON_LIMIT_FLAGS,
+];
 const BENCH_SUBJECT = 'bench';
 
 /** Every port the security section listens on, for the up-front "is it free" check. */
@@ -109,7 +114,7 @@ export function writeRateLimitedSchemas(dir: string, directive = RATE_LIMIT_DIRE
   writeFileSync(file, text.slice(0, queryType.index) + patched + text.slice(queryType.index + queryType[0].length));
 }
 
-async function mintToken(secret: string): Promise<string> {
+export async function mintToken(secret: string): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(BENCH_SUBJECT)
@@ -250,15 +255,7 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
     writeRateLimitedSchemas(schemaDir);
     const token = await mintToken(DEMO_JWT.secret);
     const badToken = await mintToken(`${DEMO_JWT.secret}-but-not-this-one`);
-    const onFlags = [
-      '--jwt-secret',
-      DEMO_JWT.secret,
-      '--jwt-algorithms',
-      DEMO_JWT.algorithms,
-      '--jwt-issuer',
-      DEMO_JWT.issuer,
-      ...ON_LIMIT_FLAGS,
-    ];
+    const onFlags = SECURITY_ON_FLAGS;
     const specs: GatewaySpec[] = [
       { label: 'off', port: OFF_PORT, args: ['--schemas', GATEWAY_SCHEMAS_DIR], headers: {} },
       {

@@ -34,7 +34,7 @@ import { assembleSecurityLayer } from '../security/security-layer.js';
 import type { SecurityMetrics } from '../security/security-metrics.js';
 import { createErrorMasker } from './mask-error.js';
 import { SchemaManager } from './schema-manager.js';
-import { readTlsPair, type TlsFiles, type TlsPair, watchTlsPair } from './tls-files.js';
+import { followTlsFiles, readTlsPair, type TlsFiles } from './tls-files.js';
 import { useCompiledExecution } from './use-compiled-execution.js';
 import type { WebSocketEndpoint } from './websocket.js';
 import { serveWebSocketOnDemand } from './websocket-on-demand.js';
@@ -217,7 +217,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
-  const stopWatchingTls = tlsPair && watchTlsFiles(server as HttpsServer, options.tls!, tlsPair, log);
+  const stopWatchingTls = tlsPair && followTlsFiles(server as HttpsServer, options.tls!, tlsPair, log);
   const ws: WebSocketEndpoint | undefined = websocket
     ? serveWebSocketOnDemand({
         server,
@@ -257,27 +257,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       log.info('stopped');
     })());
   return { url, server, manager, metrics, log, close };
-}
-
-/** New connections get the files' pair once it changes and is good; a bad one is logged and ignored. */
-function watchTlsFiles(server: HttpsServer, files: TlsFiles, served: TlsPair, log: Logger): () => void {
-  // A client that fails the handshake (plain HTTP to this port, an untrusted certificate) never becomes a request.
-  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) =>
-    log.debug({ code: error.code, client: socket.remoteAddress, reason: error.message }, 'TLS handshake failed'),
-  );
-  return watchTlsPair(
-    files,
-    served,
-    (pair) => {
-      server.setSecureContext({ cert: pair.cert, key: pair.key });
-      log.info({ certificate: pair.description }, 'TLS certificate reloaded');
-    },
-    (error) =>
-      log.error(
-        { file: error.file },
-        `TLS certificate not reloaded, the previous one is still served: ${error.message}`,
-      ),
-  );
 }
 
 async function loadExamples(dir: string): Promise<{ query: string }[] | undefined> {

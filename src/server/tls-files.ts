@@ -5,7 +5,9 @@
 // being served stays. Polled (file-poller.ts), so that a Kubernetes Secret volume swapping
 // its files is seen too.
 import { readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
+import type { Logger } from 'pino';
 import { fileSignature } from '../config/file-signature.js';
 import { describeCertificate, pemCertificates, pemPrivateKey } from '../config/pem.js';
 import { FilePoller } from './file-poller.js';
@@ -119,4 +121,25 @@ export function watchTlsPair(
     clearTimeout(timer);
     poller.close();
   };
+}
+
+/** New connections get the files' pair once it changes and is good; a bad one is logged and ignored. */
+export function followTlsFiles(server: HttpsServer, files: TlsFiles, served: TlsPair, log: Logger): () => void {
+  // A client that fails the handshake (plain HTTP to this port, an untrusted certificate) never becomes a request.
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) =>
+    log.debug({ code: error.code, client: socket.remoteAddress, reason: error.message }, 'TLS handshake failed'),
+  );
+  return watchTlsPair(
+    files,
+    served,
+    (pair) => {
+      server.setSecureContext({ cert: pair.cert, key: pair.key });
+      log.info({ certificate: pair.description }, 'TLS certificate reloaded');
+    },
+    (error) =>
+      log.error(
+        { file: error.file },
+        `TLS certificate not reloaded, the previous one is still served: ${error.message}`,
+      ),
+  );
 }
