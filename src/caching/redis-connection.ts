@@ -1,17 +1,14 @@
-// The Redis connection both caches share with --redis-url (a connection of their own, with the
-// limit store's settings: src/security/limits/redis-store.ts). A cache is an optimisation, so
+// The Redis connection both caches share with --redis-url (a connection of their own, made by
+// src/redis/redis-client.ts as the limit store's is). A cache is an optimisation, so
 // whatever Redis does, a request neither fails nor waits for it: every operation has a
 // deadline (--redis-timeout-ms, 250 ms), a lookup that fails or times out is a miss, a write
 // or an invalidation that fails is dropped. Each failure is counted in
 // quilt_cache_store_errors_total{cache,operation} and logged as a warning at most every 5 s.
 // Redis is expected standalone (an entry and its entity index live in different keys).
-import { createRequire } from 'node:module';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { closeRedisClient, connectionSettled, createRedisClient } from '../redis/redis-client.js';
 import type { CacheMetrics, CacheName } from './cache-metrics.js';
-
-// ioredis is loaded when a Redis cache is configured, not by every gateway.
-const loadRedis = (): typeof import('ioredis').Redis => createRequire(import.meta.url)('ioredis').Redis;
 
 export const CACHE_KEY_PREFIX = 'quilt:cache:';
 
@@ -54,14 +51,7 @@ export class CacheRedis {
    */
   get client(): Redis {
     if (this.#client) return this.#client;
-    const options: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: Math.max(1000, this.#deadlineMs * 4),
-      connectTimeout: 1000,
-      retryStrategy: (times) => Math.min(50 * times, 2000),
-    };
-    const client = new (loadRedis())(this.#url, options);
+    const client = createRedisClient(this.#url, Math.max(1000, this.#deadlineMs * 4));
     client.on('error', (err: Error) => {
       this.#failed = true;
       this.#warn(err, 'connection');
@@ -79,13 +69,13 @@ export class CacheRedis {
   async run<T>(cache: CacheName, operation: string, fn: (redis: Redis) => Promise<T>): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      // The deadline covers waiting for the connection too.
+      // The deadline covers waiting for a connection being made too.
       const deadline = new Promise<never>((_resolve, reject) => {
         // setImmediate: an answer already waiting in the socket is read before the deadline
         // fires (timers run before I/O in each turn of the event loop).
         timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(this.#deadlineMs))), this.#deadlineMs);
       });
-      const work = this.#connected().then(() => fn(this.client));
+      const work = connectionSettled(this.client, this.#deadlineMs).then(() => fn(this.client));
       // A late answer (or error) of an abandoned operation is ignored.
       work.catch(() => {});
       return await Promise.race([work, deadline]);
@@ -99,33 +89,7 @@ export class CacheRedis {
   }
 
   async close(): Promise<void> {
-    const client = this.#client;
-    if (!client) return;
-    try {
-      if (client.status === 'ready') await client.quit();
-    } catch {
-      // closing anyway
-    } finally {
-      client.disconnect();
-    }
-  }
-
-  /**
-   * While the connection is being made (the first use, a reconnect attempt), wait for it up to
-   * the deadline rather than fail at once: without an offline queue a command sent then fails.
-   */
-  async #connected(): Promise<void> {
-    const redis = this.client;
-    if (redis.status !== 'wait' && redis.status !== 'connecting' && redis.status !== 'connect') return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        for (const event of ['ready', 'close', 'end']) redis.off(event, done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.#deadlineMs);
-      for (const event of ['ready', 'close', 'end']) redis.once(event, done);
-    });
+    if (this.#client) await closeRedisClient(this.#client);
   }
 
   #warn(err: unknown, operation: string): void {

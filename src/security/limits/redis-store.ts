@@ -4,19 +4,11 @@
 // Keys start with `quilt:` and expire once idle: a bucket when it would be full again, a
 // window when its newest entry leaves it.
 //
-// A dead Redis must not hold requests: the client queues nothing while disconnected
-// (enableOfflineQueue: false), so a command then fails at once; a command is never retried
-// (maxRetriesPerRequest: 0), and the client reconnects in the background. A hung Redis is
-// cut short by failure-policy.ts's deadline (250 ms); `commandTimeoutMs` here is only a
-// backstop, because ioredis's timer fires even when the answer is already in the socket
-// behind a busy event loop. Errors are thrown to the caller; what a failure means for the
-// request is failure-policy.ts's decision.
-import { createRequire } from 'node:module';
-import type { Redis, RedisOptions } from 'ioredis';
-
-// ioredis (~16 MB resident) is loaded when a Redis store is created, not by every gateway.
-const loadRedis = (): typeof import('ioredis').Redis => createRequire(import.meta.url)('ioredis').Redis;
-
+// A dead Redis must not hold requests (src/redis/redis-client.ts: no queue, no retry); a hung
+// Redis is cut short by failure-policy.ts's deadline (250 ms). Errors are thrown to the
+// caller; what a failure means for the request is failure-policy.ts's decision.
+import type { Redis } from 'ioredis';
+import { closeRedisClient, connectionSettled, createRedisClient } from '../../redis/redis-client.js';
 import { MAX_WINDOW_ENTRIES } from './memory-store.js';
 import { HIT_SCRIPT, REFUND_SCRIPT, TAKE_SCRIPT } from './redis-scripts.js';
 import type { BucketSpec, BucketState, LimitStore } from './types.js';
@@ -47,15 +39,7 @@ export class RedisLimitStore implements LimitStore {
   readonly #connectWaitMs: number;
 
   constructor(url: string, options: RedisLimitStoreOptions = {}) {
-    const clientOptions: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
-      connectTimeout: 1000,
-      // Reconnect forever, soon at first, then every 2 s at most.
-      retryStrategy: (times) => Math.min(50 * times, 2000),
-    };
-    const redis = new (loadRedis())(url, clientOptions);
+    const redis = createRedisClient(url, options.commandTimeoutMs ?? 1000);
     redis.defineCommand('quiltTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     redis.defineCommand('quiltRefund', { numberOfKeys: 1, lua: REFUND_SCRIPT });
     redis.defineCommand('quiltHit', { numberOfKeys: 2, lua: HIT_SCRIPT });
@@ -71,19 +55,19 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async take(key: string, cost: number, spec: BucketSpec): Promise<BucketState> {
-    await this.#connected();
+    await connectionSettled(this.#redis, this.#connectWaitMs);
     const reply = await this.#redis.quiltTake(`${KEY_PREFIX}bucket:${key}`, spec.capacity, spec.refillPerSec, cost);
     return bucketState(reply);
   }
 
   async refund(key: string, points: number, spec: BucketSpec): Promise<BucketState> {
-    await this.#connected();
+    await connectionSettled(this.#redis, this.#connectWaitMs);
     const reply = await this.#redis.quiltRefund(`${KEY_PREFIX}bucket:${key}`, spec.capacity, spec.refillPerSec, points);
     return bucketState(reply);
   }
 
   async hit(key: string, count: number, windowMs: number): Promise<number[]> {
-    await this.#connected();
+    await connectionSettled(this.#redis, this.#connectWaitMs);
     const window = `${KEY_PREFIX}window:${key}`;
     const added = Math.min(Math.max(1, Math.floor(count)), MAX_WINDOW_ENTRIES);
     const [redisNow, ...stamps] = await this.#redis.quiltHit(
@@ -98,33 +82,8 @@ export class RedisLimitStore implements LimitStore {
     return stamps.map((t) => localNow - (redisNow - t));
   }
 
-  async close(): Promise<void> {
-    try {
-      if (this.ready) await this.#redis.quit();
-    } catch {
-      // closing anyway
-    } finally {
-      this.#redis.disconnect();
-    }
-  }
-
-  /**
-   * Without an offline queue a command sent before the connection is ready fails at once;
-   * right after start-up (or while a reconnect attempt is under way) that would fail requests
-   * a few milliseconds too early, so wait briefly for the attempt to end either way.
-   */
-  async #connected(): Promise<void> {
-    const redis = this.#redis;
-    if (redis.status !== 'wait' && redis.status !== 'connecting' && redis.status !== 'connect') return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        for (const event of ['ready', 'close', 'end']) redis.off(event, done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.#connectWaitMs);
-      for (const event of ['ready', 'close', 'end']) redis.once(event, done);
-    });
+  close(): Promise<void> {
+    return closeRedisClient(this.#redis);
   }
 }
 
