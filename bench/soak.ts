@@ -3,7 +3,7 @@
 // replica is killed (SIGKILL) and restarted every minute and a schema file is rewritten every
 // 30 s (a hot reload). Every 10 s it samples the gateway's RSS, open file descriptors and
 // sockets (/proc), and the event loop's delay p99 (the gateway's own metric). It reports RSS
-// over time (peak growth after the first two minutes, bar 10%), failed queries (HTTP errors and
+// over time (growth of its floor after the first two minutes, bar 10%), failed queries (HTTP errors and
 // GraphQL errors in bodies, bar 0), descriptors and sockets at the end against the load's
 // (no leak), and the event-loop p99; --write puts the report in bench/RESULTS.md (## Soak).
 import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import {
   waitForHealthy,
 } from '../demo/backends/process-supervisor.js';
 import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
+import { buildTargets } from './build-targets.js';
 import { writeResultsSection } from './results-section.js';
 import { FAN_OUT_QUERY } from './security.js';
 
@@ -87,9 +88,12 @@ async function main(): Promise<void> {
   const children = new Map<string, ManagedChild>();
   for (const b of DEMO_BACKENDS) children.set(b.name, supervisor.start(specs.get(b.name)!));
   await Promise.all(DEMO_BACKENDS.map((b) => waitForHealthy(children.get(b.name)!, `${b.adminUrl}/health`)));
+  // Compiled, as the image runs it (bench/build-targets.ts): through tsx, every stack trace a
+  // failing replica causes makes Node parse and keep one more module's source map.
   const gateway = supervisor.start({
     name: 'gateway',
-    script: 'src/cli/main.ts',
+    script: buildTargets((m) => console.log(`[soak] ${m}`)).gateway,
+    compiled: true,
     args: ['serve', '--schemas', schemas, '--port', String(PORT), '--log-level', 'warn'],
     env: { NODE_ENV: 'production' }, // as bin/quilt.js runs it
   });
@@ -197,21 +201,27 @@ function render(r: {
   sent: number;
   events: string[];
 }): string {
-  // V8's heap is a sawtooth between major collections, so peaks are compared, not samples: the
-  // highest RSS of minute two against the highest after it (a leak raises every later peak; one
-  // sample taken in a trough would call the next peak growth). Likewise descriptors and sockets:
-  // at the end, idle, against the most seen under load after minute two.
-  const minuteTwo = r.samples.filter((s) => s.atS >= 60 && s.atS <= 120);
+  // V8's heap is a sawtooth between major collections, and how high a tooth gets depends on
+  // when the collector ran (a replica restart's burst of errors, a reload's compile), not on
+  // what is kept. What is kept is the floor each collection comes back to: a leak raises every
+  // later floor, a high tooth followed by a low floor is memory given back. So the bar compares
+  // the lowest RSS of the last minute with the lowest of minute two; each minute's peak is shown
+  // beside it. Descriptors and sockets: at the end, idle, against the most seen under load.
+  const minuteOf = (m: number) => r.samples.filter((s) => s.atS > m * 60 && s.atS <= (m + 1) * 60);
+  const minutes = Array.from({ length: Math.ceil(r.minutes) }, (_, m) => minuteOf(m).map((s) => s.rssMb)).filter(
+    (m) => m.length > 0,
+  );
+  const floors = minutes.map((m) => Math.min(...m));
+  const peaks = minutes.map((m) => Math.max(...m));
+  const floorTwo = floors[Math.min(1, floors.length - 1)]!;
+  const floorLast = floors.at(-1)!;
+  const growth = (floorLast / floorTwo - 1) * 100;
+  const peakTwo = peaks[Math.min(1, peaks.length - 1)]!;
+  const peakLater = peaks.length > 2 ? Math.max(...peaks.slice(2)) : peakTwo;
   const later = r.samples.filter((s) => s.atS > 120);
-  const peakTwo = Math.max(...(minuteTwo.length ? minuteTwo : r.samples).map((s) => s.rssMb));
-  const maxLater = later.length ? Math.max(...later.map((s) => s.rssMb)) : peakTwo;
-  const growth = (maxLater / peakTwo - 1) * 100;
   const underLoad = later.length > 1 ? later.slice(0, -1) : r.samples;
   const mostFds = Math.max(...underLoad.map((s) => s.fds));
   const mostSockets = Math.max(...underLoad.map((s) => s.sockets));
-  const peaksByMinute = Array.from({ length: Math.ceil(r.minutes) }, (_, m) =>
-    Math.max(...r.samples.filter((s) => s.atS > m * 60 && s.atS <= (m + 1) * 60).map((s) => s.rssMb)),
-  ).filter(Number.isFinite);
   const last = r.samples.at(-1)!;
   const loopP99 = Math.max(...r.samples.map((s) => s.eventLoopP99Ms).filter(Number.isFinite));
   const rows = r.samples
@@ -225,14 +235,14 @@ function render(r: {
     '## Soak (`npm run bench:soak`)',
     '',
     `- date: ${new Date().toISOString()}; ${r.minutes} min at ${r.rate} queries/s (paced, at most ${MAX_IN_FLIGHT} in flight), the five bench queries in turn; ${r.sent} queries`,
-    `- faults: a replica SIGKILLed and restarted every ${RESTART_EVERY_MS / 1000} s (${RESTARTED.join(', ')} in turn), a schema file rewritten every ${RELOAD_EVERY_MS / 1000} s (hot reload); no CPU pinning`,
+    `- faults: a replica SIGKILLed and restarted every ${RESTART_EVERY_MS / 1000} s (${RESTARTED.join(', ')} in turn), a schema file rewritten every ${RELOAD_EVERY_MS / 1000} s (hot reload); no CPU pinning; the gateway compiled to JavaScript, as the image runs it`,
     '',
     '| s | RSS MB | open fds | sockets | event loop p99 ms | queries | failed |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    `- RSS growth after minute two: ${growth.toFixed(1)}% (highest in minute two ${peakTwo.toFixed(1)} MB, highest after it ${maxLater.toFixed(1)} MB; bar 10%): ${pass(growth <= 10)}`,
-    `- RSS peak of each minute: ${peaksByMinute.map((p) => p.toFixed(0)).join(', ')} MB`,
+    `- RSS growth after minute two: ${growth.toFixed(1)}% (the lowest RSS of minute two ${floorTwo.toFixed(1)} MB, of the last minute ${floorLast.toFixed(1)} MB; bar 10%): ${pass(growth <= 10)}`,
+    `- RSS lowest of each minute: ${floors.map((p) => p.toFixed(0)).join(', ')} MB; highest of each minute: ${peaks.map((p) => p.toFixed(0)).join(', ')} MB (the highest after minute two ${((peakLater / peakTwo - 1) * 100).toFixed(0)}% over minute two's: not a bar, see bench/soak.ts)`,
     `- failed queries: ${r.failed}${r.failed ? ` (${[...r.failures].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} (bar 0): ${pass(r.failed === 0)}`,
     `- open fds / sockets at the end, idle: ${last.fds} / ${last.sockets}, the most under load after minute two: ${mostFds} / ${mostSockets}: ${pass(last.fds <= mostFds && last.sockets <= mostSockets)}`,
     `- event loop delay p99 (highest sample of quilt_nodejs_eventloop_lag_p99_seconds): ${loopP99.toFixed(1)} ms`,
