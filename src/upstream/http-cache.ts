@@ -15,7 +15,7 @@
 // The interceptor speaks undici's dispatch protocol; ExchangeDispatcher plays one cluster call
 // (a promise of the whole answer) back as that protocol's callbacks.
 import { cacheStores, Dispatcher, interceptors } from 'undici';
-import type { HttpResponse } from './transport/http.js';
+import { type HttpResponse, readHttpResponse } from './transport/http.js';
 
 /** undici's CacheStore (types/cache-interceptor.d.ts): get, createWriteStream, delete. */
 export type CacheStore = NonNullable<NonNullable<Parameters<typeof interceptors.cache>[0]>['store']>;
@@ -91,19 +91,13 @@ export class HttpCache {
       body: req.body,
       [EXCHANGE]: counting,
     } as Dispatcher.RequestOptions);
-    const text = await res.body.text();
+    const answer = await readHttpResponse(res);
     if (req.method === 'GET')
       this.observer?.httpCache(
         this.upstream,
         calls === 0 ? 'hit' : upstreamStatus === 304 && res.statusCode !== 304 ? 'revalidated' : 'miss',
       );
-    const contentType = res.headers['content-type'];
-    return {
-      status: res.statusCode,
-      contentType: Array.isArray(contentType) ? contentType[0] : contentType,
-      text,
-      headers: res.headers,
-    };
+    return answer;
   }
 }
 

@@ -6,7 +6,7 @@
 // cluster's retry rule needs. An upstream with `tls:` gets pools of its own (its CA, client
 // certificate, server name), kept while those stay the same (transport/tls.ts).
 import { EventEmitter } from 'node:events';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { cancelledCall, TransportFailure, type UpstreamTls } from '../types.js';
 import { isTlsRefusal, tlsIdentity, undiciConnectOptions } from './tls.js';
 
@@ -55,6 +55,18 @@ const NOT_REACHED_CODES = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+
+/** An undici answer as the connectors read it: status, content type, headers and the whole body. */
+export async function readHttpResponse(res: Dispatcher.ResponseData): Promise<HttpResponse> {
+  const text = await res.body.text();
+  const contentType = res.headers['content-type'];
+  return {
+    status: res.statusCode,
+    contentType: Array.isArray(contentType) ? contentType[0] : contentType,
+    text,
+    headers: res.headers,
+  };
+}
 
 export class HttpTransport {
   /** Pools by origin, for upstreams without tls:. */
@@ -114,14 +126,7 @@ export class HttpTransport {
         bodyTimeout: req.timeoutMs,
         signal: abort,
       });
-      const text = await res.body.text();
-      const contentType = res.headers['content-type'];
-      return {
-        status: res.statusCode,
-        contentType: Array.isArray(contentType) ? contentType[0] : contentType,
-        text,
-        headers: res.headers,
-      };
+      return await readHttpResponse(res);
     } catch (e) {
       throw classify(e, replicaUrl, abort, req.signal);
     } finally {
