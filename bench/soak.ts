@@ -3,9 +3,9 @@
 // replica is killed (SIGKILL) and restarted every minute and a schema file is rewritten every
 // 30 s (a hot reload). Every 10 s it samples the gateway's RSS, open file descriptors and
 // sockets (/proc), and the event loop's delay p99 (the gateway's own metric). It reports RSS
-// over time (growth of its floor after the first two minutes, bar 10%), failed queries (HTTP errors and
-// GraphQL errors in bodies, bar 0), descriptors and sockets at the end against the load's
-// (no leak), and the event-loop p99; --write puts the report in bench/RESULTS.md (## Soak).
+// over time (growth of its floor after the first two minutes, bar 10%), failed queries (HTTP
+// errors and GraphQL errors in bodies, bar 0), descriptors and sockets at the end against the
+// load's (no leak), and the event-loop p99; --write puts the report in bench/RESULTS.md (## Soak).
 import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

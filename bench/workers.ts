@@ -2,9 +2,9 @@
 // `--workers 2` over the same demo backends, in alternating rounds, on this 2-core machine.
 // Nothing is pinned: the second worker can only use the core that the backends and the load
 // generator also need, so the gain is bounded by what they leave free: each run reports how
-// much of the machine was idle (/proc/stat), which says whether a second worker had a core to use.
-// Both gateways run compiled, as the image runs them (bench/build-targets.ts). --write puts the table in bench/RESULTS.md (## Workers).
-
+// much of the machine was idle (/proc/stat), which says whether a second worker had a core to
+// use. Both gateways run compiled, as the image runs them (bench/build-targets.ts). --write puts
+// the table in bench/RESULTS.md (## Workers).
 import { readFileSync } from 'node:fs';
 import {
   describeExit,
@@ -68,18 +68,19 @@ async function main(): Promise<void> {
     [...rs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[rs.length >> 1]!;
   const one = results.get(1)!;
   const two = results.get(2)!;
+  const idleOf = (workers: number) => (median(results.get(workers)!).idle * 100).toFixed(0);
   const ratios = two.map((r, i) => r.requestsPerSecond / one[i]!.requestsPerSecond).sort((a, b) => a - b);
   const section = [
     '## Workers (`npm run bench:workers`)',
     '',
     `- date: ${new Date().toISOString()}; the fan-out query (\`${FAN_OUT_QUERY}\`), ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s per configuration, alternating; no CPU pinning (2 cores shared by the gateway's processes, the seven backend replicas and the load generator)`,
     '',
-    '| --workers | req/s (median round) | p50 ms | p99 ms | failed | machine idle (median round) |',
+    '| --workers | req/s (median round) | p50 ms | p99 ms | failed | machine idle (what a second worker could use) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
     ...CONFIGS.map(({ workers }) => {
       const m = median(results.get(workers)!);
       const failed = results.get(workers)!.reduce((n, r) => n + r.failures, 0);
-      return `| ${workers} | ${m.requestsPerSecond.toFixed(0)} | ${m.p50Ms} | ${m.p99Ms} | ${failed} | ${(m.idle * 100).toFixed(0)}% |`;
+      return `| ${workers} | ${m.requestsPerSecond.toFixed(0)} | ${m.p50Ms} | ${m.p99Ms} | ${failed} | ${idleOf(workers)}% |`;
     }),
     '',
     `- --workers 2 against 1: ${ratios[ratios.length >> 1]!.toFixed(2)}x req/s (rounds ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')})`,
