@@ -1,7 +1,8 @@
 // The deployment an operator copies (README, "Deployment"): the Dockerfile and the Kubernetes
-// example in deploy/kubernetes/. No Docker engine runs where the suite runs (hadolint is in
-// neither Debian nor npm), so the Dockerfile is checked structurally here, and built and run
-// only where `docker info` answers. Every manifest is parsed with the yaml package and checked
+// example in deploy/kubernetes/. No Docker engine runs where the suite runs, and hadolint is in
+// neither Debian nor npm (npm's dockerfilelint 1.8 refuses the valid `HEALTHCHECK
+// --start-period`), so the Dockerfile is parsed with dockerfile-ast and checked structurally
+// here, and built and run only where `docker info` answers. Every manifest is parsed with the yaml package and checked
 // against the gateway it deploys: probe paths, ports, the schemas mount, the QUILT_* names
 // (each must be a real flag's variable, read from src/cli/options.ts), and the example schema
 // files compose as `quilt check` would.

@@ -1,10 +1,12 @@
-// A small Dockerfile reader for the structural lint in deployment-files.test.ts: the
-// instructions (continuation lines joined, comments and parser directives dropped) and the
-// build stages they form.
+// The Dockerfile as the structural lint in deployment-files.test.ts reads it, parsed by
+// dockerfile-ast (the parser of the Docker language server): its instructions and the build
+// stages they form. `args` is what follows the keyword, flags first, continuation lines joined.
+import { DockerfileParser, type Flag } from 'dockerfile-ast';
 
 export interface Instruction {
   keyword: string;
   args: string;
+  /** 1-based. */
   line: number;
 }
 
@@ -15,21 +17,16 @@ export interface Stage {
 }
 
 export function parseDockerfile(text: string): Instruction[] {
-  const result: Instruction[] = [];
-  let pending: { text: string; line: number } | undefined;
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.trim();
-    if (!pending && (line === '' || line.startsWith('#'))) return;
-    if (pending && line.startsWith('#')) return;
-    const continued = line.endsWith('\\');
-    const part = continued ? line.slice(0, -1).trim() : line;
-    pending = pending ? { ...pending, text: `${pending.text} ${part}` } : { text: part, line: index + 1 };
-    if (continued) return;
-    const [keyword, ...rest] = pending.text.split(/\s+/);
-    result.push({ keyword: keyword.toUpperCase(), args: rest.join(' '), line: pending.line });
-    pending = undefined;
-  });
-  return result;
+  return DockerfileParser.parse(text)
+    .getInstructions()
+    .map((i) => {
+      const flags: Flag[] = 'getFlags' in i && typeof i.getFlags === 'function' ? i.getFlags() : [];
+      return {
+        keyword: i.getKeyword().toUpperCase(),
+        args: [...flags.map((f) => f.toString()), i.getArgumentsContent() ?? ''].join(' ').trim(),
+        line: i.getRange().start.line + 1,
+      };
+    });
 }
 
 export function stagesOf(instructions: readonly Instruction[]): Stage[] {
