@@ -18,9 +18,9 @@ import { type ProcessSupervisor, waitForHealthy } from '../demo/backends/process
 import { DEMO_HOST, GATEWAY_ENTRY, REPO_ROOT } from '../demo/backends/topology.js';
 import { backendCalls, checkQueryAndCountUpstreamCalls, runLoad, waitForQuietBackends } from './measure.js';
 import { medianOf, type PoolMeasurement, type PoolPhaseResult, type PoolResults } from './pool-report.js';
+import { LOOKUP_QUERY } from './queries.js';
 
 /** The bench's lookup query (bench/run.ts measures it too): one REST call. */
-export const LOOKUP_QUERY = '{ user(id: "7") { id name email fullName } }';
 export const POOL_CONNECTIONS = 16;
 export const SLOW_DELAY_MS = 20;
 const HEALTH_TIMEOUT_MS = 20_000;

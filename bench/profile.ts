@@ -9,15 +9,10 @@ import { join, relative } from 'node:path';
 import { type ManagedChild, ProcessSupervisor, waitForHealthy } from '../demo/backends/process-supervisor.js';
 import { DEMO_BACKENDS, DEMO_HOST, DEMO_JWT, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
 import { runLoad } from './measure.js';
-import { FAN_OUT_QUERY, mintToken, SECURITY_ON_FLAGS, writeRateLimitedSchemas } from './security.js';
+import { BENCH_QUERIES } from './queries.js';
+import { mintToken, SECURITY_ON_FLAGS, writeRateLimitedSchemas } from './security.js';
 
-const QUERIES: Record<string, string> = {
-  lookup: '{ user(id: "7") { id name email fullName } }',
-  list: '{ users(limit: 20) { id name email } }',
-  batched: '{ users(limit: 20) { id name posts { id title } } }',
-  merged: '{ products(limit: 20) { id name price seller { id name email } } }',
-  'fan-out': FAN_OUT_QUERY,
-};
+const QUERIES: Record<string, string> = Object.fromEntries(BENCH_QUERIES.map((q) => [q.name, q.query]));
 const PORT = 4150;
 const OUT = join(REPO_ROOT, '.tmp/profile');
 const TOP = 25;

@@ -24,7 +24,6 @@ import {
   assertPortsFree,
   canPinCpus,
   describeExit,
-  type ManagedChild,
   ProcessSupervisor,
   pinProcess,
   waitForHealthy,
@@ -38,34 +37,15 @@ import {
   REPO_ROOT,
 } from '../demo/backends/topology.js';
 import { type BuiltTargets, buildTargets } from './build-targets.js';
-import {
-  checkQueryAndCountUpstreamCalls,
-  processCpuMs,
-  runLoad,
-  samplePeakRss,
-  waitForQuietBackends,
-} from './measure.js';
+import { measureQuery, medianRound } from './measure-query.js';
 import { mergeOpenApiSection, openApiProblems, renderOpenApiSection, runOpenApiBench } from './openapi-import.js';
-import { LOOKUP_QUERY, poolPorts, runPoolBench } from './pool.js';
+import { poolPorts, runPoolBench } from './pool.js';
 import { poolProblems, renderPoolSection } from './pool-report.js';
-import { type BenchQuery, type Measurement, renderReport, systemFacts, type Target } from './report.js';
+import { BENCH_QUERIES } from './queries.js';
+import { type Measurement, renderReport, systemFacts, type Target } from './report.js';
 import { splitOffSeparateSections } from './results-section.js';
-import { FAN_OUT_QUERY, runSecurityBench, securityPorts } from './security.js';
+import { runSecurityBench, securityPorts } from './security.js';
 import { mergeAllResults, renderSecuritySection, securityProblems } from './security-report.js';
-
-const QUERIES: readonly BenchQuery[] = [
-  { name: 'lookup', query: LOOKUP_QUERY },
-  { name: 'list', query: '{ users(limit: 20) { id name email } }' },
-  { name: 'batched', query: '{ users(limit: 20) { id name posts { id title } } }' },
-  { name: 'merged', query: '{ products(limit: 20) { id name price seller { id name email } } }' },
-  // REST users (1 call) -> gRPC ListUserOrders (1 call for the 20 users) ->
-  // REST products by ids (1 call for every distinct product): 3 upstream calls.
-  {
-    name: 'fan-out',
-    query: FAN_OUT_QUERY,
-    expectedUpstreamCalls: 3,
-  },
-];
 
 const CONNECTIONS = 20;
 const HEALTH_TIMEOUT_MS = 20_000;
@@ -152,76 +132,6 @@ const supervisor = newSupervisor();
 process.on('SIGINT', () => void finish(130, 'interrupted; stopping all processes'));
 process.on('SIGTERM', () => void finish(143, 'terminated; stopping all processes'));
 
-async function measure(
-  query: BenchQuery,
-  target: TargetSpec,
-  child: ManagedChild,
-  { seconds, warmupSeconds }: { seconds: number; warmupSeconds: number },
-): Promise<Measurement> {
-  const url = `http://${DEMO_HOST}:${target.port}/graphql`;
-  const label = `${query.name} / ${target.name}`;
-  // REST backends count their calls at /__calls on their own port, gRPC ones on
-  // their admin port (topology.ts): every upstream call is counted, whatever the protocol.
-  const backendUrls = DEMO_BACKENDS.map((backend) => backend.adminUrl);
-  await waitForQuietBackends(backendUrls);
-  let checked: { data: unknown; upstreamCalls: number };
-  try {
-    checked = await checkQueryAndCountUpstreamCalls(url, query.query, backendUrls);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`[bench] ${label}: response check failed, skipping its load run: ${message}`);
-    return {
-      query: query.name,
-      target: target.name,
-      requestsPerSecond: 0,
-      p50Ms: 0,
-      p99Ms: 0,
-      failures: 0,
-      upstreamCalls: 0,
-      peakRssMb: undefined,
-      response: undefined,
-      error: message,
-    };
-  }
-
-  log(`${label}: ${checked.upstreamCalls} upstream call(s)/query; warming up ${warmupSeconds} s`);
-  if (warmupSeconds > 0) await runLoad(url, query.query, CONNECTIONS, warmupSeconds);
-  log(`${label}: measuring ${seconds} s with ${CONNECTIONS} connections`);
-  const rss = samplePeakRss(child.pid);
-  const cpuBefore = processCpuMs(child.pid);
-  const load = await runLoad(url, query.query, CONNECTIONS, seconds);
-  const peakRssMb = rss.stop();
-  // Requests still in flight when the load stops are answered before the CPU is read.
-  await waitForQuietBackends(backendUrls);
-  const cpuAfter = processCpuMs(child.pid);
-  const cpuMsPerRequest =
-    cpuBefore !== undefined && cpuAfter !== undefined && load.requests > 0
-      ? (cpuAfter - cpuBefore) / load.requests
-      : undefined;
-  log(
-    `${label}: ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, ` +
-      `peak RSS ${peakRssMb?.toFixed(1) ?? 'n/a'} MB${load.failures > 0 ? `, ${load.failures} FAILED requests` : ''}`,
-  );
-  return {
-    query: query.name,
-    target: target.name,
-    ...load,
-    upstreamCalls: checked.upstreamCalls,
-    peakRssMb,
-    cpuMsPerRequest,
-    response: checked.data,
-  };
-}
-
-/** The round with the median throughput, with the highest peak RSS of all rounds. */
-function medianRound(rounds: Measurement[]): Measurement {
-  const failed = rounds.find((m) => m.error !== undefined);
-  if (failed) return failed;
-  const sorted = [...rounds].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-  const peaks = rounds.map((m) => m.peakRssMb).filter((v): v is number => v !== undefined);
-  return { ...sorted[Math.floor(sorted.length / 2)], peakRssMb: peaks.length ? Math.max(...peaks) : undefined };
-}
-
 type Options = ReturnType<typeof parseArgs>;
 
 /** The gateway against the baseline, query by query: the report's main part, and what went wrong. */
@@ -262,15 +172,20 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
   if (pin) pinProcess(process.pid, LOAD_CPU);
 
   const measurements: Measurement[] = [];
-  for (const query of QUERIES) {
+  for (const query of BENCH_QUERIES) {
     const rounds = new Map<Target, Measurement[]>();
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const { target, child } of order) {
-        const m = await measure(query, target, child, {
-          seconds: options.seconds,
-          warmupSeconds: round === 0 ? options.warmupSeconds : 0,
-        });
+        const m = await measureQuery(
+          query,
+          { ...target, pid: child.pid },
+          {
+            seconds: options.seconds,
+            warmupSeconds: round === 0 ? options.warmupSeconds : 0,
+            connections: CONNECTIONS,
+          },
+        );
         rounds.set(target.name, [...(rounds.get(target.name) ?? []), m]);
       }
     }
@@ -299,14 +214,14 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
       warmupSeconds: options.warmupSeconds,
       connections: CONNECTIONS,
       pinning,
-      queries: QUERIES,
+      queries: BENCH_QUERIES,
     },
     measurements,
   );
   const failed = measurements.filter((m) => m.error !== undefined).length;
   const problems = failed > 0 ? [`${failed} query/target pair(s) failed their response check`] : [];
   for (const m of measurements) {
-    const expected = QUERIES.find((q) => q.name === m.query)?.expectedUpstreamCalls;
+    const expected = BENCH_QUERIES.find((q) => q.name === m.query)?.expectedUpstreamCalls;
     if (m.error === undefined && expected !== undefined && m.upstreamCalls !== expected) {
       problems.push(`${m.query} / ${m.target} made ${m.upstreamCalls} upstream calls per query, expected ${expected}`);
     }

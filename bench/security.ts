@@ -25,29 +25,12 @@ import {
   GATEWAY_SCHEMAS_DIR,
   REPO_ROOT,
 } from '../demo/backends/topology.js';
-import {
-  backendCalls,
-  type LoadResult,
-  processCpuMs,
-  runLoad,
-  samplePeakRss,
-  waitForQuietBackends,
-} from './measure.js';
+import { type LoadResult, processCpuMs, runLoad, samplePeakRss, waitForQuietBackends } from './measure.js';
 import { medianOf } from './pool-report.js';
-import type {
-  ResponseOutcomes,
-  SecurityCheck,
-  SecurityLabel,
-  SecurityMeasurement,
-  SecurityResults,
-} from './security-report.js';
+import { FAN_OUT_QUERY } from './queries.js';
+import { backendAdminUrls, checkBoth, type GatewaySpec, graphqlUrl, minus, readOutcomes } from './security-probes.js';
+import type { SecurityLabel, SecurityMeasurement, SecurityResults } from './security-report.js';
 
-/**
- * The bench's fan-out query (bench/run.ts measures it too): REST users (1 call) -> gRPC
- * ListUserOrders (1 call for the 20 users) -> REST products by ids (1 call): 3 calls.
- */
-export const FAN_OUT_QUERY =
-  '{ users(limit: 20) { id name orders { id total items { quantity product { id name price } } } } }';
 /** As in the main section's fan-out. */
 export const SECURITY_CONNECTIONS = 20;
 const HEALTH_TIMEOUT_MS = 20_000;
@@ -79,13 +62,6 @@ export interface SecurityBenchOptions {
   /** A fresh supervisor; the section stops it before returning (the caller's finish() on an abort). */
   newSupervisor: () => ProcessSupervisor;
   log: (message: string) => void;
-}
-
-interface GatewaySpec {
-  label: SecurityLabel;
-  port: number;
-  args: string[];
-  headers: Record<string, string>;
 }
 
 /**
@@ -124,103 +100,6 @@ export async function mintToken(secret: string): Promise<string> {
     .sign(new TextEncoder().encode(secret));
 }
 
-const backendAdminUrls = (): string[] => DEMO_BACKENDS.map((backend) => backend.adminUrl);
-const graphqlUrl = (spec: GatewaySpec): string => `http://${DEMO_HOST}:${spec.port}/graphql`;
-
-async function totalCalls(): Promise<number> {
-  const counts = await Promise.all(backendAdminUrls().map((url) => backendCalls(url, 'GET')));
-  return counts.reduce((sum, count) => sum + count, 0);
-}
-
-/** One POST with the backends' call counters reset first: status, parsed body, upstream calls. */
-async function postCounted(
-  spec: GatewaySpec,
-  headers: Record<string, string>,
-): Promise<{
-  status: number;
-  body: { data?: unknown; errors?: unknown[]; extensions?: { cost?: unknown } } | undefined;
-  text: string;
-  upstreamCalls: number;
-}> {
-  await waitForQuietBackends(backendAdminUrls(), 200);
-  await Promise.all(backendAdminUrls().map((url) => backendCalls(url, 'DELETE')));
-  const response = await fetch(graphqlUrl(spec), {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ query: FAN_OUT_QUERY }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  let body: { data?: unknown; errors?: unknown[]; extensions?: { cost?: unknown } } | undefined;
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text, upstreamCalls: await totalCalls() };
-}
-
-/** The answer must be 200 with data and no errors; returns the data and what the check saw. */
-async function checkAnswer(spec: GatewaySpec): Promise<{ check: SecurityCheck; data?: unknown }> {
-  try {
-    const { status, body, text, upstreamCalls } = await postCounted(spec, spec.headers);
-    if (status !== 200 || body?.data == null || (body.errors?.length ?? 0) > 0) {
-      throw new Error(`answered ${status} with an unusable result: ${text.slice(0, 400)}`);
-    }
-    const cost = body.extensions?.cost;
-    // Cost analysis runs only with a limit: "off" must carry no cost at all, "on" must.
-    if (spec.label === 'off' && cost !== undefined)
-      throw new Error('"off" answered with extensions.cost: cost analysis ran without a limit');
-    if (spec.label === 'on') {
-      if (cost === undefined) throw new Error('the response has no extensions.cost');
-      const available = (cost as { throttleStatus?: { currentlyAvailable?: unknown } } | null)?.throttleStatus
-        ?.currentlyAvailable;
-      if (typeof available !== 'number') {
-        throw new Error(
-          `extensions.cost.throttleStatus.currentlyAvailable is not a number (the budget is off?): ${JSON.stringify(cost)}`,
-        );
-      }
-    }
-    return { check: { label: spec.label, upstreamCalls, cost }, data: body.data };
-  } catch (error) {
-    return {
-      check: {
-        label: spec.label,
-        upstreamCalls: 0,
-        cost: undefined,
-        error: error instanceof Error ? error.message : String(error),
-      },
-    };
-  }
-}
-
-/** Sums of the gateway's request and limit counters, from its /metrics. */
-async function readOutcomes(spec: GatewaySpec): Promise<ResponseOutcomes> {
-  const response = await fetch(`http://${DEMO_HOST}:${spec.port}/metrics`, { signal: AbortSignal.timeout(5000) });
-  if (response.status !== 200) throw new Error(`GET /metrics of ${spec.label} answered ${response.status}`);
-  const text = await response.text();
-  const sum = (pattern: RegExp): number => {
-    let total = 0;
-    for (const line of text.split('\n')) {
-      if (pattern.test(line)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return total;
-  };
-  return {
-    success: sum(/^quilt_graphql_requests_total\{.*outcome="success"/),
-    error: sum(/^quilt_graphql_requests_total\{.*outcome="error"/),
-    failed: sum(/^quilt_graphql_requests_total\{.*outcome="failed"/),
-    limitRejections: sum(/^quilt_limit_rejections_total\{/),
-  };
-}
-
-const minus = (after: ResponseOutcomes, before: ResponseOutcomes): ResponseOutcomes => ({
-  success: after.success - before.success,
-  error: after.error - before.error,
-  failed: after.failed - before.failed,
-  limitRejections: after.limitRejections - before.limitRejections,
-});
-
 type RoundMeasurement = LoadResult & { peakRssMb: number | undefined; cpuMsPerRequest: number | undefined };
 
 /**
@@ -256,7 +135,7 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
     const token = await mintToken(DEMO_JWT.secret);
     const badToken = await mintToken(`${DEMO_JWT.secret}-but-not-this-one`);
     const onFlags = SECURITY_ON_FLAGS;
-    const specs: GatewaySpec[] = [
+    const specs: [GatewaySpec, GatewaySpec] = [
       { label: 'off', port: OFF_PORT, args: ['--schemas', GATEWAY_SCHEMAS_DIR], headers: {} },
       {
         label: 'on',
@@ -293,39 +172,7 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
       ),
     );
 
-    // Checks: both answer, the same data; "on" refuses a bad token before any upstream call.
-    const answers: Array<{ check: SecurityCheck; data?: unknown }> = [];
-    for (const spec of specs) answers.push(await checkAnswer(spec)); // one at a time: each counts the backends' calls
-    const checks = answers.map((a) => a.check);
-    const [off, on] = answers;
-    let sameData: boolean | undefined;
-    if (off!.check.error === undefined && on!.check.error === undefined) {
-      sameData = JSON.stringify(off!.data) === JSON.stringify(on!.data);
-      if (!sameData) on!.check.error = `answered other data than "off": ${JSON.stringify(on!.data).slice(0, 300)}`;
-      else if (on!.check.upstreamCalls !== off!.check.upstreamCalls) {
-        on!.check.error = `made ${on!.check.upstreamCalls} upstream calls, "off" ${off!.check.upstreamCalls}`;
-      }
-    }
-    let badTokenStatus: number | undefined;
-    let badTokenUpstreamCalls: number | undefined;
-    if (on!.check.error === undefined) {
-      const bad = await postCounted(specs[1]!, { authorization: `Bearer ${badToken}` });
-      badTokenStatus = bad.status;
-      badTokenUpstreamCalls = bad.upstreamCalls;
-      if (bad.status !== 401)
-        on!.check.error = `a token signed with another secret got HTTP ${bad.status}, expected 401: ${bad.text.slice(0, 300)}`;
-      else if (bad.upstreamCalls !== 0)
-        on!.check.error = `a request with a bad token made ${bad.upstreamCalls} upstream calls`;
-    }
-    for (const check of checks) {
-      options.log(
-        check.error === undefined
-          ? `security / ${check.label}: ${check.upstreamCalls} upstream call(s)/query, extensions.cost ${JSON.stringify(check.cost)}`
-          : `security / ${check.label}: check failed, skipping its load runs: ${check.error}`,
-      );
-    }
-    if (badTokenStatus !== undefined)
-      options.log(`security / on: bad token -> HTTP ${badTokenStatus}, ${badTokenUpstreamCalls} upstream calls`);
+    const { checks, sameData, badTokenStatus, badTokenUpstreamCalls } = await checkBoth(specs, badToken, options.log);
     const failed = checks.some((c) => c.error !== undefined);
 
     const base: Omit<SecurityResults, 'durationSeconds' | 'rows' | 'roundRatios' | 'ratio' | 'cpuRatio' | 'outcomes'> =

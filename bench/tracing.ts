@@ -28,7 +28,7 @@ import {
 } from '../demo/backends/process-supervisor.js';
 import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_ENTRY, GATEWAY_SCHEMAS_DIR, REPO_ROOT } from '../demo/backends/topology.js';
 import { runLoad, samplePeakRss } from './measure.js';
-import { FAN_OUT_QUERY } from './security.js';
+import { FAN_OUT_QUERY } from './queries.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -15,8 +15,8 @@ import {
 import { DEMO_BACKENDS, DEMO_HOST, GATEWAY_SCHEMAS_DIR } from '../demo/backends/topology.js';
 import { buildTargets } from './build-targets.js';
 import { type LoadResult, runLoad } from './measure.js';
+import { FAN_OUT_QUERY } from './queries.js';
 import { writeResultsSection } from './results-section.js';
-import { FAN_OUT_QUERY } from './security.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
