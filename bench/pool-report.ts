@@ -103,7 +103,7 @@ export function renderPoolSection(results: PoolResults): string {
     `- BENCH_SECONDS: ${results.seconds} per configuration and round; BENCH_ROUNDS: ${results.rounds} (configurations ` +
       `alternate; each row is the configuration's median round by req/s); ${results.warmupSeconds} s warm-up per ` +
       `configuration (BENCH_WARMUP_SECONDS); ${results.connections} connections; POST /graphql \`${results.query}\``,
-    `- CPU layout: ${results.pinning}`,
+    `- CPU layout: ${results.pinning}; the gateways compiled to JavaScript and run by node with NODE_ENV=production, as the image runs them`,
     `- Replicas: the users REST service (demo/backends/users.ts), one process each; the slow one answers every call ` +
       `${results.slowDelayMs} ms late (QUILT_DEMO_DELAY_MS). One gateway process per configuration, over a schema folder ` +
       'generated from schemas/users.graphql with its `replicas` and `balance: { algorithm }` substituted. ' +

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO_DELAY_ENV } from '../demo/backends/http-service.js';
 import { type ProcessSupervisor, waitForHealthy } from '../demo/backends/process-supervisor.js';
-import { DEMO_HOST, GATEWAY_ENTRY, REPO_ROOT } from '../demo/backends/topology.js';
+import { DEMO_HOST, REPO_ROOT } from '../demo/backends/topology.js';
 import { backendCalls, checkQueryAndCountUpstreamCalls, runLoad, waitForQuietBackends } from './measure.js';
 import { medianOf, type PoolMeasurement, type PoolPhaseResult, type PoolResults } from './pool-report.js';
 import { LOOKUP_QUERY } from './queries.js';
@@ -67,6 +67,8 @@ export interface PoolBenchOptions {
   warmupSeconds: number;
   /** Pin gateways to `target`, replicas to `load` (where this process runs too); unset: not pinned. */
   cpus?: { target: number; load: number };
+  /** The compiled gateway CLI (bench/build-targets.ts), run by plain node. */
+  gateway: string;
   /** A fresh supervisor whose children the caller stops on exit (each phase stops its own). */
   newSupervisor: () => ProcessSupervisor;
   log: (message: string) => void;
@@ -123,8 +125,10 @@ async function runPhase(
       const dir = writeSchemaFolder(schemaRoot, config, indexBase + i);
       const child = supervisor.start({
         name: `gateway ${config.label}`,
-        script: GATEWAY_ENTRY,
+        script: options.gateway,
+        compiled: true,
         args: ['serve', '--schemas', dir, '--port', String(config.port), '--log-level', 'warn'],
+        env: { NODE_ENV: 'production' }, // as bin/quilt.js runs it
         cpu: options.cpus?.target,
       });
       return { config, child };

@@ -135,7 +135,13 @@ process.on('SIGTERM', () => void finish(143, 'terminated; stopping all processes
 type Options = ReturnType<typeof parseArgs>;
 
 /** The gateway against the baseline, query by query: the report's main part, and what went wrong. */
-async function runQueries(options: Options, facts: Array<[string, string]>, pin: boolean, pinning: string) {
+async function runQueries(
+  options: Options,
+  built: BuiltTargets,
+  facts: Array<[string, string]>,
+  pin: boolean,
+  pinning: string,
+) {
   const backends = DEMO_BACKENDS.map((backend) => ({
     backend,
     child: supervisor.start({
@@ -151,7 +157,6 @@ async function runQueries(options: Options, facts: Array<[string, string]>, pin:
 
   // Start every target up front so a gateway that cannot start fails the run
   // in seconds, not after the baseline has been measured.
-  const built = buildTargets(log);
   const targets = options.targets.map((target) => ({
     target,
     child: supervisor.start({
@@ -255,10 +260,12 @@ async function main(): Promise<void> {
     : 'not pinned (taskset unavailable or fewer than 2 CPUs)';
   log(`CPU layout: ${pinning}`);
 
+  // Every section runs the gateway compiled, as the image does (bench/build-targets.ts).
+  const built = buildTargets(log);
   const problems: string[] = [];
   const parts: { main?: string; pool?: string; security?: string; openapi?: string } = {};
   if (options.runMain) {
-    const queries = await runQueries(options, facts, pin, pinning);
+    const queries = await runQueries(options, built, facts, pin, pinning);
     console.log(`\n${queries.report}`);
     parts.main = queries.report;
     problems.push(...queries.problems);
@@ -269,6 +276,7 @@ async function main(): Promise<void> {
     rounds: options.rounds,
     warmupSeconds: options.warmupSeconds,
     cpus: pin ? { target: TARGET_CPU, load: LOAD_CPU } : undefined,
+    gateway: built.gateway,
     newSupervisor,
     log,
   };

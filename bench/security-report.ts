@@ -106,7 +106,7 @@ export function renderSecuritySection(results: SecurityResults): string {
       `alternate; each row is the configuration's median round by req/s, peak RSS the highest of its rounds); ` +
       `${results.warmupSeconds} s warm-up per configuration (BENCH_WARMUP_SECONDS); ${results.connections} connections; ` +
       `POST /graphql \`${results.query}\``,
-    `- CPU layout: ${results.pinning}`,
+    `- CPU layout: ${results.pinning}; the gateways compiled to JavaScript and run by node with NODE_ENV=production, as the image runs them`,
     '- Two gateway processes over the same demo backends as the main section:',
     '  - off: `quilt serve --schemas schemas`, as the main section runs it (no token, no budget, no limit: no ' +
       'cost analysis and no `extensions.cost`);',

@@ -21,7 +21,6 @@ import {
   DEMO_BACKENDS,
   DEMO_HOST,
   DEMO_JWT,
-  GATEWAY_ENTRY,
   GATEWAY_SCHEMAS_DIR,
   REPO_ROOT,
 } from '../demo/backends/topology.js';
@@ -59,6 +58,8 @@ export interface SecurityBenchOptions {
   warmupSeconds: number;
   /** Pin the gateways to `target`, the backends to `load` (where this process runs too); unset: not pinned. */
   cpus?: { target: number; load: number };
+  /** The compiled gateway CLI (bench/build-targets.ts), run by plain node. */
+  gateway: string;
   /** A fresh supervisor; the section stops it before returning (the caller's finish() on an abort). */
   newSupervisor: () => ProcessSupervisor;
   log: (message: string) => void;
@@ -161,8 +162,10 @@ export async function runSecurityBench(options: SecurityBenchOptions): Promise<S
       spec,
       child: supervisor.start({
         name: `gateway ${spec.label}`,
-        script: GATEWAY_ENTRY,
+        script: options.gateway,
+        compiled: true,
         args: ['serve', ...spec.args, '--port', String(spec.port), '--log-level', 'warn'],
+        env: { NODE_ENV: 'production' }, // as bin/quilt.js runs it
         cpu: options.cpus?.target,
       }),
     }));
