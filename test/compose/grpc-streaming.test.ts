@@ -3,27 +3,20 @@
 // upstream when the client goes away, and a Query field collecting the stream into a list.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { makeOrders, type RunningGrpcService, startOrdersService } from '../../demo/backends/orders.js';
+import { type RunningGrpcService, startOrdersService } from '../../demo/backends/orders.js';
 import { type RunningService, startProductsService } from '../../demo/backends/products.js';
 import { type Harness, payload, startHarness } from '../helpers/gateway-harness.js';
-import { closedPort, demoSchema, ORDERS_PROTO_TEXT, type SseEvent, sseEvents } from '../helpers/grpc-fixtures.js';
+import {
+  closedPort,
+  demoSchema,
+  expectedOrderEvent,
+  ORDERS_PROTO_TEXT,
+  type SseEvent,
+  sseEvents,
+  WATCH_ORDERS,
+} from '../helpers/grpc-fixtures.js';
 import { multipartParts, type TimedPart } from '../helpers/multipart.js';
 import { eventually } from '../helpers/wait.js';
-
-const WATCH =
-  'subscription($u: ID!, $n: Int, $ms: Int) { orderEvents(userId: $u, count: $n, intervalMs: $ms) { kind order { id userId status totalCents } } }';
-const LIFECYCLE = [
-  ['CREATED', 'PENDING'],
-  ['PAID', 'PAID'],
-  ['SHIPPED', 'SHIPPED'],
-] as const;
-
-/** Event i of WatchOrders for user `u`: the lifecycle of the user's order floor(i / 3). */
-function expectedEvent(u: number, i: number) {
-  const order = makeOrders(u)[Math.floor(i / 3) % 3]!;
-  const [kind, status] = LIFECYCLE[i % 3]!;
-  return { kind, order: { id: order.id, userId: String(u), status, totalCents: order.total_cents } };
-}
 
 /** POST /graphql asking for an event stream. */
 function subscribe(
@@ -35,7 +28,7 @@ function subscribe(
   return fetch(`${h.gateway.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-    body: JSON.stringify({ query: WATCH, variables }),
+    body: JSON.stringify({ query: WATCH_ORDERS, variables }),
     signal,
   });
 }
@@ -73,7 +66,7 @@ describe('gRPC server streaming through the gateway', () => {
     const payloads = events.slice(0, 5).map((e) => JSON.parse(e.data));
     assert.deepEqual(
       payloads,
-      Array.from({ length: 5 }, (_, i) => ({ data: { orderEvents: expectedEvent(7, i) } })),
+      Array.from({ length: 5 }, (_, i) => ({ data: { orderEvents: expectedOrderEvent(7, i) } })),
     );
     assert.deepEqual(orders.callsByMethod(), { WatchOrders: 1 });
     assert.deepEqual(orders.requests[0]!.request, { user_id: '7', count: 5, interval_ms: 20 });
@@ -104,7 +97,7 @@ describe('gRPC server streaming through the gateway', () => {
     } finally {
       abort.abort();
     }
-    assert.deepEqual(seen, [expectedEvent(3, 0), expectedEvent(3, 1)]);
+    assert.deepEqual(seen, [expectedOrderEvent(3, 0), expectedOrderEvent(3, 1)]);
     await eventually(() => orders.cancellations() === 1, { what: 'the orders service sees the call cancelled' });
     assert.equal(orders.callsByMethod().WatchOrders, 1);
   });
@@ -166,7 +159,7 @@ describe('a server-streaming method on a Query list field', () => {
     assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
     assert.deepEqual(
       r.body.data!.recentOrderEvents,
-      Array.from({ length: 4 }, (_, i) => expectedEvent(4, i)),
+      Array.from({ length: 4 }, (_, i) => expectedOrderEvent(4, i)),
     );
     assert.deepEqual(orders.callsByMethod(), { WatchOrders: 1 });
   });
@@ -185,7 +178,7 @@ describe('a server-streaming method on a Query list field', () => {
     const items = parts.slice(1).filter((p) => p.body.incremental);
     assert.deepEqual(
       items.flatMap((p) => p.body.incremental.map((i: { items: unknown[]; path: unknown[] }) => [i.path, i.items])),
-      [0, 1, 2].map((i) => [['recentOrderEvents', i], [{ kind: expectedEvent(4, i).kind }]]),
+      [0, 1, 2].map((i) => [['recentOrderEvents', i], [{ kind: expectedOrderEvent(4, i).kind }]]),
     );
     // The orders service sends a reply every 150 ms: collected first, all would come at once.
     assert.ok(items.at(-1)!.at - items[0]!.at >= 200, `parts at ${items.map((p) => Math.round(p.at))}`);
@@ -239,7 +232,7 @@ describe('a subscription with one replica of two down', () => {
         ['next', 'next', 'complete'],
         `round ${round}: ${JSON.stringify(events)}`,
       );
-      assert.deepEqual(JSON.parse(events[1]!.data), { data: { orderEvents: expectedEvent(5, 1) } });
+      assert.deepEqual(JSON.parse(events[1]!.data), { data: { orderEvents: expectedOrderEvent(5, 1) } });
     }
     assert.equal(orders.callsByMethod().WatchOrders, 3);
   });

@@ -1,13 +1,32 @@
 // Shared pieces of the gateway-level gRPC tests: the demo schema files with their replica
 // urls replaced, a port nothing listens on, a schema file over the mapping fixture's
-// MappingService, and a tiny Server-Sent Events reader for subscriptions.
+// MappingService, the order-events subscription with the events it must yield, and a tiny
+// Server-Sent Events reader for subscriptions.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { makeOrders } from '../../demo/backends/orders.js';
 
 export const MAPPING_PROTO = fileURLToPath(new URL('../fixtures/grpc/mapping.proto', import.meta.url));
 export const MAPPING_SERVICE = 'quilt.test.v1.MappingService';
 export const ORDERS_PROTO_TEXT = readFileSync(new URL('../../schemas/orders.proto', import.meta.url), 'utf8');
+
+/** The order-events subscription of the demo schema (WatchOrders, server streaming). */
+export const WATCH_ORDERS =
+  'subscription Watch($u: ID!, $n: Int, $ms: Int) { orderEvents(userId: $u, count: $n, intervalMs: $ms) { kind order { id userId status totalCents } } }';
+
+const LIFECYCLE = [
+  ['CREATED', 'PENDING'],
+  ['PAID', 'PAID'],
+  ['SHIPPED', 'SHIPPED'],
+] as const;
+
+/** Event i of WatchOrders for user `u` as WATCH_ORDERS selects it: the lifecycle of the user's order floor(i / 3). */
+export function expectedOrderEvent(u: number, i: number) {
+  const order = makeOrders(u)[Math.floor(i / 3) % 3]!;
+  const [kind, status] = LIFECYCLE[i % 3]!;
+  return { kind, order: { id: order.id, userId: String(u), status, totalCents: order.total_cents } };
+}
 
 /** A file of schemas/ with its replicas replaced by `urls` (and `edit` applied to the text). */
 export function demoSchema(name: string, urls: string[], edit: (text: string) => string = (t) => t): string {

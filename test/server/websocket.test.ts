@@ -5,31 +5,17 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Client, ClientOptions, ExecutionResult } from 'graphql-ws';
-import { makeOrders, type RunningGrpcService, startOrdersService } from '../../demo/backends/orders.js';
+import { type RunningGrpcService, startOrdersService } from '../../demo/backends/orders.js';
 import { type RunningService, startProductsService } from '../../demo/backends/products.js';
 import { startUsersService } from '../../demo/backends/users.js';
 import { type Harness, httpUpstream, startHarness } from '../helpers/gateway-harness.js';
-import { demoSchema, ORDERS_PROTO_TEXT } from '../helpers/grpc-fixtures.js';
+import { demoSchema, expectedOrderEvent, ORDERS_PROTO_TEXT, WATCH_ORDERS } from '../helpers/grpc-fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/json-server.js';
 import { mintToken } from '../helpers/jwt-fixtures.js';
 import { eventually } from '../helpers/wait.js';
 import { results, WS_SECRET as SECRET, wsSecurity as security, wsClient } from '../helpers/websocket-client.js';
 
 const OTHER_SECRET = 'not-the-gateway-secret-0123456789-abcdef';
-const WATCH =
-  'subscription Watch($u: ID!, $n: Int, $ms: Int) { orderEvents(userId: $u, count: $n, intervalMs: $ms) { kind order { id status totalCents } } }';
-const LIFECYCLE = [
-  ['CREATED', 'PENDING'],
-  ['PAID', 'PAID'],
-  ['SHIPPED', 'SHIPPED'],
-] as const;
-
-function expectedEvent(u: number, i: number) {
-  const order = makeOrders(u)[Math.floor(i / 3) % 3]!;
-  const [kind, status] = LIFECYCLE[i % 3]!;
-  return { kind, order: { id: order.id, status, totalCents: order.total_cents } };
-}
-
 const withoutCost = ({ extensions: _e, ...rest }: ExecutionResult) => rest;
 
 describe('GraphQL over WebSocket', () => {
@@ -87,17 +73,17 @@ type Query { late: Late @http(GET: "/late") }`,
   });
 
   test('a subscription streams every event of the gRPC server stream, then completes', async () => {
-    const got = await results(client(), WATCH, { u: '7', n: 5, ms: 10 });
+    const got = await results(client(), WATCH_ORDERS, { u: '7', n: 5, ms: 10 });
     assert.deepEqual(
       got.map(withoutCost),
-      Array.from({ length: 5 }, (_, i) => ({ data: { orderEvents: expectedEvent(7, i) } })),
+      Array.from({ length: 5 }, (_, i) => ({ data: { orderEvents: expectedOrderEvent(7, i) } })),
     );
     assert.deepEqual(orders.callsByMethod(), { WatchOrders: 1 });
     assert.equal(orders.cancellations(), 0, 'a stream that ended on its own is not cancelled');
   });
 
   test('a stream that fails before its first event sends the coded error as a next message, then completes', async () => {
-    const got = await results(client(), WATCH, { u: '7', n: -1, ms: 1 });
+    const got = await results(client(), WATCH_ORDERS, { u: '7', n: -1, ms: 1 });
     assert.equal(got.length, 1, JSON.stringify(got));
     assert.deepEqual(
       got[0]!.errors?.map((e) => e.extensions?.code),
@@ -184,11 +170,11 @@ type Query { late: Late @http(GET: "/late") }`,
     // Not lazy: the socket stays open when its last operation ends, so only `complete` can cancel.
     const c = client({ lazy: false });
     const seen: unknown[] = [];
-    for await (const r of c.iterate({ query: WATCH, variables: { u: '3', n: 1000, ms: 60_000 } })) {
+    for await (const r of c.iterate({ query: WATCH_ORDERS, variables: { u: '3', n: 1000, ms: 60_000 } })) {
       seen.push((r.data as any).orderEvents);
       break; // iterate's return() sends `complete`
     }
-    assert.deepEqual(seen, [expectedEvent(3, 0)]);
+    assert.deepEqual(seen, [expectedOrderEvent(3, 0)]);
     await eventually(() => orders.cancellations() === 1, { what: 'the orders service sees the stream cancelled' });
     assert.deepEqual(c.closes, [], 'the connection stays open');
     const [r] = await results(c, '{ order(id: "3-1") { id } }');
@@ -200,7 +186,7 @@ type Query { late: Late @http(GET: "/late") }`,
     let first: () => void;
     const started = new Promise<void>((r) => (first = r));
     c.subscribe(
-      { query: WATCH, variables: { u: '4', n: 1000, ms: 60_000 } },
+      { query: WATCH_ORDERS, variables: { u: '4', n: 1000, ms: 60_000 } },
       { next: () => first(), error: () => {}, complete: () => {} },
     );
     await started;
