@@ -13,7 +13,14 @@ import { loadGrpcService } from '../../src/connectors/grpc/proto.js';
 import { type MappingServer, startMappingServer } from '../fixtures/grpc/mapping-server.js';
 import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { MAPPING_PROTO, MAPPING_SERVICE } from '../helpers/grpc-fixtures.js';
-import { type KeyPair, makeClientCert, makePki, makeServerCert, type Pki } from '../helpers/tls-fixtures.js';
+import {
+  clientTlsFiles,
+  type KeyPair,
+  makeClientCert,
+  makePki,
+  makeServerCert,
+  type Pki,
+} from '../helpers/tls-fixtures.js';
 import { eventually } from '../helpers/wait.js';
 
 const CLIENT = 'ca: "certs/ca.pem", cert: "certs/client.pem", key: "certs/client-key.pem"';
@@ -60,9 +67,7 @@ describe('gRPC upstreams over TLS with @upstream(tls:)', () => {
       credentials: mtls(await makeServerCert(pki.ca, ['api.internal'], false)),
     });
     h = await startHarness({
-      'certs/ca.pem': pki.ca.cert,
-      'certs/client.pem': pki.client.cert,
-      'certs/client-key.pem': pki.client.key,
+      ...clientTlsFiles(pki),
       'certs/other-ca.pem': pki.otherCa.cert,
       'secure.graphql': source('secure', server.address, `{ ${CLIENT} }`, HEALTH),
       'viaUrl.graphql': source('viaUrl', `grpcs://${server.address}`, `{ ${CLIENT} }`),

@@ -14,6 +14,7 @@ import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson } from '../helpers/json-server.js';
 import {
   CLIENT,
+  clientTlsFiles,
   type HttpsTestServer,
   makeClientCert,
   makePki,
@@ -23,20 +24,22 @@ import {
 } from '../helpers/tls-fixtures.js';
 import { eventually } from '../helpers/wait.js';
 
+/** An HTTPS server that requires a client certificate from pki's CA and answers its path. */
+const echoServerAskingForClientCertificates = (pki: Pki): Promise<HttpsTestServer> =>
+  startHttpsTestServer(
+    { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: true },
+    (req, res) => sendJson(res, 200, req.url),
+  );
+
 describe('reloads of an upstream with @upstream(tls:)', () => {
   let pki: Pki;
   let server: HttpsTestServer;
   let h: Harness;
   before(async () => {
     pki = await makePki();
-    server = await startHttpsTestServer(
-      { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: true },
-      (req, res) => sendJson(res, 200, req.url),
-    );
+    server = await echoServerAskingForClientCertificates(pki);
     h = await startHarness({
-      'certs/ca.pem': pki.ca.cert,
-      'certs/client.pem': pki.client.cert,
-      'certs/client-key.pem': pki.client.key,
+      ...clientTlsFiles(pki),
       'svc.graphql': source('svc', server.url, `{ ${CLIENT} }`, ', health: { path: "/health", intervalMs: 100 }'),
     });
   });
@@ -133,15 +136,10 @@ describe('@upstream(tls:) files are followed while the schemas folder is watched
   let h: Harness;
   before(async () => {
     pki = await makePki();
-    server = await startHttpsTestServer(
-      { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: true },
-      (req, res) => sendJson(res, 200, req.url),
-    );
+    server = await echoServerAskingForClientCertificates(pki);
     h = await startHarness(
       {
-        'certs/ca.pem': pki.ca.cert,
-        'certs/client.pem': pki.client.cert,
-        'certs/client-key.pem': pki.client.key,
+        ...clientTlsFiles(pki),
         'svc.graphql': source('svc', server.url, `{ ${CLIENT} }`),
       },
       { watch: true },

@@ -14,6 +14,7 @@ import { type Harness, startHarness } from '../helpers/gateway-harness.js';
 import { sendJson } from '../helpers/json-server.js';
 import {
   CLIENT,
+  clientTlsFiles,
   type HttpsTestServer,
   httpsSource,
   makePki,
@@ -62,9 +63,7 @@ describe('HTTPS upstreams with @upstream(tls:)', () => {
       sendJson(res, 200, graphqlSync({ schema: remoteSchema, source: query, variableValues: variables, rootValue }));
     });
     h = await startHarness({
-      'certs/ca.pem': pki.ca.cert,
-      'certs/client.pem': pki.client.cert,
-      'certs/client-key.pem': pki.client.key,
+      ...clientTlsFiles(pki),
       'certs/other-ca.pem': pki.otherCa.cert,
       'good.graphql': source('good', good.url, `{ ${CLIENT} }`, ', health: { path: "/health", intervalMs: 100 }'),
       'nocert.graphql': source('nocert', noCert.url, '{ ca: "certs/ca.pem" }'),

@@ -113,6 +113,13 @@ export function writePem(dir: string, files: Record<string, string>): void {
 /** The tls: of a client with the files a test writes under certs/ beside its schema files. */
 export const CLIENT = 'ca: "certs/ca.pem", cert: "certs/client.pem", key: "certs/client-key.pem"';
 
+/** The files CLIENT names, as schema-folder entries for startHarness. */
+export const clientTlsFiles = (pki: Pki) => ({
+  'certs/ca.pem': pki.ca.cert,
+  'certs/client.pem': pki.client.cert,
+  'certs/client-key.pem': pki.client.key,
+});
+
 /** An HTTP source `name` with `tls:` and one field `name` answering GET /<name>. */
 export const httpsSource = (name: string, url: string, tls: string, extra = '') =>
   `extend schema @upstream(name: "${name}", protocol: HTTP, replicas: [{ url: "${url}" }], tls: ${tls}${extra})
