@@ -7,19 +7,16 @@
 // Redis is expected standalone (an entry and its entity index live in different keys).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { closeRedisClient, connectionSettled, createRedisClient } from '../redis/redis-client.js';
+import {
+  closeRedisClient,
+  connectionSettled,
+  createRedisClient,
+  rateLimitedWarning,
+  withDeadline,
+} from '../redis/redis-client.js';
 import type { CacheMetrics, CacheName } from './cache-metrics.js';
 
 export const CACHE_KEY_PREFIX = 'quilt:cache:';
-
-const WARN_INTERVAL_MS = 5000;
-
-class DeadlineError extends Error {
-  constructor(ms: number) {
-    super(`cache store did not answer within ${ms} ms`);
-    this.name = 'DeadlineError';
-  }
-}
 
 export class CacheRedis {
   #client?: Redis;
@@ -28,8 +25,7 @@ export class CacheRedis {
   readonly #log: Logger;
   readonly #metrics: CacheMetrics;
   readonly #setups: ((client: Redis) => void)[] = [];
-  #lastWarnAt = -Infinity;
-  #suppressed = 0;
+  readonly #warn: (err: unknown, operation: string) => void;
   #failed = false;
 
   constructor(url: string, deps: { deadlineMs: number; log: Logger; metrics: CacheMetrics }) {
@@ -37,6 +33,7 @@ export class CacheRedis {
     this.#deadlineMs = deps.deadlineMs;
     this.#log = deps.log;
     this.#metrics = deps.metrics;
+    this.#warn = rateLimitedWarning(deps.log, 'cache store (Redis) unavailable: answering as cache misses', 5000);
   }
 
   /** `setup` runs on the client when it is made (a store's scripts). */
@@ -67,46 +64,22 @@ export class CacheRedis {
 
   /** `operation`'s value, or undefined when Redis failed or did not answer in time (counted, logged). */
   async run<T>(cache: CacheName, operation: string, fn: (redis: Redis) => Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
     try {
       // The deadline covers waiting for a connection being made too.
-      const deadline = new Promise<never>((_resolve, reject) => {
-        // setImmediate: an answer already waiting in the socket is read before the deadline
-        // fires (timers run before I/O in each turn of the event loop).
-        timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(this.#deadlineMs))), this.#deadlineMs);
-      });
-      const work = connectionSettled(this.client, this.#deadlineMs).then(() => fn(this.client));
-      // A late answer (or error) of an abandoned operation is ignored.
-      work.catch(() => {});
-      return await Promise.race([work, deadline]);
+      const connected = connectionSettled(this.client, this.#deadlineMs);
+      return await withDeadline(
+        connected.then(() => fn(this.client)),
+        this.#deadlineMs,
+        'cache store',
+      );
     } catch (err) {
       this.#metrics.storeError(cache, operation);
       this.#warn(err, `${cache} ${operation}`);
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   async close(): Promise<void> {
     if (this.#client) await closeRedisClient(this.#client);
-  }
-
-  #warn(err: unknown, operation: string): void {
-    const now = performance.now();
-    if (now - this.#lastWarnAt < WARN_INTERVAL_MS) {
-      this.#suppressed++;
-      return;
-    }
-    this.#lastWarnAt = now;
-    this.#log.warn(
-      {
-        err: err instanceof Error ? { message: err.message, name: err.name } : String(err),
-        operation,
-        suppressed: this.#suppressed,
-      },
-      'cache store (Redis) unavailable: answering as cache misses',
-    );
-    this.#suppressed = 0;
   }
 }

@@ -3,9 +3,12 @@
 // Redis must never hold a request: the client queues nothing while disconnected
 // (enableOfflineQueue: false), so a command then fails at once; a command is never retried
 // (maxRetriesPerRequest: 0); the client reconnects in the background, soon at first, then
-// every 2 s at most. What a failure means for the request is each caller's decision.
+// every 2 s at most. Every call a request waits on has a deadline (withDeadline), and
+// failures are logged at most once per interval (rateLimitedWarning). What a failure means for
+// the request is each caller's decision.
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 
 /**
  * A client for `url`. ioredis (~16 MB resident) is loaded by the first caller, not by every
@@ -50,4 +53,53 @@ export async function closeRedisClient(redis: Redis): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+class DeadlineError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} did not answer within ${ms} ms`);
+    this.name = 'DeadlineError';
+  }
+}
+
+/**
+ * `operation`, or a DeadlineError after `ms`: no request waits on Redis longer than that,
+ * whatever the client library does. A late answer (or error) of the abandoned operation is ignored.
+ */
+export function withDeadline<T>(operation: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    // Timers run before I/O in each turn of the event loop: on a busy gateway the timer can
+    // fire while Redis's answer is already waiting in the socket. setImmediate runs after
+    // that I/O, so only an answer that has really not come yet misses the deadline.
+    timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(what, ms))), ms);
+  });
+  operation.catch(() => {});
+  return Promise.race([operation, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A warning for Redis failures: one now, then at most one per interval, with the number of
+ * failures in between (`suppressed`).
+ */
+export function rateLimitedWarning(
+  log: Logger,
+  message: string,
+  intervalMs: number,
+): (err: unknown, operation: string) => void {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  return (err, operation) => {
+    const now = performance.now();
+    if (now - lastAt < intervalMs) {
+      suppressed++;
+      return;
+    }
+    lastAt = now;
+    log.warn(
+      { err: err instanceof Error ? { message: err.message, name: err.name } : String(err), operation, suppressed },
+      message,
+    );
+    suppressed = 0;
+  };
 }

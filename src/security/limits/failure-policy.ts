@@ -19,6 +19,7 @@
 // client queues nothing); the deadline is for a hung one.
 import type { Logger } from 'pino';
 import { limitStoreUnavailable } from '../../errors.js';
+import { rateLimitedWarning, withDeadline } from '../../redis/redis-client.js';
 import type { SecurityMetrics } from '../security-metrics.js';
 import type { BucketSpec, BucketState, LimitStore } from './types.js';
 
@@ -29,13 +30,6 @@ export interface FailurePolicyOptions {
   deadlineMs?: number;
   /** Default 5000 ms. */
   warnIntervalMs?: number;
-}
-
-class DeadlineError extends Error {
-  constructor(ms: number) {
-    super(`limit store did not answer within ${ms} ms`);
-    this.name = 'DeadlineError';
-  }
 }
 
 export class FailurePolicyStore implements LimitStore {
@@ -55,7 +49,12 @@ export class FailurePolicyStore implements LimitStore {
     this.#policy = policy;
     this.#metrics = deps.metrics;
     this.#deadlineMs = options.deadlineMs ?? 250;
-    this.#warn = rateLimitedWarning(deps.log, policy, options.warnIntervalMs ?? 5000);
+    const action = policy === 'closed' ? 'refusing limited requests' : 'letting requests through unchecked';
+    this.#warn = rateLimitedWarning(
+      deps.log,
+      `limit store (Redis) unavailable: ${action}`,
+      options.warnIntervalMs ?? 5000,
+    );
   }
 
   /** Logs a store error through the same rate-limited warning (for client-level error events). */
@@ -105,39 +104,6 @@ export class FailurePolicyStore implements LimitStore {
   }
 
   #withDeadline<T>(operation: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      // Timers run before I/O in each turn of the event loop: on a busy gateway the timer can
-      // fire while Redis's answer is already waiting in the socket. setImmediate runs after
-      // that I/O, so only an answer that has really not come yet misses the deadline.
-      timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(this.#deadlineMs))), this.#deadlineMs);
-    });
-    // A late answer (or error) of the abandoned operation is ignored.
-    operation.catch(() => {});
-    return Promise.race([operation, deadline]).finally(() => clearTimeout(timer));
+    return withDeadline(operation, this.#deadlineMs, 'limit store');
   }
-}
-
-/** One warning now, then at most one per interval with the number of failures in between. */
-function rateLimitedWarning(
-  log: Logger,
-  policy: FailurePolicy,
-  intervalMs: number,
-): (err: unknown, op: string) => void {
-  let lastAt = -Infinity;
-  let suppressed = 0;
-  return (err, op) => {
-    const now = performance.now();
-    if (now - lastAt < intervalMs) {
-      suppressed++;
-      return;
-    }
-    lastAt = now;
-    const action = policy === 'closed' ? 'refusing limited requests' : 'letting requests through unchecked';
-    log.warn(
-      { err: err instanceof Error ? { message: err.message, name: err.name } : String(err), op, suppressed },
-      `limit store (Redis) unavailable: ${action}`,
-    );
-    suppressed = 0;
-  };
 }
