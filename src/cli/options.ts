@@ -2,6 +2,7 @@
 // A flag wins over its variable; the variable wins over the default. A boolean flag that is
 // on by default is turned off by --no-X, QUILT_X=false or QUILT_NO_X=true. A list flag takes
 // comma-separated values and may be repeated; its flags replace its variable's list.
+import { DEFAULT_MEMORY_LIMITS } from '../caching/response-store.js';
 import type { FlagSpec } from './flag-spec.js';
 import { SECURITY_FLAGS } from './security-flags.js';
 import { TRACING_FLAGS } from './tracing-flags.js';
@@ -102,7 +103,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'cache-max-entries',
     type: 'number',
     arg: 'N',
-    default: 10_000,
+    default: DEFAULT_MEMORY_LIMITS.maxEntries,
     description:
       'entries each in-memory cache keeps (responses by @cacheControl; upstream answers by httpCache); not used with --redis-url',
   },
@@ -111,7 +112,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'cache-max-bytes',
     type: 'number',
     arg: 'BYTES',
-    default: 64 * 1024 * 1024,
+    default: DEFAULT_MEMORY_LIMITS.maxBytes,
     description:
       'bytes each in-memory cache keeps (an entry over an eighth of it is not kept); not used with --redis-url',
   },

@@ -12,10 +12,6 @@ export class BoundedLog<T> {
     this.#entries = new Array<T | undefined>(capacity);
   }
 
-  get size(): number {
-    return this.#size;
-  }
-
   push(entry: T): void {
     this.#entries[this.#next] = entry;
     this.#next = (this.#next + 1) % this.capacity;

@@ -31,10 +31,6 @@ export class LatencyHistogram {
   readonly counts = new Uint32Array(HISTOGRAM_BINS);
   total = 0;
 
-  record(ms: number): void {
-    this.recordBin(binOf(ms));
-  }
-
   /** A sample already binned (binOf): one log computed for several histograms. */
   recordBin(bin: number): void {
     this.counts[bin]++;

@@ -8,6 +8,7 @@
 // and two fixed-size logs. It answers for this process only (each --workers worker has its own).
 import type { QuiltError } from '../errors.js';
 import type { LimitRejectionReason } from '../security/security-metrics.js';
+import { systemClock } from '../upstream/clock.js';
 import type {
   AttemptOutcome,
   ClusterObserver,
@@ -97,7 +98,7 @@ export class StatusHistory implements ClusterObserver {
 
   /** `now`: the pools' clock (src/upstream/clock.ts), so that a second the view calls complete gets no later call. */
   constructor(options: { now?: () => number } = {}) {
-    this.#now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.#now = options.now ?? systemClock.now;
   }
 
   /** Upstreams and replicas with a series now (for the memory bound's tests). */

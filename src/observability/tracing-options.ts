@@ -3,7 +3,7 @@
 // imported only when tracing is on (src/server/gateway.ts imports tracing/ dynamically).
 
 export interface TracingOptions {
-  /** Where spans are POSTed (OTLP/HTTP, JSON): the full `.../v1/traces` url (src/cli/tracing-flags.ts resolves --otlp-endpoint). */
+  /** Where spans are POSTed (OTLP/HTTP, JSON): the full `.../v1/traces` url (otlpTracesUrl in src/cli/tracing-options.ts resolves --otlp-endpoint). */
   tracesUrl: string;
   /**
    * service.name when the operator named it (--otel-service-name or its variable); otherwise

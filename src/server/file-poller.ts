@@ -6,13 +6,15 @@
 // between the read and the first poll is not missed.
 import { currentFileSignature } from '../config/file-signature.js';
 
+/** How often followed files are checked: a renewed certificate or a swapped Secret is served within a second or so. */
+const POLL_INTERVAL_MS = 1_000;
+
 export class FilePoller {
   #files = new Map<string, string>();
   #timer?: NodeJS.Timeout;
   #polling = false;
 
   constructor(
-    private readonly intervalMs: number,
     /** Called once per poll that found a change; follow() then takes the new signatures. */
     private readonly onChange: (changed: string[]) => void,
   ) {}
@@ -21,7 +23,7 @@ export class FilePoller {
   follow(files: ReadonlyMap<string, string>): void {
     this.#files = new Map(files);
     if (this.#files.size === 0) this.close();
-    else this.#timer ??= setInterval(() => void this.#poll(), this.intervalMs).unref();
+    else this.#timer ??= setInterval(() => void this.#poll(), POLL_INTERVAL_MS).unref();
   }
 
   async #poll(): Promise<void> {

@@ -1,8 +1,9 @@
 // The composition root: the schema manager, the ordered plugin list and the HTTP server.
 // Plugin order: request id first (everything after logs it), then metrics (so /metrics and
 // every GraphQL request are seen before another plugin can end the request), access log and
-// the operational endpoints; enforcement plugins (auth, cost, limits) join after these, and the
-// response cache comes last: its lookup runs after cost and authorization have run.
+// the operational endpoints; enforcement plugins (auth, cost, limits) join after these, then
+// the response cache, whose lookup runs after cost and authorization have run, and yoga's
+// @defer/@stream plugin after it.
 // With --tls-cert/--tls-key the same server speaks HTTPS (HTTP/1.1), its certificate
 // reloaded from the files without a restart (tls-files.ts).
 // The same plugin list serves GraphQL over WebSocket (websocket.ts), through yoga's getEnveloped.

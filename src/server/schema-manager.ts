@@ -32,8 +32,6 @@ export interface SchemaManagerOptions {
 export type ReloadResult = { ok: true; version: number } | { ok: false; problems: ConfigProblem[] };
 
 const WATCH_DEBOUNCE_MS = 150;
-/** How often the files a load read besides the schema files are checked for a change. */
-const FILE_POLL_MS = 1_000;
 
 export class SchemaManager implements ServingState {
   readonly registry: UpstreamRegistry;
@@ -43,7 +41,7 @@ export class SchemaManager implements ServingState {
   #watcher?: FSWatcher;
   /** The files the last load read besides the schema files, polled while watching. */
   #files: ReadonlyMap<string, string> = new Map();
-  readonly #poller = new FilePoller(FILE_POLL_MS, () => this.#reloadSoon());
+  readonly #poller = new FilePoller(() => this.#reloadSoon());
   #timer?: NodeJS.Timeout;
   #running?: Promise<ReloadResult>;
   #again = false;

@@ -38,8 +38,6 @@ export class TlsFilesError extends Error {
   }
 }
 
-/** How often the files are checked for a change. */
-export const TLS_POLL_MS = 1_000;
 /** A change waits this long for its companion (a key written right after its certificate). */
 const SETTLE_MS = 200;
 
@@ -94,14 +92,14 @@ export function readTlsPair({ certFile, keyFile }: TlsFiles): TlsPair {
  * again and hands it to `onPair`, or the reason it cannot be served to `onError`. Returns the
  * function that stops polling.
  */
-export function watchTlsPair(
+function watchTlsPair(
   files: TlsFiles,
   served: TlsPair,
   onPair: (pair: TlsPair) => void,
   onError: (error: TlsFilesError) => void,
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
-  const poller = new FilePoller(TLS_POLL_MS, () => {
+  const poller = new FilePoller(() => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       let pair: TlsPair;

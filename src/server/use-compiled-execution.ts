@@ -24,7 +24,8 @@ import type { Logger } from 'pino';
 export function useCompiledExecution(log: Logger): Plugin {
   // A document graphql-jit cannot compile is answered with graphql-jit's errors (yoga's
   // validation has already refused every document known to get there).
-  const onError = (result: unknown) => log.debug({ result }, 'operation not compiled; graphql-js executes it');
+  const onError = (result: unknown) =>
+    log.debug({ result }, 'graphql-jit could not compile the operation; its errors are the answer');
   const bySchema = new WeakMap<GraphQLSchema, ReturnType<typeof useGraphQlJit>>();
   const jitFor = (schema: GraphQLSchema) => {
     let plugin = bySchema.get(schema);

@@ -38,8 +38,6 @@ export interface RunningOperation {
   name: string;
   requestId: string;
   started: number;
-  /** Recorded in the metrics already (when its result, or its stream, was returned). */
-  counted: boolean;
 }
 
 type Enveloped = ReturnType<YogaServerInstance<Record<string, unknown>, QuiltContext>['getEnveloped']>;
@@ -93,7 +91,6 @@ export async function prepareOperation(
     name: operationName(operation),
     requestId,
     started,
-    counted: false,
   };
   register(running);
   const guard =
@@ -131,7 +128,6 @@ async function guarded(deps: OperationDeps, running: RunningOperation, run: () =
     deps.log.error({ err, requestId: running.requestId }, 'websocket: operation failed unexpectedly');
     result = { errors: [internalError('Unexpected error.')] } satisfies ExecutionResult;
   }
-  running.counted = true;
   const outcome = running.controller.signal.aborted ? 'cancelled' : outcomeOf(result);
   deps.metrics.graphqlRequest(running.name, running.type, outcome, performance.now() - running.started);
   if (!isAsyncIterable(result)) return result;
