@@ -45,7 +45,7 @@ export function createCaches(
   },
 ): Caches {
   const metrics = new CacheMetrics(deps.registry);
-  // No response is bigger than the whole budget's eighth, nor an upstream answer.
+  // In Redis too, no response or upstream answer bigger than an eighth of the memory bound is kept.
   const maxEntryBytes = Math.max(1, Math.floor(options.memory.maxBytes / 8));
   let responses: ResponseStore;
   let httpStore: CacheStore;
@@ -56,7 +56,7 @@ export function createCaches(
       log: deps.log.child({ component: 'cache-store' }),
       metrics,
     });
-    responses = new RedisResponseStore(redis);
+    responses = new RedisResponseStore(redis, maxEntryBytes);
     httpStore = new RedisHttpCacheStore(redis, maxEntryBytes);
   } else {
     responses = new MemoryResponseStore(options.memory);

@@ -39,9 +39,12 @@ interface ResponseCommands {
 
 export class RedisResponseStore implements ResponseStore {
   readonly #redis: CacheRedis;
+  readonly #maxEntryBytes: number;
 
-  constructor(redis: CacheRedis) {
+  /** `maxEntryBytes`: a bigger answer is not kept (as in memory, an eighth of --cache-max-bytes). */
+  constructor(redis: CacheRedis, maxEntryBytes: number) {
     this.#redis = redis;
+    this.#maxEntryBytes = maxEntryBytes;
     redis.onClient((client) => {
       client.defineCommand('quiltCacheSet', { lua: SET_SCRIPT });
       client.defineCommand('quiltCacheInvalidate', { lua: INVALIDATE_SCRIPT });
@@ -58,23 +61,25 @@ export class RedisResponseStore implements ResponseStore {
     }
   }
 
-  async set(id: string, entry: StoredResponse, entities: Iterable<CacheEntity>, ttlMs: number): Promise<void> {
-    if (ttlMs <= 0) return;
+  async set(id: string, entry: StoredResponse, entities: Iterable<CacheEntity>, ttlMs: number): Promise<boolean> {
+    const json = JSON.stringify(entry);
+    if (ttlMs <= 0 || json.length > this.#maxEntryBytes) return false;
     const keys = new Set<string>();
     for (const e of entities) {
       keys.add(ENTITY_PREFIX + entityKey(e.typename));
       if (e.id !== undefined) keys.add(ENTITY_PREFIX + entityKey(e.typename, e.id));
     }
-    await this.#redis.run('response', 'set', (client) =>
+    const reply = await this.#redis.run('response', 'set', (client) =>
       (client as Redis & ResponseCommands).quiltCacheSet(
         keys.size + 1,
         ENTRY_PREFIX + id,
         ...keys,
-        JSON.stringify(entry),
+        json,
         Math.ceil(ttlMs),
         id,
       ),
     );
+    return reply !== undefined;
   }
 
   async invalidate(entities: Iterable<CacheEntity>): Promise<void> {

@@ -22,8 +22,8 @@ export interface CacheEntity {
 export interface ResponseStore {
   /** Never rejects: a store that cannot answer is a miss. */
   get(id: string): Promise<StoredResponse | undefined> | StoredResponse | undefined;
-  /** Never rejects. */
-  set(id: string, entry: StoredResponse, entities: Iterable<CacheEntity>, ttlMs: number): Promise<void> | void;
+  /** Whether the entry was kept (not when too big, already expired, or the store failed). Never rejects. */
+  set(id: string, entry: StoredResponse, entities: Iterable<CacheEntity>, ttlMs: number): Promise<boolean> | boolean;
   /** Drops every entry holding one of these entities (a typename without id: every entry of that type). */
   invalidate(entities: Iterable<CacheEntity>): Promise<void> | void;
   close(): Promise<void>;
@@ -74,9 +74,9 @@ export class MemoryResponseStore implements ResponseStore {
     return entry.stored;
   }
 
-  set(id: string, stored: StoredResponse, entities: Iterable<CacheEntity>, ttlMs: number): void {
+  set(id: string, stored: StoredResponse, entities: Iterable<CacheEntity>, ttlMs: number): boolean {
     const bytes = JSON.stringify(stored.data)?.length ?? 0;
-    if (bytes > this.limits.maxBytes / 8 || ttlMs <= 0) return;
+    if (bytes > this.limits.maxBytes / 8 || ttlMs <= 0) return false;
     this.#drop(id);
     const keys = new Set<string>();
     for (const e of entities) {
@@ -92,6 +92,7 @@ export class MemoryResponseStore implements ResponseStore {
     }
     while (this.#entries.size > this.limits.maxEntries || this.#bytes > this.limits.maxBytes)
       this.#drop(this.#entries.keys().next().value!);
+    return true;
   }
 
   invalidate(entities: Iterable<CacheEntity>): void {

@@ -89,8 +89,11 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin {
       return isPromise(found) ? found.then(read) : read(found);
     },
     set(id, result, entities, ttlMs) {
-      metrics.stored('response');
-      return store.set(id, { data: result.data, storedAt: Date.now() }, [...entities], ttlMs);
+      const kept = store.set(id, { data: result.data, storedAt: Date.now() }, [...entities], ttlMs);
+      const count = (ok: boolean) => {
+        if (ok) metrics.stored('response');
+      };
+      return isPromise(kept) ? kept.then(count) : count(kept);
     },
     invalidate(entities: Iterable<CacheEntityRecord>) {
       const list = [...entities];

@@ -113,8 +113,7 @@ export const FLAGS: FlagSpec[] = [
     type: 'number',
     arg: 'BYTES',
     default: DEFAULT_MEMORY_LIMITS.maxBytes,
-    description:
-      'bytes each in-memory cache keeps (an entry over an eighth of it is not kept); not used with --redis-url',
+    description: 'bytes each in-memory cache keeps; an entry over an eighth of it is not kept, in Redis too',
   },
   ...SECURITY_FLAGS,
   ...TRACING_FLAGS,

@@ -53,7 +53,10 @@ describe('caches in Redis, shared by two gateways', () => {
     shop = await startTestServer((req, res) => {
       const product = /^\/products\/(\w+)$/.exec(req.url);
       if (product && req.method === 'POST') renamed.add(product[1]!);
-      if (product) return sendJson(res, 200, { id: product[1], title: renamed.has(product[1]!) ? 'renamed' : 'first' });
+      // A title of 200 characters makes an answer over the small-bound gateway's entry limit.
+      const id = product?.[1] ?? '';
+      const title = id.startsWith('long') ? 'x'.repeat(200) : renamed.has(id) ? 'renamed' : 'first';
+      if (product) return sendJson(res, 200, { id: product[1], title });
       if (req.url === '/me')
         return sendJson(res, 200, { id: req.headers['x-user'], name: `name of ${req.headers['x-user']}` });
       if (req.url === '/rate') {
@@ -114,6 +117,27 @@ describe('caches in Redis, shared by two gateways', () => {
     assert.deepEqual((await two.query('{ rate }')).body, { data: { rate: 1.25 } });
     assert.equal(gets('/rate'), 1);
     assert.equal(await metric(two, 'quilt_cache_hits_total', 'cache="http",upstream="shop"'), 1);
+  });
+
+  test('in Redis too, an answer over an eighth of --cache-max-bytes is not kept', async () => {
+    const small = await startHarness(
+      { 'shop.graphql': schema(shop.url) },
+      { security: security(2000), caching: { memory: { maxEntries: 100, maxBytes: 800 } } },
+    );
+    try {
+      const long = '{ product(id: "long1") { id title } }';
+      const first = await small.query(long);
+      assert.equal(first.body.data?.product?.title?.length, 200, JSON.stringify(first.body));
+      await small.query(long);
+      assert.equal(gets('/products/long1'), 2, 'a 200-byte answer over the 100-byte limit is fetched each time');
+      const short = '{ product(id: "short1") { id title } }';
+      await small.query(short);
+      await small.query(short);
+      assert.equal(gets('/products/short1'), 1, 'an answer under the limit is kept');
+      assert.equal(await metric(small, 'quilt_cache_stores_total', 'cache="response",upstream=""'), 1);
+    } finally {
+      await small.close();
+    }
   });
 
   test('Redis killed: every answer is still right, prompt and a miss, counted and logged; restarted: hits again', async () => {
