@@ -110,27 +110,11 @@ class AttemptSpan implements AttemptTrace {
 
   constructor(spans: UpstreamSpans, parent: Context, d: CallDescription, replica: string, attempt: number) {
     this.#protocol = d.protocol;
-    const place = spans.place(replica, d.protocol);
-    const attributes: Attributes = {
-      'quilt.upstream': d.upstream,
-      'quilt.replica': replica,
-      'quilt.attempt': attempt,
-      'quilt.retry': attempt > 1,
-      'server.address': place.address,
-      'server.port': place.port,
-    };
-    if (d.protocol === 'GRPC') {
-      attributes['rpc.system.name'] = 'grpc';
-      attributes['rpc.method'] = d.route;
-    } else {
-      attributes['http.request.method'] = d.method;
-      const path = typeof d.path === 'function' ? d.path(replica) : d.path;
-      // The query string is left out: templates may put keys or tokens there.
-      if (place.base !== undefined) attributes['url.full'] = place.base + (path ?? '').split('?')[0];
-      if (d.protocol === 'HTTP') attributes['url.template'] = d.route.slice(d.route.indexOf(' ') + 1);
-      if (attempt > 1) attributes['http.request.resend_count'] = attempt - 1;
-    }
-    this.#span = spans.tracer.startSpan(d.route, { kind: SpanKind.CLIENT, attributes }, parent);
+    this.#span = spans.tracer.startSpan(d.route, { kind: SpanKind.CLIENT }, parent);
+    // The sampler (parent-based, by trace id) reads no attributes: an attempt of a trace that
+    // is not recorded (--otel-sample-ratio, a client's unsampled traceparent) builds none.
+    if (this.#span.isRecording()) this.#span.setAttributes(attemptAttributes(spans, d, replica, attempt));
+    // Sent either way: the replica continues the client's trace, recorded or not.
     propagator.inject(trace.setSpan(ROOT_CONTEXT, this.#span), this.propagation, defaultTextMapSetter);
   }
 
@@ -159,6 +143,30 @@ class AttemptSpan implements AttemptTrace {
     }
     this.#span.end();
   }
+}
+
+function attemptAttributes(spans: UpstreamSpans, d: CallDescription, replica: string, attempt: number): Attributes {
+  const place = spans.place(replica, d.protocol);
+  const attributes: Attributes = {
+    'quilt.upstream': d.upstream,
+    'quilt.replica': replica,
+    'quilt.attempt': attempt,
+    'quilt.retry': attempt > 1,
+    'server.address': place.address,
+    'server.port': place.port,
+  };
+  if (d.protocol === 'GRPC') {
+    attributes['rpc.system.name'] = 'grpc';
+    attributes['rpc.method'] = d.route;
+  } else {
+    attributes['http.request.method'] = d.method;
+    const path = typeof d.path === 'function' ? d.path(replica) : d.path;
+    // The query string is left out: templates may put keys or tokens there.
+    if (place.base !== undefined) attributes['url.full'] = place.base + (path ?? '').split('?')[0];
+    if (d.protocol === 'HTTP') attributes['url.template'] = d.route.slice(d.route.indexOf(' ') + 1);
+    if (attempt > 1) attributes['http.request.resend_count'] = attempt - 1;
+  }
+  return attributes;
 }
 
 function httpPlace(replica: string): ReplicaPlace {
