@@ -42,17 +42,21 @@ export function useCompiledExecution(log: Logger): Plugin {
     onExecute(payload) {
       jitFor(payload.args.schema).onExecute?.(payload as never);
       const { document } = payload.args;
-      if (!compilable(document)) return;
-      return {
-        onExecuteDone({ result, setResult }) {
-          const { errors } = result as ExecutionResult;
-          if (errors?.some((e) => !e.nodes && e.locations))
-            setResult({ ...result, errors: errors.map((e) => withNodes(e, document)) });
-        },
-      };
+      if (compilable(document)) return NODES_BACK_ON_ERRORS;
     },
   };
 }
+
+type ExecuteHooks = Exclude<Awaited<ReturnType<NonNullable<Plugin['onExecute']>>>, void>;
+
+/** One hooks object for every compiled operation: no allocation per request. */
+const NODES_BACK_ON_ERRORS: ExecuteHooks = {
+  onExecuteDone({ args, result, setResult }) {
+    const { errors } = result as ExecutionResult;
+    if (errors?.some((e) => !e.nodes && e.locations))
+      setResult({ ...result, errors: errors.map((e) => withNodes(e, args.document)) });
+  },
+};
 
 /**
  * graphql-jit's errors carry their locations but not their nodes, and yoga rebuilds every error
